@@ -1,0 +1,143 @@
+import { isIP } from "node:net";
+import { z } from "zod";
+import type { TriggerPoint } from "./trigger-point.js";
+
+// Scalekit documents which fields each trigger sends, and says some are present only sometimes and
+// that undocumented fields may appear: every object keeps unknown keys, absent and null mean the same.
+
+// No whitespace, no control characters, one "@", a dot in the domain; IDN (Unicode) domains are welcome.
+const EMAIL = /^[^\s@\p{Cc}]{1,64}@(?=[^@]{1,253}$)[^\s@\p{Cc}.][^\s@\p{Cc}]*\.[^\s@\p{Cc}]+$/u;
+
+export const emailAddress = z.string().max(320).regex(EMAIL, "not an email address");
+export const ipAddress = z.string().refine((value) => isIP(value) !== 0, "not an IPv4 or IPv6 address");
+
+const text = z.string().max(4096);
+const optional = <T extends z.ZodType>(schema: T) =>
+  schema.nullish().transform((value) => value ?? undefined);
+
+export const connectionDetailSchema = z.looseObject({
+  id: optional(text),
+  type: optional(text),
+  provider: optional(text),
+});
+
+export const interceptorContextSchema = z.looseObject({
+  environment_id: optional(text),
+  user_id: optional(text),
+  user_email: optional(emailAddress),
+  organization_id: optional(text),
+  client_id: optional(text),
+  connection_details: optional(z.array(connectionDetailSchema).max(64)),
+  auth_request: optional(z.looseObject({})),
+  device_type: optional(text),
+  ip_address: optional(ipAddress),
+  region: optional(text),
+  city: optional(text),
+  user_agent: optional(text),
+  triggered_at: optional(text),
+});
+
+export const membershipSchema = z.looseObject({
+  organization_id: optional(text),
+  status: optional(text),
+  roles: optional(z.array(text).max(256)),
+});
+
+export const userSchema = z.looseObject({
+  id: optional(text),
+  email: optional(text),
+  memberships: optional(z.array(membershipSchema).max(1024)),
+});
+
+export const m2mTokenClaimsSchema = z.looseObject({
+  client_id: optional(text),
+  claims: optional(
+    z.looseObject({
+      scope: optional(z.string().max(16_384)),
+      scopes: optional(z.array(text).max(1024)),
+      oid: optional(text),
+    }),
+  ),
+});
+
+const dataSchema = z.looseObject({
+  user: optional(userSchema),
+  organization: optional(z.looseObject({ id: optional(text), name: optional(text) })),
+  m2m_token_claims: optional(m2mTokenClaimsSchema),
+});
+
+type Context = z.infer<typeof interceptorContextSchema>;
+
+/** The body of one trigger: the shared envelope, plus the context fields that trigger cannot do without. */
+function triggerSchema<T extends TriggerPoint, K extends keyof Context>(trigger: T, required: readonly K[]) {
+  const context = interceptorContextSchema.superRefine((ctx, issues) => {
+    for (const field of required) {
+      if (ctx[field] === undefined) {
+        issues.addIssue({
+          code: "custom",
+          path: [field],
+          message: `${String(field)} is required for ${trigger}`,
+        });
+      }
+    }
+  });
+  return z.looseObject({
+    display_name: optional(text),
+    trigger_point: z.literal(trigger),
+    interceptor_context: context as unknown as z.ZodType<Context & Required<Pick<Context, K>>>,
+    data: optional(dataSchema),
+  });
+}
+
+export const preSignupRequestSchema = triggerSchema("PRE_SIGNUP", ["user_email"]);
+export const preSessionCreationRequestSchema = triggerSchema("PRE_SESSION_CREATION", ["user_id"]);
+export const preUserInvitationRequestSchema = triggerSchema("PRE_USER_INVITATION", [
+  "user_email",
+  "organization_id",
+]);
+export const preM2mTokenCreationRequestSchema = triggerSchema("PRE_M2M_TOKEN_CREATION", ["client_id"]);
+export const postUserAuthenticationRequestSchema = triggerSchema("POST_USER_AUTHENTICATION", []);
+
+export const interceptorRequestSchema = z.discriminatedUnion("trigger_point", [
+  preSignupRequestSchema,
+  preSessionCreationRequestSchema,
+  preUserInvitationRequestSchema,
+  preM2mTokenCreationRequestSchema,
+  postUserAuthenticationRequestSchema,
+]);
+
+export type InterceptorRequest = z.infer<typeof interceptorRequestSchema>;
+export type InterceptorContext = Context;
+
+export type ParsedRequest =
+  | { ok: true; request: InterceptorRequest }
+  | {
+      ok: false;
+      reason: "body.not_object" | "body.unknown_trigger" | "body.invalid";
+      trigger?: string;
+      issues?: string[];
+    };
+
+/** Validates a parsed JSON body. Expected failures are values, never exceptions. */
+export function parseInterceptorRequest(body: unknown): ParsedRequest {
+  if (typeof body !== "object" || body === null || Array.isArray(body))
+    return { ok: false, reason: "body.not_object" };
+  const trigger = (body as { trigger_point?: unknown }).trigger_point;
+  const result = interceptorRequestSchema.safeParse(body);
+  if (result.success) return { ok: true, request: result.data };
+  const unknownTrigger = result.error.issues.some(
+    (issue) => issue.code === "invalid_union" && issue.path.length === 1 && issue.path[0] === "trigger_point",
+  );
+  if (unknownTrigger) {
+    return {
+      ok: false,
+      reason: "body.unknown_trigger",
+      trigger: typeof trigger === "string" ? trigger.slice(0, 64) : "",
+    };
+  }
+  return {
+    ok: false,
+    reason: "body.invalid",
+    issues: result.error.issues.slice(0, 5).map((issue) => `${issue.path.join(".")}: ${issue.message}`),
+  };
+}

@@ -1,0 +1,59 @@
+import type { InterceptorRequest } from "@gatehouse/contracts";
+import type { z } from "zod";
+
+/** What a running enrichment gets besides its input. */
+export interface RunContext {
+  /** Aborted when the job's timeout passes or the worker shuts down; pass it to every I/O call. */
+  readonly signal: AbortSignal;
+}
+
+/** What an enrichment does once set up with its settings: compute one fact, and optionally warm many. */
+export interface EnrichmentHandler<Input, Fact> {
+  run(input: Input, context: RunContext): Promise<Fact>;
+  /** Facts known without I/O (e.g. every domain on a shipped list), written in bulk when a worker starts. */
+  warm?(): Iterable<{ input: Input; fact: Fact }>;
+}
+
+/**
+ * One enrichment source. The static part (name, input, subject, fromRequest) is what the ingress needs to
+ * look a fact up and to enqueue the job on a miss; `setup` builds the part that runs in the worker.
+ */
+export interface EnrichmentDefinition<Name extends string, Input, Fact, Settings> {
+  /** Kebab-case; the job is named `enrich.<name>.v<version>` and the facts are keyed by it. */
+  readonly name: Name;
+  /** Bump when the fact's shape or meaning changes: old cached facts are then never read as new. */
+  readonly version: number;
+  /** The job payload, validated when enqueued and again when the worker picks it up. */
+  readonly input: z.ZodType<Input>;
+  /** The stored fact, validated before it is written to the cache. */
+  readonly fact: z.ZodType<Fact>;
+  /** The input this request implies, or undefined when the enrichment does not apply to it. Pure and cheap. */
+  fromRequest(request: InterceptorRequest): Input | undefined;
+  /** The cache subject for an input, e.g. the normalized domain. Equal subjects share one fact and one job. */
+  subject(input: Input): string;
+  /** How long a fact stays in the cache. Default: 1 day. */
+  readonly ttlSeconds?: number;
+  /** How long one run may take before it is aborted and retried. Default: 5 s. */
+  readonly timeoutMs?: number;
+  /** Attempts in all (first run included) and the first exponential backoff delay. Default: 3 and 500 ms. */
+  readonly retry?: { readonly attempts: number; readonly backoffMs: number };
+  /** Jobs one worker process runs at once. Default: 8. */
+  readonly concurrency?: number;
+  /** The environment variables this enrichment reads, parsed once when the worker boots. */
+  readonly settings: z.ZodType<Settings>;
+  setup(settings: Settings): EnrichmentHandler<Input, Fact> | Promise<EnrichmentHandler<Input, Fact>>;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a registry holds enrichments of every input, fact and settings type.
+export type AnyEnrichment = EnrichmentDefinition<string, any, any, any>;
+
+export type FactOf<E> = E extends EnrichmentDefinition<string, unknown, infer Fact, unknown> ? Fact : never;
+export type InputOf<E> =
+  E extends EnrichmentDefinition<string, infer Input, unknown, unknown> ? Input : never;
+
+/** Declares an enrichment; the identity function that gives the definition its types. */
+export function defineEnrichment<Name extends string, Input, Fact, Settings>(
+  definition: EnrichmentDefinition<Name, Input, Fact, Settings>,
+): EnrichmentDefinition<Name, Input, Fact, Settings> {
+  return definition;
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what `npm start` and `npm test` need on a fresh machine: npm packages and Debian's redis-server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -d node_modules/.bin ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm packages" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "setup: installing Debian's redis-server" >&2
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get install -y -qq redis-server >/dev/null 2>&1 || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq redis-server >/dev/null; }
+  # The Debian package starts a system Redis on 6379; Gatehouse starts its own, so leave that one alone.
+fi
