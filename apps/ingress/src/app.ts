@@ -1,0 +1,105 @@
+import { AfterReplyWriter, cacheKeys, DecisionCache, FactAnnouncements } from "@gatehouse/decision-cache";
+import { Enqueuer } from "@gatehouse/enrichment-sdk";
+import { DEFAULT_POLICY, factNeeds, loadPolicyFile, type Policy } from "@gatehouse/policy";
+import { createRedis } from "@gatehouse/redis";
+import { createVerifier, parseSecrets } from "@gatehouse/signature";
+import { createLogger, createRegistry, type Logger } from "@gatehouse/telemetry";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { DecisionEngine } from "./decide.js";
+import type { IngressEnv } from "./env.js";
+import { healthRoutes } from "./health-routes.js";
+import { createIngressMetrics } from "./ingress-metrics.js";
+import { interceptorRoutes } from "./interceptor-routes.js";
+import { RecentAnswers } from "./recent-answers.js";
+
+export interface BuildAppOptions {
+  env: IngressEnv;
+  /** Defaults to a pino logger at `env.LOG_LEVEL`. */
+  log?: Logger;
+  /** Overrides the policy file (tests). */
+  policy?: Policy;
+}
+
+/** The ingress as a Fastify instance, separate from listening, so tests use `inject` and the real server alike. */
+export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
+  const { env } = options;
+  const log = options.log ?? createLogger({ name: "ingress", level: env.LOG_LEVEL });
+  const policy =
+    options.policy ?? (env.GATEHOUSE_POLICY ? await loadPolicyFile(env.GATEHOUSE_POLICY) : DEFAULT_POLICY);
+  const verifier = createVerifier({
+    secrets: parseSecrets(env.SCALEKIT_INTERCEPTOR_SECRET),
+    toleranceSeconds: env.GATEHOUSE_SIGNATURE_TOLERANCE_SECONDS,
+  });
+
+  const connection = {
+    url: env.REDIS_URL,
+    commandTimeoutMs: env.GATEHOUSE_REDIS_TIMEOUT_MS,
+    name: "ingress",
+  };
+  const redis = createRedis(connection, "request-path");
+  const subscriber = createRedis(connection, "subscriber");
+  const queueRedis = createRedis(connection, "request-path");
+  // Connection errors are expected while Redis is away; requests fall back on their own. Log them, throttled.
+  let lastRedisError = 0;
+  for (const client of [redis, subscriber, queueRedis]) {
+    client.on("error", (error: Error) => {
+      if (Date.now() - lastRedisError > 5_000) {
+        lastRedisError = Date.now();
+        log.warn({ err: error.message }, "redis connection error");
+      }
+    });
+  }
+
+  const keys = cacheKeys(env.GATEHOUSE_KEY_PREFIX);
+  const registry = createRegistry();
+  const metrics = createIngressMetrics(registry);
+  const idempotencyTtlMs = 2 * env.GATEHOUSE_SIGNATURE_TOLERANCE_SECONDS * 1000;
+  const announcements = new FactAnnouncements(subscriber, keys);
+  void announcements
+    .start()
+    .catch((error: unknown) => log.warn({ err: error }, "announcements not subscribed yet"));
+  const enqueuer = new Enqueuer({ connection: queueRedis, keyPrefix: keys.prefix });
+  const writer = new AfterReplyWriter(redis, keys, {
+    auditMaxLen: env.GATEHOUSE_AUDIT_MAXLEN,
+    answerTtlMs: idempotencyTtlMs + 60_000,
+    onDrop: (count) => metrics.auditDropped({}, count),
+  });
+  const recent = new RecentAnswers();
+
+  const engine: DecisionEngine = {
+    verifier,
+    cache: new DecisionCache(redis, keys, { idempotencyTtlMs }),
+    announcements,
+    enqueuer,
+    policy,
+    needs: factNeeds(policy),
+    recent,
+    deadlineMs: env.GATEHOUSE_DEADLINE_MS,
+    metrics,
+    log,
+  };
+
+  const app: FastifyInstance = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: env.GATEHOUSE_BODY_LIMIT_BYTES,
+    return503OnClosing: false,
+  });
+  await app.register(healthRoutes, { redis, registry });
+  await app.register(interceptorRoutes, {
+    prefix: "/auth/interceptors",
+    engine,
+    writer,
+    bodyLimit: env.GATEHOUSE_BODY_LIMIT_BYTES,
+  });
+
+  // One shutdown path: after the last in-flight request is answered, flush what is buffered and disconnect.
+  app.addHook("onClose", async () => {
+    recent.close();
+    announcements.close();
+    await writer.close();
+    await enqueuer.close();
+    await Promise.allSettled([redis.quit(), subscriber.quit(), queueRedis.quit()]);
+  });
+  return app;
+}

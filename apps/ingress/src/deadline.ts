@@ -1,0 +1,24 @@
+/**
+ * Resolves with `work` or, if it has not settled after `ms`, with `onTimeout()` — whichever comes first.
+ * A rejection of `work` resolves with `onError(error)`. Never rejects: the deadline guard of every request.
+ */
+export function withDeadline<T>(
+  work: Promise<T>,
+  ms: number,
+  onTimeout: () => T,
+  onError: (error: unknown) => T,
+): Promise<T> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(onTimeout()), Math.max(0, ms));
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        resolve(onError(error));
+      },
+    );
+  });
+}

@@ -1,0 +1,260 @@
+import { type InterceptorRequest, parseInterceptorRequest, type TriggerPoint } from "@gatehouse/contracts";
+import { type DecisionCache, decodeFact, type FactAnnouncements } from "@gatehouse/decision-cache";
+import { type AnyEnrichment, type Enqueuer, factKey } from "@gatehouse/enrichment-sdk";
+import { ENRICHMENTS } from "@gatehouse/enrichments";
+import {
+  evaluate,
+  type FactName,
+  type Policy,
+  type PolicyFacts,
+  type TriggerPolicy,
+} from "@gatehouse/policy";
+import type { Verifier } from "@gatehouse/signature";
+import { inSpan, type Logger } from "@gatehouse/telemetry";
+import { bare, unreadable, unverified, type Verdict, verdict } from "./answers.js";
+import { withDeadline } from "./deadline.js";
+import type { IngressMetrics } from "./ingress-metrics.js";
+import type { RecentAnswers } from "./recent-answers.js";
+
+/** Everything a decision needs, built once per process. */
+export interface DecisionEngine {
+  readonly verifier: Verifier;
+  readonly cache: DecisionCache;
+  readonly announcements: FactAnnouncements;
+  readonly enqueuer: Enqueuer;
+  readonly policy: Policy;
+  /** Which facts each trigger's policy reads (computed from the policy once). */
+  readonly needs: ReadonlyMap<TriggerPoint, readonly FactName[]>;
+  readonly recent: RecentAnswers;
+  readonly deadlineMs: number;
+  readonly metrics: IngressMetrics;
+  readonly log: Logger;
+}
+
+/** How the cache served a decision: for audit and metrics. */
+export type CacheOutcome = "hit" | "miss" | "waited" | "none" | "repeat" | "error";
+
+export interface Decided {
+  readonly verdict: Verdict;
+  readonly trigger: string;
+  /** The verified interceptor id; absent when verification failed. */
+  readonly interceptorId?: string;
+  readonly environmentId?: string;
+  readonly cache: CacheOutcome;
+  /** Sent by `gatehouse send` (a signed body field): audited apart from production. */
+  readonly test: boolean;
+  /** False for an idempotent repeat: it is neither counted nor audited again. */
+  readonly counted: boolean;
+  /** The bucket the answer is to be stored in, when this request claimed its interceptor id. */
+  readonly storeInBucket?: number;
+}
+
+// A trigger the policy does not mention: allowed, without reading anything.
+const OPEN_TRIGGER: TriggerPolicy = {
+  rules: [],
+  default: { decision: "ALLOW" },
+  onMiss: { waitMs: 0, afterWait: "evaluate" },
+  fallback: "ALLOW",
+};
+// Leave this much of the deadline to evaluate and answer after a wait for facts.
+const ANSWER_MARGIN_MS = 25;
+
+type PlannedFact = { name: FactName; enrichment: AnyEnrichment; input: unknown; key: string };
+type Progress = { cache: CacheOutcome; counted: boolean; bucket?: number };
+
+/** Verify → parse → validate → one Redis round trip → (wait for misses) → evaluate. Never throws. */
+export async function decide(
+  engine: DecisionEngine,
+  routeTrigger: TriggerPoint | undefined,
+  headers: Record<string, string | string[] | undefined>,
+  raw: Buffer,
+  startedAt: number,
+): Promise<Decided> {
+  const unverifiedTrigger = routeTrigger ?? "unknown";
+  const verified = inSpan("gatehouse.verify", () =>
+    engine.verifier.verify(
+      {
+        id: headers["interceptor-id"],
+        timestamp: headers["interceptor-timestamp"],
+        signature: headers["interceptor-signature"],
+      },
+      raw,
+    ),
+  );
+  if (!verified.ok) {
+    return {
+      verdict: unverified(`signature.${verified.reason}`),
+      trigger: unverifiedTrigger,
+      cache: "none",
+      test: false,
+      counted: true,
+    };
+  }
+  const interceptorId = verified.id;
+  const early = (verdictValue: Verdict, trigger = unverifiedTrigger): Decided => ({
+    verdict: verdictValue,
+    trigger,
+    interceptorId,
+    cache: "none",
+    test: false,
+    counted: true,
+  });
+
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString("utf8"));
+  } catch {
+    return early(unreadable("body.invalid_json"));
+  }
+  const parsed = parseInterceptorRequest(body);
+  if (!parsed.ok) {
+    if (parsed.reason === "body.unknown_trigger") {
+      if (routeTrigger) return early(unreadable("body.trigger_mismatch"));
+      return early(bare(engine.policy.unknownTrigger, "trigger.unknown"), "unknown");
+    }
+    return early(unreadable(parsed.reason));
+  }
+  const request = parsed.request;
+  const trigger = request.trigger_point;
+  if (routeTrigger && trigger !== routeTrigger) return early(unreadable("body.trigger_mismatch"));
+
+  const policy = engine.policy.triggers[trigger] ?? OPEN_TRIGGER;
+  const progress: Progress = { cache: "error", counted: true };
+  const test = (body as { gatehouse_test?: unknown }).gatehouse_test === true;
+  const environmentId = request.interceptor_context.environment_id;
+
+  // The same id already being answered (or just answered) here: join it. It is bound by its own deadline.
+  const earlier = engine.recent.get(interceptorId);
+  if (earlier) {
+    const json = await earlier;
+    return {
+      verdict: repeat(json, progress),
+      trigger,
+      interceptorId,
+      environmentId,
+      cache: "repeat",
+      test,
+      counted: false,
+    };
+  }
+  let settle: (json: string) => void = () => {};
+  engine.recent.set(interceptorId, new Promise((resolve) => (settle = resolve)));
+
+  const remaining = engine.deadlineMs - (performance.now() - startedAt);
+  const result = await withDeadline(
+    lookUpAndEvaluate(engine, interceptorId, request, policy, progress, startedAt),
+    remaining,
+    () => bare(policy.fallback, "deadline.exceeded"),
+    (error) => {
+      engine.log.warn(
+        { interceptorId, err: error },
+        "decision cache unavailable; answering with the fallback",
+      );
+      return bare(policy.fallback, "cache.unavailable");
+    },
+  );
+  settle(result.json);
+  return {
+    verdict: result,
+    trigger,
+    interceptorId,
+    environmentId,
+    cache: progress.cache,
+    test,
+    counted: progress.counted,
+    ...(progress.bucket !== undefined && { storeInBucket: progress.bucket }),
+  };
+}
+
+async function lookUpAndEvaluate(
+  engine: DecisionEngine,
+  interceptorId: string,
+  request: InterceptorRequest,
+  policy: TriggerPolicy,
+  progress: Progress,
+  startedAt: number,
+): Promise<Verdict> {
+  const plan = planFacts(engine, request);
+  const bucket = engine.cache.bucket();
+  const read = await inSpan("gatehouse.cache_read", () =>
+    engine.cache.read(
+      interceptorId,
+      plan.map((fact) => fact.key),
+      bucket,
+    ),
+  );
+  if (read.kind === "repeat") {
+    if (read.answer !== null) return repeat(read.answer, progress);
+    // The first request with this id is still being answered by another replica.
+    progress.cache = "repeat";
+    progress.counted = false;
+    return bare(policy.fallback, "idempotency.pending");
+  }
+  progress.bucket = bucket;
+
+  const facts: PolicyFacts = {};
+  const missing: PlannedFact[] = [];
+  const now = Date.now();
+  for (const [index, fact] of plan.entries()) {
+    const raw = read.facts[index];
+    const record = raw ? decodeFact(raw) : undefined;
+    engine.metrics.cacheLookups({ enrichment: fact.name, result: record ? "hit" : "miss" });
+    if (record) {
+      (facts as Record<string, unknown>)[fact.name] = record.fact;
+      if (now > record.refreshAt) enqueue(engine, fact);
+    } else {
+      missing.push(fact);
+      enqueue(engine, fact);
+    }
+  }
+  progress.cache = plan.length === 0 ? "none" : missing.length === 0 ? "hit" : "miss";
+
+  if (missing.length > 0) {
+    const budget = Math.min(
+      policy.onMiss.waitMs,
+      engine.deadlineMs - (performance.now() - startedAt) - ANSWER_MARGIN_MS,
+    );
+    if (budget > 0) {
+      const announced = await engine.announcements.wait(
+        missing.map((fact) => fact.key),
+        budget,
+      );
+      for (const fact of missing) {
+        const raw = announced.get(fact.key);
+        const record = raw ? decodeFact(raw) : undefined;
+        if (record) (facts as Record<string, unknown>)[fact.name] = record.fact;
+      }
+      if (announced.size === missing.length) progress.cache = "waited";
+    }
+    const stillMissing = missing.some((fact) => !(fact.name in facts));
+    if (stillMissing && policy.onMiss.afterWait !== "evaluate")
+      return bare(policy.onMiss.afterWait, "cache.miss");
+  }
+
+  const evaluation = inSpan("gatehouse.policy", () => evaluate(policy, facts));
+  return verdict(evaluation.answer, evaluation.reason, evaluation.rule);
+}
+
+function planFacts(engine: DecisionEngine, request: InterceptorRequest): PlannedFact[] {
+  const plan: PlannedFact[] = [];
+  for (const name of engine.needs.get(request.trigger_point) ?? []) {
+    const enrichment: AnyEnrichment = ENRICHMENTS[name];
+    const input = enrichment.fromRequest(request);
+    if (input !== undefined)
+      plan.push({ name, enrichment, input, key: factKey(engine.cache.keys, enrichment, input) });
+  }
+  return plan;
+}
+
+function enqueue(engine: DecisionEngine, fact: PlannedFact): void {
+  void engine.enqueuer
+    .enqueue(fact.enrichment, fact.input)
+    .then((result) => engine.metrics.enqueues({ enrichment: fact.name, result }));
+}
+
+function repeat(json: string, progress: Progress): Verdict {
+  progress.cache = "repeat";
+  progress.counted = false;
+  const decision = (JSON.parse(json) as { decision: "ALLOW" | "DENY" }).decision;
+  return { json, decision, reason: "idempotency.repeat" };
+}

@@ -1,0 +1,52 @@
+import { z } from "zod";
+
+const int = (fallback: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+/** Every setting of the ingress, parsed once at boot; nothing else reads process.env. */
+export const ingressEnvSchema = z
+  .object({
+    PORT: int(8080, 0, 65_535),
+    /** Interface to listen on. Default: all. */
+    HOST: z.string().min(1).default("0.0.0.0"),
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\//, "must start with redis:// or rediss://")
+      .default("redis://127.0.0.1:6379"),
+    /** One secret or several, comma-separated (rotation): `whsec_…`. */
+    SCALEKIT_INTERCEPTOR_SECRET: z
+      .string({ error: "is required (whsec_… from the Scalekit dashboard)" })
+      .min(1),
+    /** Path to the policy file (YAML or JSON); unset → the shipped default policy. */
+    GATEHOUSE_POLICY: z.string().min(1).optional(),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    /** Every request is answered within this many ms, whatever Redis or the workers do. */
+    GATEHOUSE_DEADLINE_MS: int(1_500, 50, 10_000),
+    /** Larger bodies get HTTP 413. */
+    GATEHOUSE_BODY_LIMIT_BYTES: int(65_536, 1_024, 10_485_760),
+    /** Replay window of the signature timestamp, past and future. */
+    GATEHOUSE_SIGNATURE_TOLERANCE_SECONDS: int(300, 1, 3_600),
+    /** A request-path Redis command that takes longer fails, and the trigger's fallback answers. */
+    GATEHOUSE_REDIS_TIMEOUT_MS: int(250, 10, 5_000),
+    /** Namespace of every key; lets several deployments share one Redis. */
+    GATEHOUSE_KEY_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,32}$/, "letters, digits, '_' or '-'")
+      .default("gh"),
+    /** Approximate cap on the audit stream, in batches of records. */
+    GATEHOUSE_AUDIT_MAXLEN: int(10_000, 100, 10_000_000),
+  })
+  .refine((env) => env.GATEHOUSE_REDIS_TIMEOUT_MS < env.GATEHOUSE_DEADLINE_MS, {
+    path: ["GATEHOUSE_REDIS_TIMEOUT_MS"],
+    message: "must be shorter than GATEHOUSE_DEADLINE_MS",
+  });
+
+export type IngressEnv = z.infer<typeof ingressEnvSchema>;
+
+/** Parses the environment or throws one error naming every bad setting. */
+export function parseIngressEnv(source: Record<string, string | undefined>): IngressEnv {
+  const result = ingressEnvSchema.safeParse(source);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+  throw new Error(`invalid configuration:\n  ${problems.join("\n  ")}`);
+}

@@ -1,0 +1,96 @@
+import { ROUTE_TRIGGERS, type TriggerPoint } from "@gatehouse/contracts";
+import type { AfterReplyWriter } from "@gatehouse/decision-cache";
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import { unreadable } from "./answers.js";
+import { type Decided, type DecisionEngine, decide } from "./decide.js";
+
+export interface InterceptorRoutesOptions {
+  engine: DecisionEngine;
+  writer: AfterReplyWriter;
+  bodyLimit: number;
+}
+
+const JSON_TYPE = "application/json; charset=utf-8";
+
+/**
+ * `POST /auth/interceptors/<trigger>` and `POST /auth/interceptors`. The body arrives as raw bytes (the
+ * signature covers them exactly); every request gets HTTP 200 and an interceptor answer, except a body
+ * over the limit (413, with a DENY body all the same).
+ */
+export const interceptorRoutes: FastifyPluginAsync<InterceptorRoutesOptions> = async (app, options) => {
+  const { engine, writer } = options;
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: options.bodyLimit }, (_request, body, done) =>
+    done(null, body),
+  );
+
+  app.setErrorHandler((error: { statusCode?: number; code?: string }, request, reply) => {
+    const tooLarge = error.statusCode === 413;
+    const answer = unreadable(tooLarge ? "body.too_large" : "request.malformed");
+    engine.metrics.decisions({ trigger: "unknown", decision: answer.decision, reason: answer.reason });
+    request.log.info({ reason: answer.reason, code: error.code }, "request rejected before verification");
+    return reply
+      .code(tooLarge ? 413 : 200)
+      .type(JSON_TYPE)
+      .send(answer.json);
+  });
+
+  const afterReply = (decided: Decided, startedAt: number) => {
+    const ms = performance.now() - startedAt;
+    const { verdict } = decided;
+    if (!decided.counted) {
+      engine.metrics.repeats({ trigger: decided.trigger });
+      return;
+    }
+    engine.metrics.decisions({
+      trigger: decided.trigger,
+      decision: verdict.decision,
+      reason: verdict.reason,
+    });
+    engine.metrics.observeLatency(decided.trigger, ms / 1000);
+    if (verdict.reason.startsWith("signature.") || verdict.reason.startsWith("body.")) {
+      engine.log.warn(
+        { interceptorId: decided.interceptorId, reason: verdict.reason },
+        "request denied before policy",
+      );
+    } else if (engine.log.isLevelEnabled("debug")) {
+      engine.log.debug(
+        { interceptorId: decided.interceptorId, decision: verdict.decision, reason: verdict.reason, ms },
+        "answered",
+      );
+    }
+    writer.push({
+      ...(decided.storeInBucket !== undefined &&
+        decided.interceptorId !== undefined && {
+          answer: { interceptorId: decided.interceptorId, bucket: decided.storeInBucket, json: verdict.json },
+        }),
+      test: decided.test,
+      audit: {
+        at: Date.now(),
+        trigger: decided.trigger,
+        interceptorId: decided.interceptorId ?? null,
+        environmentId: decided.environmentId ?? null,
+        decision: verdict.decision,
+        reason: verdict.reason,
+        rule: verdict.rule ?? null,
+        cache: decided.cache,
+        ms: Math.round(ms * 1000) / 1000,
+        test: decided.test,
+      },
+    });
+  };
+
+  const handler =
+    (routeTrigger: TriggerPoint | undefined) => async (request: FastifyRequest, reply: FastifyReply) => {
+      const startedAt = performance.now();
+      const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const decided = await decide(engine, routeTrigger, request.headers, raw, startedAt);
+      reply.type(JSON_TYPE).send(decided.verdict.json);
+      afterReply(decided, startedAt);
+      return reply;
+    };
+
+  for (const [slug, trigger] of Object.entries(ROUTE_TRIGGERS)) app.post(`/${slug}`, handler(trigger));
+  app.post("/", handler(undefined));
+};

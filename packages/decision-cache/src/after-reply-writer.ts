@@ -1,0 +1,135 @@
+import type { Redis } from "ioredis";
+import type { CacheKeys } from "./keys.js";
+
+/** What one decision leaves behind once it is answered. */
+export interface AfterReplyEntry {
+  /** Set when the answer should be stored for idempotent repeats (the request claimed its id). */
+  readonly answer?: { readonly interceptorId: string; readonly bucket: number; readonly json: string };
+  /** The audit record; test requests go to their own stream. */
+  readonly audit: Record<string, unknown>;
+  readonly test: boolean;
+}
+
+export interface AfterReplyWriterOptions {
+  /** Flush at least this often. Default: 5 ms. */
+  flushMs?: number;
+  /** Flush as soon as this many entries wait. Default: 512. */
+  maxBatch?: number;
+  /** Entries held while Redis is unreachable; beyond it the oldest are dropped (and counted). Default: 20,000. */
+  maxBuffered?: number;
+  /** Approximate cap on each audit stream's length, in batches. Default: 10,000. */
+  auditMaxLen?: number;
+  /** How long a stored answer outlives its bucket; at least the idempotency window. Default: 600 s. */
+  answerTtlMs?: number;
+  /** Called with the number of entries dropped because the buffer was full. */
+  onDrop?: (count: number) => void;
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * Writes that may happen after the reply, coalesced: whatever accumulates in a few milliseconds goes out
+ * as one pipeline of one command per *batch* — one HSET of all answers of a bucket, one XADD whose entry
+ * carries the packed audit records — never one command per request. Bounded in memory; flushed on close.
+ */
+export class AfterReplyWriter {
+  #buffer: AfterReplyEntry[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> | undefined;
+  readonly #options: Required<Omit<AfterReplyWriterOptions, "onDrop" | "onError">> &
+    Pick<AfterReplyWriterOptions, "onDrop" | "onError">;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: CacheKeys,
+    options: AfterReplyWriterOptions = {},
+  ) {
+    this.#options = {
+      flushMs: 5,
+      maxBatch: 512,
+      maxBuffered: 20_000,
+      auditMaxLen: 10_000,
+      answerTtlMs: 600_000,
+      ...options,
+    };
+  }
+
+  push(entry: AfterReplyEntry): void {
+    this.#buffer.push(entry);
+    const overflow = this.#buffer.length - this.#options.maxBuffered;
+    if (overflow > 0) {
+      this.#buffer.splice(0, overflow);
+      this.#options.onDrop?.(overflow);
+    }
+    if (this.#buffer.length >= this.#options.maxBatch) void this.flush();
+    else this.#timer ??= setTimeout(() => void this.flush(), this.#options.flushMs);
+  }
+
+  /** Sends what is buffered; on failure keeps it for the next flush. Never rejects. */
+  flush(): Promise<void> {
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    if (this.#flushing || this.#buffer.length === 0) return this.#flushing ?? Promise.resolve();
+    const batch = this.#buffer;
+    this.#buffer = [];
+    this.#flushing = this.#send(batch)
+      .catch((error: unknown) => {
+        this.#buffer = batch.concat(this.#buffer).slice(-this.#options.maxBuffered);
+        this.#options.onError?.(error);
+      })
+      .finally(() => {
+        this.#flushing = undefined;
+        if (this.#buffer.length > 0)
+          this.#timer ??= setTimeout(() => void this.flush(), this.#options.flushMs);
+      });
+    return this.#flushing;
+  }
+
+  /** Flushes until the buffer is empty or `timeoutMs` passes. */
+  async close(timeoutMs = 2_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while ((this.#buffer.length > 0 || this.#flushing) && Date.now() < until) {
+      await this.flush();
+      if (this.#buffer.length > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    if (this.#timer) clearTimeout(this.#timer);
+  }
+
+  async #send(batch: AfterReplyEntry[]): Promise<void> {
+    const answers = new Map<number, string[]>();
+    const audit: Record<string, unknown>[] = [];
+    const testAudit: Record<string, unknown>[] = [];
+    for (const entry of batch) {
+      if (entry.answer) {
+        const fields = answers.get(entry.answer.bucket) ?? [];
+        fields.push(entry.answer.interceptorId, entry.answer.json);
+        answers.set(entry.answer.bucket, fields);
+      }
+      (entry.test ? testAudit : audit).push(entry.audit);
+    }
+    const pipeline = this.redis.pipeline();
+    for (const [bucket, fields] of answers) {
+      const key = this.keys.answers(bucket);
+      pipeline.hset(key, ...fields).pexpire(key, this.#options.answerTtlMs);
+    }
+    const maxLen = this.#options.auditMaxLen;
+    if (audit.length > 0) {
+      pipeline.xadd(this.keys.auditStream, "MAXLEN", "~", maxLen, "*", "records", JSON.stringify(audit));
+    }
+    if (testAudit.length > 0) {
+      pipeline.xadd(
+        this.keys.testAuditStream,
+        "MAXLEN",
+        "~",
+        maxLen,
+        "*",
+        "records",
+        JSON.stringify(testAudit),
+      );
+    }
+    const results = await pipeline.exec();
+    const failed = results?.find(([error]) => error);
+    if (failed?.[0]) throw failed[0];
+  }
+}

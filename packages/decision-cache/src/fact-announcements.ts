@@ -1,0 +1,91 @@
+import type { Redis } from "ioredis";
+import type { CacheKeys } from "./keys.js";
+
+type Waiter = { keys: ReadonlySet<string>; found: Map<string, string>; done: () => void };
+
+/**
+ * Wakes a request that waits for a fact the moment a worker announces it: no polling. One subscriber
+ * connection per process; a short memory of recent announcements closes the race between a read that
+ * missed and the announcement that arrived just before the waiter was registered.
+ */
+export class FactAnnouncements {
+  readonly #waiters = new Map<string, Set<Waiter>>();
+  readonly #recent = new Map<string, { value: string; at: number }>();
+  readonly #sweeper: NodeJS.Timeout;
+
+  constructor(
+    private readonly subscriber: Redis,
+    private readonly keys: CacheKeys,
+    private readonly recentMs = 2_000,
+  ) {
+    subscriber.on("message", (channel: string, message: string) => {
+      if (channel === keys.announceChannel) this.#announce(message);
+    });
+    this.#sweeper = setInterval(() => this.#sweep(), recentMs).unref();
+  }
+
+  async start(): Promise<void> {
+    await this.subscriber.subscribe(this.keys.announceChannel);
+  }
+
+  /** Resolves with the announced values once every key is announced or `timeoutMs` passes; never rejects. */
+  wait(keys: readonly string[], timeoutMs: number): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    const now = Date.now();
+    for (const key of keys) {
+      const recent = this.#recent.get(key);
+      if (recent && now - recent.at < this.recentMs) found.set(key, recent.value);
+    }
+    const missing = new Set(keys.filter((key) => !found.has(key)));
+    if (missing.size === 0 || timeoutMs <= 0) return Promise.resolve(found);
+
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        keys: missing,
+        found,
+        done: () => {
+          clearTimeout(timer);
+          for (const key of missing) {
+            const set = this.#waiters.get(key);
+            set?.delete(waiter);
+            if (set?.size === 0) this.#waiters.delete(key);
+          }
+          resolve(found);
+        },
+      };
+      const timer = setTimeout(waiter.done, timeoutMs);
+      for (const key of missing) {
+        let set = this.#waiters.get(key);
+        if (!set) {
+          set = new Set();
+          this.#waiters.set(key, set);
+        }
+        set.add(waiter);
+      }
+    });
+  }
+
+  close(): void {
+    clearInterval(this.#sweeper);
+    for (const set of [...this.#waiters.values()]) for (const waiter of [...set]) waiter.done();
+  }
+
+  #announce(message: string): void {
+    const newline = message.indexOf("\n");
+    if (newline <= 0) return;
+    const key = message.slice(0, newline);
+    const value = message.slice(newline + 1);
+    this.#recent.set(key, { value, at: Date.now() });
+    const set = this.#waiters.get(key);
+    if (!set) return;
+    for (const waiter of [...set]) {
+      waiter.found.set(key, value);
+      if ([...waiter.keys].every((k) => waiter.found.has(k))) waiter.done();
+    }
+  }
+
+  #sweep(): void {
+    const cutoff = Date.now() - this.recentMs;
+    for (const [key, entry] of this.#recent) if (entry.at < cutoff) this.#recent.delete(key);
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * The key schema. Everything Gatehouse stores lives under `<prefix>:v1:`, so a format change bumps the
+ * version and never reads old bytes as new; facts carry the enrichment's own version in their key too.
+ */
+export interface CacheKeys {
+  readonly prefix: string;
+  /** What one enrichment found about one subject: `gh:v1:fact:email-domain.v1:example.com`. */
+  fact(enrichment: string, version: number, subject: string): string;
+  /** Claimed by the first request with this interceptor id; holds the bucket its answer is stored in. */
+  idempotency(interceptorId: string): string;
+  /** The stored answers of one time bucket, a hash of interceptor id → answer JSON. */
+  answers(bucket: number): string;
+  /** Prefix of the answers hashes, which the read script completes with a bucket number. */
+  readonly answersPrefix: string;
+  /** Set while a bulk warm of one enrichment's list is fresh, so each worker start doesn't redo it. */
+  warmMarker(enrichment: string, version: number): string;
+  /** Audit stream of production decisions, and the one of test requests (kept apart, like Scalekit does). */
+  readonly auditStream: string;
+  readonly testAuditStream: string;
+  /** Pub/sub channel on which workers announce new facts. */
+  readonly announceChannel: string;
+}
+
+export function cacheKeys(prefix = "gh"): CacheKeys {
+  const root = `${prefix}:v1:`;
+  return {
+    prefix,
+    fact: (enrichment, version, subject) => `${root}fact:${enrichment}.v${version}:${subject}`,
+    idempotency: (interceptorId) => `${root}idem:${interceptorId}`,
+    answers: (bucket) => `${root}answers:${bucket}`,
+    answersPrefix: `${root}answers:`,
+    warmMarker: (enrichment, version) => `${root}warm:${enrichment}.v${version}`,
+    auditStream: `${root}audit`,
+    testAuditStream: `${root}audit:test`,
+    announceChannel: `${root}announce`,
+  };
+}

@@ -1,0 +1,1 @@
+export { type UserClaimsFact, type UserClaimsInput, userClaims } from "./user-claims.js";

@@ -1,0 +1,75 @@
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import type { AnyEnrichment } from "./define-enrichment.js";
+import { bullPrefix, jobName, queueName } from "./queue-names.js";
+import { DEFAULTS } from "./settings.js";
+
+export type EnqueueResult = "added" | "deduplicated" | "failed";
+
+export interface EnqueuerOptions {
+  /** A connection that fails fast (the ingress' request-path profile). */
+  connection: Redis;
+  keyPrefix: string;
+  /** How long one subject is not enqueued again, even after its job finished or failed. Default: 30 s. */
+  dedupMs?: number;
+}
+
+/**
+ * The ingress' side of the queues: asks for a fact to be computed. A burst of misses for one subject makes
+ * one job: concurrent calls in this process share one `add`, and BullMQ's deduplication id (the subject)
+ * covers the other processes. Never throws: a failed enqueue is a result.
+ */
+export class Enqueuer {
+  readonly #queues = new Map<string, Queue>();
+  readonly #inFlight = new Map<string, Promise<EnqueueResult>>();
+  readonly #dedupMs: number;
+
+  constructor(private readonly options: EnqueuerOptions) {
+    this.#dedupMs = options.dedupMs ?? 30_000;
+  }
+
+  enqueue(enrichment: AnyEnrichment, input: unknown): Promise<EnqueueResult> {
+    const subject = enrichment.subject(input);
+    const dedupId = `${enrichment.name}.v${enrichment.version}:${subject}`;
+    const pending = this.#inFlight.get(dedupId);
+    if (pending) return pending.then(() => "deduplicated");
+    const parsed = enrichment.input.safeParse(input);
+    if (!parsed.success) return Promise.resolve("failed");
+    const retry = enrichment.retry ?? DEFAULTS.retry;
+    const added = this.#queue(enrichment)
+      .add(jobName(enrichment), parsed.data, {
+        deduplication: { id: dedupId, ttl: this.#dedupMs },
+        attempts: retry.attempts,
+        backoff: { type: "exponential", delay: retry.backoffMs },
+        removeOnComplete: { age: 3600, count: 1000 },
+        removeOnFail: { age: 7 * 86_400, count: 10_000 },
+      })
+      .then(
+        (): EnqueueResult => "added",
+        (): EnqueueResult => "failed",
+      )
+      .finally(() => this.#inFlight.delete(dedupId));
+    this.#inFlight.set(dedupId, added);
+    return added;
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#inFlight.values()]);
+    await Promise.all([...this.#queues.values()].map((queue) => queue.close()));
+  }
+
+  #queue(enrichment: AnyEnrichment): Queue {
+    const name = queueName(enrichment);
+    let queue = this.#queues.get(name);
+    if (!queue) {
+      queue = new Queue(name, {
+        connection: this.options.connection,
+        prefix: bullPrefix(this.options.keyPrefix),
+      });
+      // Errors surface through each add's result; this listener keeps them from being unhandled.
+      queue.on("error", () => {});
+      this.#queues.set(name, queue);
+    }
+    return queue;
+  }
+}

@@ -1,0 +1,78 @@
+import { type CacheKeys, writeFact } from "@gatehouse/decision-cache";
+import { inSpan, type Logger } from "@gatehouse/telemetry";
+import { type Job, UnrecoverableError, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import type { AnyEnrichment, EnrichmentHandler } from "./define-enrichment.js";
+import { EnrichmentError, InvalidJobError } from "./errors/enrichment-error.js";
+import { factKey } from "./fact-key.js";
+import { bullPrefix, jobName, queueName } from "./queue-names.js";
+import { runWithTimeout } from "./run-with-timeout.js";
+import { DEFAULTS } from "./settings.js";
+
+export interface EnrichmentWorkerOptions {
+  enrichment: AnyEnrichment;
+  handler: EnrichmentHandler<unknown, unknown>;
+  /** A `bullmq`-profile connection for the worker's blocking commands. */
+  connection: Redis;
+  /** A connection for the facts it writes and announces. */
+  cache: Redis;
+  keys: CacheKeys;
+  log: Logger;
+  /** Overrides the definition's concurrency. */
+  concurrency?: number;
+  /** A job that holds its lock longer than this without renewal is stalled and run again. Default: 30 s. */
+  lockDurationMs?: number;
+}
+
+const issuesOf = (error: { issues: { path: PropertyKey[]; message: string }[] }) =>
+  error.issues
+    .slice(0, 3)
+    .map((issue) => `${issue.path.join(".")}: ${issue.message}`)
+    .join("; ");
+
+/**
+ * Runs one enrichment's jobs: validates the payload, runs with a timeout, validates the fact, writes it to
+ * the decision cache with its TTL and announces it. A provider failure is never cached: it throws, BullMQ
+ * retries with backoff, and after the last attempt keeps the job as failed with the reason.
+ */
+export function startEnrichmentWorker(options: EnrichmentWorkerOptions): Worker {
+  const { enrichment, handler, keys } = options;
+  const name = jobName(enrichment);
+  const ttlSeconds = enrichment.ttlSeconds ?? DEFAULTS.ttlSeconds;
+  const timeoutMs = enrichment.timeoutMs ?? DEFAULTS.timeoutMs;
+
+  const process = (job: Job, _token?: string, signal?: AbortSignal) =>
+    inSpan(`job ${name}`, async () => {
+      if (job.name !== name)
+        throw new UnrecoverableError(`unknown job ${job.name}; this worker runs ${name}`);
+      const input = enrichment.input.safeParse(job.data);
+      if (!input.success)
+        throw new UnrecoverableError(new InvalidJobError(name, "input", issuesOf(input.error)).message);
+      try {
+        const fact = await runWithTimeout(name, timeoutMs, signal, (s) =>
+          handler.run(input.data, { signal: s }),
+        );
+        const checked = enrichment.fact.safeParse(fact);
+        if (!checked.success) throw new InvalidJobError(name, "fact", issuesOf(checked.error));
+        await writeFact(options.cache, keys, factKey(keys, enrichment, input.data), checked.data, ttlSeconds);
+        return { subject: enrichment.subject(input.data) };
+      } catch (error) {
+        if (error instanceof EnrichmentError && !error.retryable) throw new UnrecoverableError(error.message);
+        throw error;
+      }
+    });
+
+  const worker = new Worker(queueName(enrichment), process, {
+    connection: options.connection,
+    prefix: bullPrefix(keys.prefix),
+    concurrency: options.concurrency ?? enrichment.concurrency ?? DEFAULTS.concurrency,
+    lockDuration: options.lockDurationMs ?? 30_000,
+    autorun: true,
+  });
+  const log = options.log.child({ enrichment: enrichment.name });
+  worker.on("error", (error) => log.error({ err: error }, "worker error"));
+  worker.on("failed", (job, error) =>
+    log.warn({ jobId: job?.id, attempt: job?.attemptsMade, reason: error.message }, "enrichment job failed"),
+  );
+  return worker;
+}

@@ -1,0 +1,16 @@
+export {
+  type AnyEnrichment,
+  defineEnrichment,
+  type EnrichmentDefinition,
+  type EnrichmentHandler,
+  type FactOf,
+  type InputOf,
+  type RunContext,
+} from "./define-enrichment.js";
+export { type EnqueueResult, Enqueuer, type EnqueuerOptions } from "./enqueuer.js";
+export { type EnrichmentWorkerOptions, startEnrichmentWorker } from "./enrichment-worker.js";
+export { EnrichmentError, EnrichmentTimeoutError, InvalidJobError } from "./errors/enrichment-error.js";
+export { factKey } from "./fact-key.js";
+export { bullPrefix, jobName, queueName } from "./queue-names.js";
+export { DEFAULTS } from "./settings.js";
+export { warmCache } from "./warm-cache.js";

@@ -1,0 +1,10 @@
+import type { AnyEnrichment } from "./define-enrichment.js";
+
+/** One queue per enrichment, so each scales on its own backlog: `enrich.email-domain`. */
+export const queueName = (enrichment: AnyEnrichment) => `enrich.${enrichment.name}`;
+
+/** Versioned job name: a worker only runs jobs whose version it knows. */
+export const jobName = (enrichment: AnyEnrichment) => `enrich.${enrichment.name}.v${enrichment.version}`;
+
+/** BullMQ's key prefix, under Gatehouse's own. */
+export const bullPrefix = (keyPrefix: string) => `${keyPrefix}:bull`;

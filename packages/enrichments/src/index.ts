@@ -1,0 +1,1 @@
+export { ENRICHMENT_NAMES, ENRICHMENTS, type EnrichmentName, enrichmentByName } from "./registry.js";

@@ -1,0 +1,10 @@
+export { createLogger, type Logger } from "./logger.js";
+export {
+  Counter,
+  createRegistry,
+  Histogram,
+  labelledCounter,
+  latencyHistogram,
+  Registry,
+} from "./metrics.js";
+export { inSpan } from "./span.js";
