@@ -1,0 +1,79 @@
+import { createSocket } from "node:dgram";
+
+/** How the stub answers a name: MX records, an error rcode (2 SERVFAIL, 3 NXDOMAIN), or not at all. */
+export type StubAnswer =
+  | { readonly mx: readonly (readonly [number, string])[] }
+  | { readonly rcode: number }
+  | "silent";
+
+export interface StubDnsServer {
+  /** `127.0.0.1:<port>`, as `Resolver.setServers` takes it. */
+  readonly address: string;
+  /** The names asked for, in order. */
+  readonly queries: readonly string[];
+  close(): Promise<void>;
+}
+
+/** A minimal UDP DNS responder for tests: answers every query from `answers`, NXDOMAIN for other names. */
+export async function startStubDnsServer(
+  answers: Readonly<Record<string, StubAnswer>>,
+): Promise<StubDnsServer> {
+  const socket = createSocket("udp4");
+  const queries: string[] = [];
+  socket.on("message", (query, peer) => {
+    const question = readQuestion(query);
+    if (question === undefined) return;
+    queries.push(question.name);
+    const answer = answers[question.name] ?? { rcode: 3 };
+    if (answer !== "silent") socket.send(respond(query, question.end, answer), peer.port, peer.address);
+  });
+  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+  return {
+    address: `127.0.0.1:${socket.address().port}`,
+    queries,
+    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+  };
+}
+
+function readQuestion(query: Buffer): { name: string; end: number } | undefined {
+  const labels: string[] = [];
+  let offset = 12;
+  while (offset < query.length) {
+    const length = query[offset] ?? 0;
+    offset += 1;
+    // The name's end, then QTYPE and QCLASS.
+    if (length === 0) return { name: labels.join(".").toLowerCase(), end: offset + 4 };
+    labels.push(query.toString("latin1", offset, offset + length));
+    offset += length;
+  }
+  return undefined;
+}
+
+function encodeName(name: string): Buffer {
+  const labels = name === "" ? [] : name.split(".");
+  return Buffer.concat([
+    ...labels.map((label) => Buffer.from([label.length, ...Buffer.from(label)])),
+    Buffer.from([0]),
+  ]);
+}
+
+function respond(query: Buffer, questionEnd: number, answer: Exclude<StubAnswer, "silent">): Buffer {
+  const records = "mx" in answer ? answer.mx : [];
+  const header = Buffer.alloc(12);
+  query.copy(header, 0, 0, 2);
+  // QR, the query's RD, RA, and the rcode; one question, the records as answers.
+  header.writeUInt16BE(0x8080 | (query.readUInt16BE(2) & 0x0100) | ("rcode" in answer ? answer.rcode : 0), 2);
+  header.writeUInt16BE(1, 4);
+  header.writeUInt16BE(records.length, 6);
+  const resourceRecords = records.map(([preference, exchange]) => {
+    const data = Buffer.concat([Buffer.from([preference >> 8, preference & 0xff]), encodeName(exchange)]);
+    const head = Buffer.alloc(12);
+    head.writeUInt16BE(0xc00c, 0); // a pointer to the question's name
+    head.writeUInt16BE(15, 2); // MX
+    head.writeUInt16BE(1, 4); // IN
+    head.writeUInt32BE(60, 6);
+    head.writeUInt16BE(data.length, 10);
+    return Buffer.concat([head, data]);
+  });
+  return Buffer.concat([header, query.subarray(12, questionEnd), ...resourceRecords]);
+}

@@ -1,0 +1,104 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseInterceptorRequest, requestFixture } from "@gatehouse/contracts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type IpReputationHandler, ipReputation, ipReputationFactSchema } from "./index.js";
+
+function request(name: Parameters<typeof requestFixture>[0], context: Record<string, unknown> = {}) {
+  const body = requestFixture(name);
+  body.interceptor_context = { ...(body.interceptor_context as Record<string, unknown>), ...context };
+  const parsed = parseInterceptorRequest(body);
+  if (!parsed.ok) throw new Error(`fixture ${name} does not parse: ${parsed.reason}`);
+  return parsed.request;
+}
+
+describe("ipReputation: the part the ingress uses", () => {
+  it("is ip-reputation v1", () => {
+    expect(ipReputation.name).toBe("ip-reputation");
+    expect(ipReputation.version).toBe(1);
+  });
+
+  it("takes the request's IP address, canonical", () => {
+    expect(ipReputation.fromRequest(request("PRE_SIGNUP", { ip_address: "203.0.113.7" }))).toEqual({
+      ip: "203.0.113.7",
+    });
+    expect(
+      ipReputation.fromRequest(request("PRE_SESSION_CREATION", { ip_address: "::ffff:203.0.113.7" })),
+    ).toEqual({
+      ip: "203.0.113.7",
+    });
+    expect(ipReputation.fromRequest(request("PRE_SIGNUP", { ip_address: "2001:DB8::0:1" }))).toEqual({
+      ip: "2001:db8::1",
+    });
+  });
+
+  it("does not apply without an address", () => {
+    expect(ipReputation.fromRequest(request("PRE_SIGNUP", { ip_address: null }))).toBeUndefined();
+  });
+
+  it("uses the address as the subject, and accepts only canonical addresses as input", () => {
+    expect(ipReputation.subject({ ip: "203.0.113.7" })).toBe("203.0.113.7");
+    expect(ipReputation.input.safeParse({ ip: "2001:db8::1" }).success).toBe(true);
+    expect(ipReputation.input.safeParse({ ip: "2001:DB8::1" }).success).toBe(false);
+    expect(ipReputation.input.safeParse({ ip: "::ffff:1.2.3.4" }).success).toBe(false);
+    expect(ipReputation.input.safeParse({ ip: "example.com" }).success).toBe(false);
+  });
+});
+
+describe("ipReputation: setup with blocklist files", () => {
+  let dir: string;
+  let handler: IpReputationHandler;
+  const signal = new AbortController().signal;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "gatehouse-ip-reputation-"));
+    await writeFile(join(dir, "firehol_level1.netset"), "# FireHOL\n45.155.205.0/24\n198.51.100.0/24\n");
+    await writeFile(
+      join(dir, "drop.txt"),
+      "; DROP\n45.155.205.0/25 ; SBL1\n2001:db8:bad::/48 ; SBL2\nbroken\n",
+    );
+    const settings = ipReputation.settings.parse({
+      GATEHOUSE_IP_BLOCKLISTS: `${join(dir, "firehol_level1.netset")},spamhaus=${join(dir, "drop.txt")}`,
+    });
+    handler = (await ipReputation.setup(settings)) as IpReputationHandler;
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it("reports what it loaded, malformed lines counted", () => {
+    expect(handler.blocklists.map(({ name, entries, skipped }) => ({ name, entries, skipped }))).toEqual([
+      { name: "firehol_level1", entries: 2, skipped: 0 },
+      { name: "spamhaus", entries: 2, skipped: 1 },
+    ]);
+  });
+
+  it.each([
+    [
+      "45.155.205.7",
+      { ip: "45.155.205.7", lists: ["firehol_level1", "spamhaus"], listed: true, range: "unicast" },
+    ],
+    ["45.155.205.200", { ip: "45.155.205.200", lists: ["firehol_level1"], listed: true, range: "unicast" }],
+    ["2001:db8:bad::1", { ip: "2001:db8:bad::1", lists: ["spamhaus"], listed: true, range: "reserved" }],
+    ["8.8.8.8", { ip: "8.8.8.8", lists: [], listed: false, range: "unicast" }],
+    ["10.1.2.3", { ip: "10.1.2.3", lists: [], listed: false, range: "private" }],
+    ["127.0.0.1", { ip: "127.0.0.1", lists: [], listed: false, range: "loopback" }],
+    ["::1", { ip: "::1", lists: [], listed: false, range: "loopback" }],
+    ["fd00::1", { ip: "fd00::1", lists: [], listed: false, range: "uniqueLocal" }],
+  ])("answers for %s", async (ip, expected) => {
+    const fact = await handler.run({ ip }, { signal });
+    expect(fact).toEqual(expected);
+    expect(ipReputationFactSchema.parse(fact)).toEqual(expected);
+  });
+
+  it("has nothing to warm", () => {
+    expect(handler.warm).toBeUndefined();
+  });
+
+  it("refuses to start when a configured file is missing, naming it", async () => {
+    const missing = join(dir, "missing.netset");
+    const settings = ipReputation.settings.parse({ GATEHOUSE_IP_BLOCKLISTS: missing });
+    await expect(ipReputation.setup(settings)).rejects.toThrow(
+      `IP blocklist "missing" (${missing}) cannot be used`,
+    );
+  });
+});

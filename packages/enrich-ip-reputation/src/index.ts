@@ -1,0 +1,47 @@
+import { defineEnrichment } from "@gatehouse/enrichment-sdk";
+import { ipReputationFactSchema } from "./ip-reputation-fact.js";
+import { ipReputationInputFromRequest, ipReputationInputSchema } from "./ip-reputation-input.js";
+import { ipReputationSettingsSchema } from "./settings.js";
+
+export { CidrSet } from "./cidr-set.js";
+export { BlocklistLoadError } from "./errors/blocklist-load-error.js";
+export { type IpRange, type IpValue, ipValue, parseIpRange } from "./ip-range.js";
+export {
+  ADDRESS_RANGES,
+  type AddressRange,
+  type IpReputationFact,
+  ipReputationFactSchema,
+} from "./ip-reputation-fact.js";
+export type { IpReputationHandler } from "./ip-reputation-handler.js";
+export { type IpReputationInput, ipReputationInputSchema } from "./ip-reputation-input.js";
+export type { BlocklistSource, BlocklistSummary } from "./load-blocklists.js";
+export { normalizeIp } from "./normalize-ip.js";
+export { type ParsedBlocklist, parseBlocklist } from "./parse-blocklist.js";
+export { type IpReputationSettings, ipReputationSettingsSchema } from "./settings.js";
+
+/**
+ * Whether the client's IP address is on the configured blocklists, and which special range it is in.
+ *
+ * TTL 1 hour: blocklist feeds change through the day, and a lookup costs nothing to redo.
+ */
+export const ipReputation = defineEnrichment({
+  name: "ip-reputation",
+  version: 1,
+  input: ipReputationInputSchema,
+  fact: ipReputationFactSchema,
+  fromRequest: ipReputationInputFromRequest,
+  subject: (input) => input.ip,
+  ttlSeconds: 3_600,
+  timeoutMs: 1_000,
+  retry: { attempts: 3, backoffMs: 200 },
+  concurrency: 32,
+  settings: ipReputationSettingsSchema,
+  async setup(settings) {
+    // Imported here, not above: the ingress imports this package for fromRequest and subject only.
+    const [{ loadBlocklists }, { createIpReputationHandler }] = await Promise.all([
+      import("./load-blocklists.js"),
+      import("./ip-reputation-handler.js"),
+    ]);
+    return createIpReputationHandler(await loadBlocklists(settings.blocklists));
+  },
+});
