@@ -1,0 +1,40 @@
+import type { CliIo } from "./cli-io.js";
+import type { CliEnv } from "./env.js";
+import { NetworkError } from "./errors/network-error.js";
+import { UsageError } from "./errors/usage-error.js";
+import { USAGE } from "./help.js";
+import { sendCommand } from "./send-command.js";
+import { signCommand } from "./sign-command.js";
+
+export const EXIT_OK = 0;
+export const EXIT_NETWORK = 1;
+export const EXIT_USAGE = 2;
+
+const commands: Record<string, (args: string[], env: CliEnv, io: CliIo) => Promise<number>> = {
+  send: sendCommand,
+  sign: signCommand,
+};
+
+/** Parses argv (without `node` and the script) and runs the command; resolves to the exit code. */
+export async function runCli(argv: readonly string[], env: CliEnv, io: CliIo): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    io.stdout(USAGE);
+    return EXIT_OK;
+  }
+  try {
+    const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+    if (command === undefined) throw new UsageError(`unknown command "${name}": expected send, sign or help`);
+    return await command(args, env, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`gatehouse: ${error.message}\nRun "gatehouse help" for usage.\n`);
+      return EXIT_USAGE;
+    }
+    if (error instanceof NetworkError) {
+      io.stderr(`gatehouse: ${error.message}\n`);
+      return EXIT_NETWORK;
+    }
+    throw error;
+  }
+}

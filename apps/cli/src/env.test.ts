@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { parseEnv } from "./env.js";
+
+describe("parseEnv", () => {
+  it("points at the local ingress on port 8080 by default, with no secret", () => {
+    expect(parseEnv({})).toEqual({ ok: true, env: { defaultUrl: "http://127.0.0.1:8080", secrets: [] } });
+  });
+
+  it("follows PORT, and GATEHOUSE_URL over PORT", () => {
+    expect(parseEnv({ PORT: "9090" })).toMatchObject({ env: { defaultUrl: "http://127.0.0.1:9090" } });
+    expect(parseEnv({ PORT: "9090", GATEHOUSE_URL: "https://gatehouse.example.com" })).toMatchObject({
+      env: { defaultUrl: "https://gatehouse.example.com" },
+    });
+  });
+
+  it("treats blank variables as unset", () => {
+    expect(parseEnv({ PORT: "", GATEHOUSE_URL: "", SCALEKIT_INTERCEPTOR_SECRET: "" })).toEqual({
+      ok: true,
+      env: { defaultUrl: "http://127.0.0.1:8080", secrets: [] },
+    });
+  });
+
+  it("splits a rotation list of secrets", () => {
+    expect(parseEnv({ SCALEKIT_INTERCEPTOR_SECRET: "whsec_AAAA, whsec_BBBB" })).toMatchObject({
+      env: { secrets: ["whsec_AAAA", "whsec_BBBB"] },
+    });
+  });
+
+  it.each([
+    ["PORT", "abc"],
+    ["PORT", "0"],
+    ["PORT", "70000"],
+    ["PORT", "80.5"],
+    ["GATEHOUSE_URL", "not a url"],
+    ["GATEHOUSE_URL", "ftp://example.com"],
+  ])("rejects %s=%j with a message naming it", (name, value) => {
+    const result = parseEnv({ [name]: value });
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.message).toMatch(new RegExp(`^invalid environment: ${name}: `));
+  });
+});

@@ -1,0 +1,33 @@
+import { parseArgs } from "node:util";
+import { DEFAULT_TOLERANCE_SECONDS } from "@gatehouse/signature";
+import type { CliIo } from "./cli-io.js";
+import type { CliEnv } from "./env.js";
+import { USAGE } from "./help.js";
+import { formatCurl } from "./print.js";
+import { parseFlags, requestOptions, resolveRequest } from "./request-flags.js";
+import { prepareSignedRequest } from "./signed-request.js";
+
+/** `gatehouse sign <trigger> [flags]`: the curl command on stdout, so `$(gatehouse sign …)` stays clean. */
+export async function signCommand(args: string[], env: CliEnv, io: CliIo): Promise<number> {
+  const { values, positionals } = parseFlags(() =>
+    parseArgs({ args, options: requestOptions, allowPositionals: true, strict: true }),
+  );
+  if (values.help) {
+    io.stdout(USAGE);
+    return 0;
+  }
+  const request = prepareSignedRequest(resolveRequest(values, positionals, env));
+  const curl = formatCurl(request);
+  if (values.json) {
+    io.stdout(`${JSON.stringify({ ...request, curl })}\n`);
+  } else {
+    io.stdout(curl);
+  }
+  if (!values.stale) {
+    const expires = new Date((request.timestamp + DEFAULT_TOLERANCE_SECONDS) * 1000).toISOString();
+    io.stderr(
+      `# the ingress accepts this signature for ${DEFAULT_TOLERANCE_SECONDS / 60} minutes: until ${expires}\n`,
+    );
+  }
+  return 0;
+}
