@@ -1,16 +1,21 @@
 import { AfterReplyWriter, cacheKeys, DecisionCache, FactAnnouncements } from "@gatehouse/decision-cache";
 import { Enqueuer } from "@gatehouse/enrichment-sdk";
 import { DEFAULT_POLICY, factNeeds, loadPolicyFile, type Policy } from "@gatehouse/policy";
-import { createRedis } from "@gatehouse/redis";
+import { createRedis, type Redis } from "@gatehouse/redis";
 import { createVerifier, parseSecrets } from "@gatehouse/signature";
 import { createLogger, createRegistry, type Logger } from "@gatehouse/telemetry";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { DecisionEngine } from "./decide.js";
 import type { IngressEnv } from "./env.js";
 import { healthRoutes } from "./health-routes.js";
 import { createIngressMetrics } from "./ingress-metrics.js";
 import { interceptorRoutes } from "./interceptor-routes.js";
 import { RecentAnswers } from "./recent-answers.js";
+
+const whenReady = (client: Redis) =>
+  client.status === "ready"
+    ? Promise.resolve()
+    : new Promise<void>((resolve) => client.once("ready", () => resolve()));
 
 export interface BuildAppOptions {
   env: IngressEnv;
@@ -81,7 +86,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   const app: FastifyInstance = Fastify({
     loggerInstance: log as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request log lines only when asked for (debug, in the route); info level costs no line per request.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: env.GATEHOUSE_BODY_LIMIT_BYTES,
     return503OnClosing: false,
   });
@@ -91,6 +97,14 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     engine,
     writer,
     bodyLimit: env.GATEHOUSE_BODY_LIMIT_BYTES,
+  });
+
+  // Give Redis a moment to connect before listening, so the first requests are not fallbacks; a Redis that
+  // is down at boot does not stop the ingress from starting (it answers fallbacks and /readyz says 503).
+  app.addHook("onReady", async () => {
+    const connected = Promise.all([redis, subscriber, queueRedis].map(whenReady));
+    await Promise.race([connected, new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
+    await announcements.start().catch(() => {});
   });
 
   // One shutdown path: after the last in-flight request is answered, flush what is buffered and disconnect.

@@ -1,0 +1,325 @@
+import { cacheKeys, writeFact } from "@gatehouse/decision-cache";
+import { bullPrefix } from "@gatehouse/enrichment-sdk";
+import { DEFAULT_POLICY, policySchema } from "@gatehouse/policy";
+import { createRedis, type Redis } from "@gatehouse/redis";
+import { Queue } from "bullmq";
+import type { FastifyInstance } from "fastify";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
+import { body, SECRET, send, testEnv, testIngress } from "./support/ingress-harness.js";
+
+const redisUrl = inject("redisUrl");
+let redis: Redis;
+beforeAll(() => {
+  redis = createRedis({ url: redisUrl }, "bullmq");
+});
+afterAll(async () => {
+  await redis.quit();
+});
+
+const apps: FastifyInstance[] = [];
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((app) => app.close()));
+});
+
+async function ingress(overrides: Record<string, string> = {}, policy = DEFAULT_POLICY) {
+  const env = testEnv(redisUrl, overrides);
+  const app = await testIngress(env, policy);
+  apps.push(app);
+  return { app, env, keys: cacheKeys(env.GATEHOUSE_KEY_PREFIX) };
+}
+
+const emailFact = (domain: string, disposable: boolean) => ({
+  domain,
+  registrable: domain,
+  disposable,
+  freeMail: false,
+  mx: "present" as const,
+});
+
+async function auditRecords(stream: string): Promise<Record<string, unknown>[]> {
+  const entries = await redis.xrange(stream, "-", "+");
+  return entries.flatMap(([, fields]) => JSON.parse(fields[1] ?? "[]") as Record<string, unknown>[]);
+}
+
+describe("warm cache", () => {
+  it("denies a disposable domain and allows another, from the cache, with one audit record each", async () => {
+    const { app, keys } = await ingress();
+    await writeFact(
+      redis,
+      keys,
+      keys.fact("email-domain", 1, "trashmail.test"),
+      emailFact("trashmail.test", true),
+      60,
+    );
+    await writeFact(
+      redis,
+      keys,
+      keys.fact("email-domain", 1, "acme.test"),
+      emailFact("acme.test", false),
+      60,
+    );
+    for (const ip of ["198.51.100.1", "198.51.100.2"]) {
+      await writeFact(
+        redis,
+        keys,
+        keys.fact("ip-reputation", 1, ip),
+        { ip, lists: [], listed: false, range: "unicast" },
+        60,
+      );
+    }
+
+    const denied = await send(
+      app,
+      "/pre-signup",
+      body("PRE_SIGNUP_NEW_USER", { user_email: "a@trashmail.test", ip_address: "198.51.100.1" }),
+    );
+    expect(denied.status).toBe(200);
+    expect(denied.answer.decision).toBe("DENY");
+    expect(denied.answer.error?.message).toMatch(/disposable/);
+
+    const allowed = await send(
+      app,
+      "/pre-signup",
+      body("PRE_SIGNUP_NEW_USER", { user_email: "b@acme.test", ip_address: "198.51.100.2" }),
+    );
+    expect(allowed.answer).toEqual({ decision: "ALLOW" });
+
+    await app.close();
+    const records = await auditRecords(keys.auditStream);
+    expect(records.map((r) => [r.decision, r.reason, r.cache])).toEqual([
+      ["DENY", "email.disposable", "hit"],
+      ["ALLOW", "policy.default", "hit"],
+    ]);
+    // No personal data in the audit: no email address, no IP.
+    expect(JSON.stringify(records)).not.toMatch(/trashmail|acme\.test|198\.51/);
+  });
+
+  it("denies an address on a blocklist", async () => {
+    const { app, keys } = await ingress();
+    await writeFact(
+      redis,
+      keys,
+      keys.fact("email-domain", 1, "acme.test"),
+      emailFact("acme.test", false),
+      60,
+    );
+    const ip = "203.0.113.9";
+    await writeFact(
+      redis,
+      keys,
+      keys.fact("ip-reputation", 1, ip),
+      { ip, lists: ["firehol"], listed: true, range: "unicast" },
+      60,
+    );
+    const sent = await send(
+      app,
+      "/pre-signup",
+      body("PRE_SIGNUP_NEW_USER", { user_email: "c@acme.test", ip_address: ip }),
+    );
+    expect(sent.answer.decision).toBe("DENY");
+    expect(sent.answer.error?.message).toMatch(/network/);
+  });
+
+  it("adds the cached claims to PRE_SESSION_CREATION", async () => {
+    const { app, keys } = await ingress();
+    const claims = { subscription_tier: "enterprise", feature_flags: ["api_access"] };
+    await writeFact(redis, keys, keys.fact("user-claims", 1, "org_1:usr_1"), { claims }, 60);
+    const sent = await send(
+      app,
+      "/pre-session-creation",
+      body("PRE_SESSION_CREATION", { organization_id: "org_1", user_id: "usr_1" }),
+    );
+    expect(sent.answer).toEqual({ decision: "ALLOW", response: { claims } });
+  });
+});
+
+describe("idempotency", () => {
+  it("answers a repeated interceptor id exactly as the first time, and audits it once", async () => {
+    const { app, keys } = await ingress({}, policySchema.parse({ version: 1 }));
+    const payload = body("PRE_SIGNUP_NEW_USER");
+    const first = await send(app, "/pre-signup", payload, { id: "msg_repeat_1" });
+    const again = await send(app, "/pre-signup", payload, { id: "msg_repeat_1" });
+    expect(again.answer).toEqual(first.answer);
+
+    // After the in-process memory of recent answers has rotated out, the answer comes from Redis.
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    const later = await send(app, "/pre-signup", payload, { id: "msg_repeat_1" });
+    expect(later.answer).toEqual(first.answer);
+
+    await app.close();
+    const records = await auditRecords(keys.auditStream);
+    expect(records.filter((r) => r.interceptorId === "msg_repeat_1")).toHaveLength(1);
+  });
+
+  it("serves the stored answer to another replica", async () => {
+    const one = await ingress();
+    const prefix = one.env.GATEHOUSE_KEY_PREFIX;
+    const two = await ingress({ GATEHOUSE_KEY_PREFIX: prefix });
+    await writeFact(
+      redis,
+      one.keys,
+      one.keys.fact("email-domain", 1, "burner.test"),
+      emailFact("burner.test", true),
+      60,
+    );
+    const payload = body("PRE_SIGNUP_NEW_USER", { user_email: "x@burner.test" });
+    const first = await send(one.app, "/pre-signup", payload, { id: "msg_cross" });
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the answer is written after the reply
+    const second = await send(two.app, "/pre-signup", payload, { id: "msg_cross" });
+    expect(first.answer.decision).toBe("DENY");
+    expect(second.answer).toEqual(first.answer);
+  });
+});
+
+describe("cache miss", () => {
+  it("enqueues one job for a burst of misses on one new domain", async () => {
+    const { app, env } = await ingress(
+      {},
+      policySchema.parse({
+        version: 1,
+        triggers: {
+          PRE_SIGNUP: {
+            rules: [
+              {
+                name: "d",
+                when: { emailDomain: { disposable: true } },
+                outcome: { decision: "DENY", reason: "d" },
+              },
+            ],
+            onMiss: { waitMs: 0 },
+          },
+        },
+      }),
+    );
+    const answers = await Promise.all(
+      Array.from({ length: 1000 }, () =>
+        send(app, "/pre-signup", body("PRE_SIGNUP_NEW_USER", { user_email: "someone@brand-new.test" })),
+      ),
+    );
+    expect(answers.every((a) => a.status === 200 && a.answer.decision === "ALLOW")).toBe(true);
+    const queue = new Queue("enrich.email-domain", {
+      connection: redis,
+      prefix: bullPrefix(env.GATEHOUSE_KEY_PREFIX),
+    });
+    const jobs = async () => {
+      const counts = await queue.getJobCounts("wait", "active", "delayed", "completed", "failed");
+      return Object.values(counts).reduce((a, b) => a + b, 0);
+    };
+    // The enqueue happens after the answers (nothing waits for it): wait for the job, then for stragglers.
+    await vi.waitFor(async () => expect(await jobs()).toBeGreaterThan(0));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await jobs()).toBe(1);
+    await queue.close();
+  });
+
+  it("with no worker running, answers by the miss policy before the deadline", async () => {
+    const { app } = await ingress(
+      { GATEHOUSE_DEADLINE_MS: "300" },
+      policySchema.parse({
+        version: 1,
+        triggers: {
+          PRE_SIGNUP: {
+            rules: [
+              {
+                name: "d",
+                when: { emailDomain: { disposable: true } },
+                outcome: { decision: "DENY", reason: "d" },
+              },
+            ],
+            onMiss: { waitMs: 5_000, afterWait: "DENY" },
+          },
+        },
+      }),
+    );
+    const sent = await send(
+      app,
+      "/pre-signup",
+      body("PRE_SIGNUP_NEW_USER", { user_email: "a@nobody-computes-this.test" }),
+    );
+    expect(sent.answer.decision).toBe("DENY");
+    expect(sent.ms).toBeLessThan(400);
+    expect(sent.ms).toBeGreaterThan(200);
+  });
+});
+
+describe("hostile and malformed requests", () => {
+  it("denies what fails verification, with a generic message and a reason in the metrics", async () => {
+    const { app } = await ingress();
+    const payload = body("PRE_SIGNUP_NEW_USER");
+    const wrongSecret = await send(app, "/pre-signup", payload, {
+      secret: "whsec_c2VjcmV0LW5vYm9keS1rbm93cw==",
+    });
+    const stale = await send(app, "/pre-signup", payload, {
+      timestamp: Math.floor(Date.now() / 1000) - 3600,
+    });
+    const unsigned = await app.inject({ method: "POST", url: "/auth/interceptors/pre-signup", payload });
+    for (const answer of [wrongSecret.answer, stale.answer, unsigned.json()]) {
+      expect(answer).toEqual({ decision: "DENY", error: { message: "This request could not be verified." } });
+    }
+    const metrics = (await app.inject("/metrics")).body;
+    expect(metrics).toMatch(
+      /gatehouse_decisions_total\{trigger="PRE_SIGNUP",decision="DENY",reason="signature.no_matching_signature"\} 1/,
+    );
+    expect(metrics).toMatch(/reason="signature.too_old"\} 1/);
+    expect(metrics).toMatch(/reason="signature.missing_header"\} 1/);
+  });
+
+  it("denies a body that is not JSON, fails the schema, or names another trigger; 413 over the limit", async () => {
+    const { app } = await ingress({ GATEHOUSE_BODY_LIMIT_BYTES: "2048" });
+    expect((await send(app, "/pre-signup", "{not json")).answer.decision).toBe("DENY");
+    expect(
+      (
+        await send(app, "/pre-signup", {
+          trigger_point: "PRE_SIGNUP",
+          interceptor_context: { user_email: 42 },
+        })
+      ).answer.decision,
+    ).toBe("DENY");
+    expect((await send(app, "/pre-signup", body("PRE_USER_INVITATION"))).answer.decision).toBe("DENY");
+    const huge = await send(app, "/pre-signup", {
+      ...body("PRE_SIGNUP_NEW_USER"),
+      padding: "x".repeat(4096),
+    });
+    expect(huge.status).toBe(413);
+    expect(huge.answer.decision).toBe("DENY");
+    const metrics = (await app.inject("/metrics")).body;
+    for (const reason of ["body.invalid_json", "body.invalid", "body.trigger_mismatch"]) {
+      expect(metrics).toContain(`reason="${reason}"`);
+    }
+  });
+
+  it("answers an unknown trigger on the generic route with the configured default", async () => {
+    const { app } = await ingress({}, policySchema.parse({ version: 1, unknownTrigger: "DENY" }));
+    const unknown = await send(app, "", { trigger_point: "PRE_SOMETHING_NEW", interceptor_context: {} });
+    expect(unknown.answer).toEqual({ decision: "DENY" });
+    const known = await send(app, "", body("POST_USER_AUTHENTICATION"));
+    expect(known.answer).toEqual({ decision: "ALLOW" });
+  });
+
+  it("keeps test requests out of the production audit stream", async () => {
+    const { app, keys } = await ingress();
+    await send(
+      app,
+      "/pre-m2m-token-creation",
+      { ...body("PRE_M2M_TOKEN_CREATION"), gatehouse_test: true },
+      { id: "msg_test_1" },
+    );
+    await app.close();
+    expect((await auditRecords(keys.testAuditStream)).map((r) => r.interceptorId)).toEqual(["msg_test_1"]);
+    expect(await auditRecords(keys.auditStream)).toEqual([]);
+  });
+});
+
+describe("secrets", () => {
+  it("accepts either of two secrets during a rotation", async () => {
+    const other = "whsec_b2xkLXNlY3JldC1iZWluZy1yb3RhdGVkLW91dA==";
+    const { app } = await ingress({ SCALEKIT_INTERCEPTOR_SECRET: `${other},${SECRET}` });
+    expect(
+      (await send(app, "/pre-m2m-token-creation", body("PRE_M2M_TOKEN_CREATION"), { secret: other })).answer
+        .decision,
+    ).toBe("ALLOW");
+    expect((await send(app, "/pre-m2m-token-creation", body("PRE_M2M_TOKEN_CREATION"))).answer.decision).toBe(
+      "ALLOW",
+    );
+  });
+});
