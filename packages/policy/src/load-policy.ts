@@ -9,7 +9,7 @@ import { type Policy, policySchema } from "./policy-schema.js";
  */
 export function parsePolicy(text: string, file = "policy"): Policy {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new PolicyError(
       file,
