@@ -4,7 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -d node_modules/.bin ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm packages" >&2
-  npm ci --no-audit --no-fund --loglevel=error
+  # npm install, not npm ci: npm 11's ci rejects this lock file for the optional per-platform
+  # binaries of Biome and Turborepo that it leaves out (npm/cli#4828); install honours the lock.
+  npm install --no-audit --no-fund --loglevel=error
 fi
 if ! command -v redis-server >/dev/null 2>&1; then
   echo "setup: installing Debian's redis-server" >&2
