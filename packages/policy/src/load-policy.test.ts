@@ -18,13 +18,12 @@ describe("policy files", () => {
       "    fallback: MAYBE",
       "    onMiss: { waitMs: -1 }",
     ].join("\n");
-    const error = (() => {
-      try {
-        parsePolicy(text, "p.yaml");
-      } catch (caught) {
-        return caught as PolicyError;
-      }
-    })();
+    let error: PolicyError | undefined;
+    try {
+      parsePolicy(text, "p.yaml");
+    } catch (caught) {
+      error = caught as PolicyError;
+    }
     expect(error).toBeInstanceOf(PolicyError);
     expect(error?.problems.some((p) => p.startsWith("line 4: triggers.PRE_SIGNUP.fallback:"))).toBe(true);
     expect(error?.problems.some((p) => p.startsWith("line 5: triggers.PRE_SIGNUP.onMiss.waitMs:"))).toBe(
