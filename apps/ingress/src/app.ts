@@ -113,7 +113,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     announcements.close();
     await writer.close();
     await enqueuer.close();
-    await Promise.allSettled([redis.quit(), subscriber.quit(), queueRedis.quit()]);
+    // QUIT fails on a request-path client while Redis is away (no offline queue); disconnect it then, or it
+    // would keep reconnecting after the app is closed.
+    await Promise.allSettled(
+      [redis, subscriber, queueRedis].map((client) => client.quit().catch(() => client.disconnect())),
+    );
   });
   return app;
 }
