@@ -1,0 +1,198 @@
+import { cacheKeys, writeFact } from "@gatehouse/decision-cache";
+import { policySchema } from "@gatehouse/policy";
+import { createRedis, type Redis } from "@gatehouse/redis";
+import type { FastifyInstance } from "fastify";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { body, send, testEnv, testIngress } from "./support/ingress-harness.js";
+import { startRedis } from "./support/redis-server.js";
+
+// Every test here breaks its own Redis; the shared one is never touched.
+
+const unhandled: unknown[] = [];
+const collect = (reason: unknown) => unhandled.push(reason);
+beforeAll(() => {
+  process.on("unhandledRejection", collect);
+});
+afterAll(() => {
+  process.off("unhandledRejection", collect);
+});
+
+// Cleanups run in reverse order of registration, whatever the test did.
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+  expect(unhandled).toEqual([]);
+});
+
+// Fail closed, so a fallback is told apart from a policy answer (a known, non-disposable domain → ALLOW).
+const POLICY = policySchema.parse({
+  version: 1,
+  triggers: {
+    PRE_SIGNUP: {
+      rules: [
+        {
+          name: "disposable-email",
+          when: { emailDomain: { disposable: true } },
+          outcome: { decision: "DENY", reason: "email.disposable", message: "No disposable addresses." },
+        },
+      ],
+      // A miss waits for the worker's announcement; without one, the rules run without the fact (ALLOW).
+      onMiss: { waitMs: 300, afterWait: "evaluate" },
+      fallback: "DENY",
+    },
+  },
+});
+
+async function setup(overrides: Record<string, string>) {
+  const server = await startRedis();
+  cleanups.push(() => server.stop());
+  const env = testEnv(server.url, overrides);
+  const app = await testIngress(env, POLICY);
+  cleanups.push(() => app.close());
+  const client = createRedis({ url: server.url }, "bullmq");
+  client.on("error", () => {}); // it sees the outage too
+  cleanups.push(() => client.quit());
+  return { server, app, client, keys: cacheKeys(env.GATEHOUSE_KEY_PREFIX) };
+}
+
+const readyz = async (app: FastifyInstance) => (await app.inject("/readyz")).statusCode;
+
+/** A PRE_SIGNUP for `domain` from an IP no test writes, so only the email-domain fact matters. */
+const signup = (app: FastifyInstance, domain: string) =>
+  send(app, "/pre-signup", body("PRE_SIGNUP_NEW_USER", { user_email: `someone@${domain}` }));
+
+async function writeDomainFact(client: Redis, keys: ReturnType<typeof cacheKeys>, domain: string) {
+  const fact = { domain, registrable: domain, disposable: false, freeMail: false, mx: "present" };
+  await writeFact(client, keys, keys.fact("email-domain", 1, domain), fact, 60);
+}
+
+/**
+ * A miss is woken by the announcement of a fact written while it waits (so the subscription is alive):
+ * DENY with the rule's message, where a lost announcement would give ALLOW after the wait.
+ */
+async function expectAnnouncementsArrive(
+  app: FastifyInstance,
+  client: Redis,
+  keys: ReturnType<typeof cacheKeys>,
+  domain: string,
+) {
+  const fact = { domain, registrable: domain, disposable: true, freeMail: false, mx: "present" };
+  const pending = signup(app, domain);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  await writeFact(client, keys, keys.fact("email-domain", 1, domain), fact, 60);
+  const sent = await pending;
+  expect(sent.answer).toEqual({ decision: "DENY", error: { message: "No disposable addresses." } });
+  expect(sent.ms).toBeLessThan(250);
+}
+
+/** The answer comes from the policy while Redis is up: the fact says ALLOW, the fallback would say DENY. */
+async function expectPolicyAnswers(
+  app: FastifyInstance,
+  client: Redis,
+  keys: ReturnType<typeof cacheKeys>,
+  domain: string,
+) {
+  await writeDomainFact(client, keys, domain);
+  const sent = await signup(app, domain);
+  expect(sent.status).toBe(200);
+  expect(sent.answer).toEqual({ decision: "ALLOW" });
+}
+
+async function metric(app: FastifyInstance, pattern: RegExp): Promise<number> {
+  const match = pattern.exec((await app.inject("/metrics")).body);
+  return match ? Number(match[1]) : 0;
+}
+
+describe("Redis killed mid-run", () => {
+  it("answers with the fallback before the deadline, says 503 on /readyz, and recovers after a restart", async () => {
+    const deadlineMs = 500;
+    const { server, app, client, keys } = await setup({ GATEHOUSE_DEADLINE_MS: String(deadlineMs) });
+    expect(await readyz(app)).toBe(200);
+    await expectPolicyAnswers(app, client, keys, "before.test");
+
+    await server.kill();
+    // Whatever state the clients are in (just disconnected, reconnecting), every answer is the fallback.
+    for (let i = 0; i < 5; i++) {
+      const sent = await signup(app, `during-${i}.test`);
+      expect(sent.status).toBe(200);
+      expect(sent.answer).toEqual({ decision: "DENY" });
+      expect(sent.ms).toBeLessThan(deadlineMs + 100);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(await readyz(app)).toBe(503);
+    expect(
+      await metric(app, /gatehouse_decisions_total\{[^}]*decision="DENY",reason="cache.unavailable"\} (\d+)/),
+    ).toBe(5);
+
+    await server.restart();
+    // The same app reconnects by itself: no rebuild.
+    await vi.waitFor(async () => expect(await readyz(app)).toBe(200), { timeout: 5_000, interval: 100 });
+    // A fact written after the restart is read: the answer is the policy's again.
+    await vi.waitFor(() => expectPolicyAnswers(app, client, keys, "after.test"), {
+      timeout: 3_000,
+      interval: 100,
+    });
+    // The subscriber resubscribed, and a miss is queued for the worker again.
+    await vi.waitFor(() => expectAnnouncementsArrive(app, client, keys, `announced-${Date.now()}.test`), {
+      timeout: 3_000,
+      interval: 100,
+    });
+    await vi.waitFor(async () =>
+      expect(
+        await metric(app, /gatehouse_enqueues_total\{enrichment="email-domain",result="added"\} (\d+)/),
+      ).toBeGreaterThan(0),
+    );
+  });
+});
+
+describe("Redis paused (SIGSTOP)", () => {
+  it("answers with the fallback after the command timeout, says 503 on /readyz, and resumes", async () => {
+    const deadlineMs = 400;
+    const { server, app, client, keys } = await setup({
+      GATEHOUSE_DEADLINE_MS: String(deadlineMs),
+      GATEHOUSE_REDIS_TIMEOUT_MS: "100",
+    });
+    await expectPolicyAnswers(app, client, keys, "before.test");
+
+    server.pause();
+    let resumed = false;
+    cleanups.push(async () => {
+      if (!resumed) server.resume();
+    });
+    const answers = await Promise.all(Array.from({ length: 5 }, (_, i) => signup(app, `during-${i}.test`)));
+    for (const sent of answers) {
+      expect(sent.status).toBe(200);
+      expect(sent.answer).toEqual({ decision: "DENY" });
+      // Failed by the 100 ms command timeout, well before the deadline.
+      expect(sent.ms).toBeGreaterThanOrEqual(90);
+      expect(sent.ms).toBeLessThan(deadlineMs);
+    }
+    const started = performance.now();
+    expect(await readyz(app)).toBe(503);
+    expect(performance.now() - started).toBeLessThan(600); // the ping is bounded too
+
+    server.resume();
+    resumed = true;
+    await vi.waitFor(async () => expect(await readyz(app)).toBe(200), { timeout: 5_000, interval: 100 });
+    await expectPolicyAnswers(app, client, keys, "after.test");
+    await expectAnnouncementsArrive(app, client, keys, "announced.test");
+  });
+});
+
+describe("closing during an outage", () => {
+  it("leaves no client behind that reconnects once Redis is back", async () => {
+    const { server, app, client } = await setup({});
+    await server.kill();
+    const started = performance.now();
+    await app.close();
+    expect(performance.now() - started).toBeLessThan(1_000); // nothing was buffered to flush
+    await server.restart();
+    // The clients of a live app reconnect within a second (retry delays are capped at 1 s); wait longer.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const clients = String(await client.client("LIST"))
+      .split("\n")
+      .map((line) => / name=(\S*)/.exec(line)?.[1])
+      .filter((name) => name?.startsWith("gatehouse:ingress"));
+    expect(clients).toEqual([]);
+  });
+});
