@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { cacheKeys, decodeFact } from "@gatehouse/decision-cache";
 import { bullPrefix } from "@gatehouse/enrichment-sdk";
 import { createRedis, type Redis } from "@gatehouse/redis";
@@ -10,7 +12,7 @@ import {
   type StubDnsServer,
   startStubDnsServer,
 } from "../packages/enrich-email-domain/src/testing/stub-dns-server.js";
-import { runTs, spawnTs, type TsProcess } from "./support/child-process.js";
+import { ROOT, runTs, spawnTs, type TsProcess } from "./support/child-process.js";
 import { SECRET } from "./support/ingress-harness.js";
 import { freePort } from "./support/redis-server.js";
 
@@ -27,6 +29,9 @@ let ingress: TsProcess | undefined;
 let worker: TsProcess | undefined;
 let url = "";
 
+const INGRESS = "apps/ingress/dist/server.js";
+const WORKER = "apps/worker/dist/main.js";
+
 beforeAll(async () => {
   redis = createRedis({ url: redisUrl }, "bullmq");
   // MX lookups stay on loopback: gmail.com has MX records, every other name is NXDOMAIN.
@@ -38,9 +43,14 @@ beforeAll(async () => {
     SCALEKIT_INTERCEPTOR_SECRET: SECRET,
     GATEHOUSE_KEY_PREFIX: prefix,
     LOG_LEVEL: "warn",
+    NODE_ENV: "production",
   };
-  ingress = spawnTs("apps/ingress/src/server.ts", [], { ...common, PORT: String(port), HOST: "127.0.0.1" });
-  worker = spawnTs("apps/worker/src/main.ts", [], {
+  // The deployable artifacts, as production runs them (`npm test` builds them first).
+  for (const entry of [INGRESS, WORKER]) {
+    if (!existsSync(join(ROOT, entry))) throw new Error(`${entry} is missing: run npm run build first`);
+  }
+  ingress = spawnTs(INGRESS, [], { ...common, PORT: String(port), HOST: "127.0.0.1" });
+  worker = spawnTs(WORKER, [], {
     ...common,
     GATEHOUSE_DNS_SERVERS: dns.address,
     GATEHOUSE_MX_TIMEOUT_MS: "500",
