@@ -169,6 +169,19 @@ describe("parseInterceptorRequest: the fields each trigger cannot do without", (
     );
   });
 
+  it.each([
+    ["PRE_SESSION_CREATION", "user_id"],
+    ["PRE_USER_INVITATION", "organization_id"],
+    ["PRE_M2M_TOKEN_CREATION", "client_id"],
+  ] as const)(
+    "rejects %s with an empty interceptor_context.%s (ids end up in cache keys)",
+    (fixture, field) => {
+      const body = requestFixture(fixture);
+      (body.interceptor_context as Json)[field] = "";
+      expect(parseInterceptorRequest(body)).toMatchObject({ ok: false, reason: "body.invalid" });
+    },
+  );
+
   it("accepts POST_USER_AUTHENTICATION with an empty interceptor_context (no field is required)", () => {
     const result = parseInterceptorRequest({
       trigger_point: "POST_USER_AUTHENTICATION",
@@ -253,6 +266,7 @@ describe("email addresses", () => {
     ["no dot in the domain", "jane@localhost"],
     ["a domain starting with a dot", "jane@.mailinator.com"],
     ["a domain ending with a dot", "jane@mailinator."],
+    ["an empty domain label", "jane@b..de"],
     ["an empty string", ""],
     ["a local part over 64 characters", `${"a".repeat(65)}@mailinator.com`],
     ["over 320 characters", `jane@${"a".repeat(320)}.com`],
@@ -292,6 +306,7 @@ describe("IP addresses", () => {
     "2001:db8::g",
     "::ffff:999.0.2.1",
     "localhost",
+    "fe80::1%eth0",
     "",
   ])("rejects %j", (ip) => {
     expect(ipAddress.safeParse(ip).success).toBe(false);

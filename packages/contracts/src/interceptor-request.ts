@@ -6,12 +6,17 @@ import type { TriggerPoint } from "./trigger-point.js";
 // that undocumented fields may appear: every object keeps unknown keys, absent and null mean the same.
 
 // No whitespace, no control characters, one "@", a dot in the domain; IDN (Unicode) domains are welcome.
-const EMAIL = /^[^\s@\p{Cc}]{1,64}@(?=[^@]{1,253}$)[^\s@\p{Cc}.][^\s@\p{Cc}]*\.[^\s@\p{Cc}]+$/u;
+const EMAIL = /^[^\s@\p{Cc}]{1,64}@(?=[^@]{1,253}$)(?:[^\s@\p{Cc}.]+\.)+[^\s@\p{Cc}.]+\.?$/u;
 
 export const emailAddress = z.string().max(320).regex(EMAIL, "not an email address");
-export const ipAddress = z.string().refine((value) => isIP(value) !== 0, "not an IPv4 or IPv6 address");
+// A zone id (`fe80::1%eth0`) means nothing outside the host that wrote it.
+export const ipAddress = z
+  .string()
+  .refine((value) => isIP(value) !== 0 && !value.includes("%"), "not an IPv4 or IPv6 address");
 
 const text = z.string().max(4096);
+// Identifiers end up in cache keys and audit records: never empty, never huge.
+const id = z.string().min(1).max(256);
 const optional = <T extends z.ZodType>(schema: T) =>
   schema.nullish().transform((value) => value ?? undefined);
 
@@ -22,11 +27,11 @@ export const connectionDetailSchema = z.looseObject({
 });
 
 export const interceptorContextSchema = z.looseObject({
-  environment_id: optional(text),
-  user_id: optional(text),
+  environment_id: optional(id),
+  user_id: optional(id),
   user_email: optional(emailAddress),
-  organization_id: optional(text),
-  client_id: optional(text),
+  organization_id: optional(id),
+  client_id: optional(id),
   connection_details: optional(z.array(connectionDetailSchema).max(64)),
   auth_request: optional(z.looseObject({})),
   device_type: optional(text),
@@ -38,7 +43,7 @@ export const interceptorContextSchema = z.looseObject({
 });
 
 export const membershipSchema = z.looseObject({
-  organization_id: optional(text),
+  organization_id: optional(id),
   status: optional(text),
   roles: optional(z.array(text).max(256)),
 });
@@ -50,7 +55,7 @@ export const userSchema = z.looseObject({
 });
 
 export const m2mTokenClaimsSchema = z.looseObject({
-  client_id: optional(text),
+  client_id: optional(id),
   claims: optional(
     z.looseObject({
       scope: optional(z.string().max(16_384)),
