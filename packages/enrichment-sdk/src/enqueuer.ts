@@ -53,9 +53,15 @@ export class Enqueuer {
     return added;
   }
 
-  async close(): Promise<void> {
-    await Promise.allSettled([...this.#inFlight.values()]);
-    await Promise.all([...this.#queues.values()].map((queue) => queue.close()));
+  /** Waits up to `timeoutMs` for enqueues in flight (an add waits for Redis without a limit), then closes. */
+  async close(timeoutMs = 2_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    await Promise.race([Promise.allSettled([...this.#inFlight.values()]), timeout]);
+    clearTimeout(timer);
+    await Promise.allSettled([...this.#queues.values()].map((queue) => queue.close()));
   }
 
   #queue(enrichment: AnyEnrichment): Queue {
