@@ -9,7 +9,14 @@ export function withDeadline<T>(
   onError: (error: unknown) => T,
 ): Promise<T> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(onTimeout()), Math.max(0, ms));
+    let settled = false;
+    const timer = setTimeout(
+      () => {
+        settled = true;
+        resolve(onTimeout());
+      },
+      Math.max(0, ms),
+    );
     work.then(
       (value) => {
         clearTimeout(timer);
@@ -17,7 +24,8 @@ export function withDeadline<T>(
       },
       (error: unknown) => {
         clearTimeout(timer);
-        resolve(onError(error));
+        // Past the deadline the request is answered already: a late failure is nobody's business.
+        if (!settled) resolve(onError(error));
       },
     );
   });

@@ -55,11 +55,7 @@ export class AfterReplyWriter {
 
   push(entry: AfterReplyEntry): void {
     this.#buffer.push(entry);
-    const overflow = this.#buffer.length - this.#options.maxBuffered;
-    if (overflow > 0) {
-      this.#buffer.splice(0, overflow);
-      this.#options.onDrop?.(overflow);
-    }
+    this.#trim();
     if (this.#buffer.length >= this.#options.maxBatch) void this.flush();
     else this.#timer ??= setTimeout(() => void this.flush(), this.#options.flushMs);
   }
@@ -75,7 +71,8 @@ export class AfterReplyWriter {
     this.#buffer = [];
     this.#flushing = this.#send(batch)
       .catch((error: unknown) => {
-        this.#buffer = batch.concat(this.#buffer).slice(-this.#options.maxBuffered);
+        this.#buffer = batch.concat(this.#buffer);
+        this.#trim();
         this.#options.onError?.(error);
       })
       .finally(() => {
@@ -93,7 +90,17 @@ export class AfterReplyWriter {
       await this.flush();
       if (this.#buffer.length > 0) await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    if (this.#timer) clearTimeout(this.#timer);
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Keeps the newest `maxBuffered` entries, counting what is dropped. */
+  #trim(): void {
+    const overflow = this.#buffer.length - this.#options.maxBuffered;
+    if (overflow > 0) {
+      this.#buffer.splice(0, overflow);
+      this.#options.onDrop?.(overflow);
+    }
   }
 
   async #send(batch: AfterReplyEntry[]): Promise<void> {

@@ -16,6 +16,11 @@ export async function writeFact(
     .set(key, value, "EX", ttlSeconds)
     .publish(keys.announceChannel, `${key}\n${value}`)
     .exec();
+  throwFirstError(results);
+}
+
+/** A pipeline resolves even when some of its commands failed (e.g. OOM under noeviction): surface those. */
+function throwFirstError(results: [Error | null, unknown][] | null): void {
   const failed = results?.find(([error]) => error);
   if (failed?.[0]) throw failed[0];
 }
@@ -35,14 +40,14 @@ export async function writeFacts(
     pipeline.set(key, encodeFact(fact, ttlSeconds, now), "EX", ttlSeconds);
     pending++;
     if (pending === chunk) {
-      await pipeline.exec();
+      throwFirstError(await pipeline.exec());
       written += pending;
       pending = 0;
       pipeline = redis.pipeline();
     }
   }
   if (pending > 0) {
-    await pipeline.exec();
+    throwFirstError(await pipeline.exec());
     written += pending;
   }
   return written;

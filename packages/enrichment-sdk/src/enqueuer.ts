@@ -29,12 +29,13 @@ export class Enqueuer {
   }
 
   enqueue(enrichment: AnyEnrichment, input: unknown): Promise<EnqueueResult> {
-    const subject = enrichment.subject(input);
-    const dedupId = `${enrichment.name}.v${enrichment.version}:${subject}`;
-    const pending = this.#inFlight.get(dedupId);
-    if (pending) return pending.then(() => "deduplicated");
     const parsed = enrichment.input.safeParse(input);
     if (!parsed.success) return Promise.resolve("failed");
+    const dedupId = `${enrichment.name}.v${enrichment.version}:${enrichment.subject(parsed.data)}`;
+    const pending = this.#inFlight.get(dedupId);
+    if (pending) return pending.then((result) => (result === "failed" ? "failed" : "deduplicated"));
+    // BullMQ waits for a connection that is not ready without a limit; the next miss asks again instead.
+    if (this.options.connection.status !== "ready") return Promise.resolve("failed");
     const retry = enrichment.retry ?? DEFAULTS.retry;
     const added = this.#queue(enrichment)
       .add(jobName(enrichment), parsed.data, {

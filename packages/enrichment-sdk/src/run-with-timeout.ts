@@ -9,6 +9,7 @@ export async function runWithTimeout<T>(
 ): Promise<T> {
   const controller = new AbortController();
   const onParentAbort = () => controller.abort(parent?.reason);
+  if (parent?.aborted) controller.abort(parent.reason);
   parent?.addEventListener("abort", onParentAbort, { once: true });
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {

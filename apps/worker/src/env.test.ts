@@ -1,0 +1,114 @@
+import { ENRICHMENT_NAMES, ENRICHMENTS } from "@gatehouse/enrichments";
+import { describe, expect, it } from "vitest";
+import { parseEnrichmentSettings, parseWorkerEnv } from "./env.js";
+
+function problems(run: () => unknown): string {
+  try {
+    run();
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error("expected the configuration to be rejected");
+}
+
+describe("parseWorkerEnv", () => {
+  it("defaults to every registered enrichment, warming on, the gh prefix and a local Redis", () => {
+    // toMatchObject: settings added later have their own tests.
+    expect(parseWorkerEnv({ PATH: "/usr/bin" })).toMatchObject({
+      REDIS_URL: "redis://127.0.0.1:6379",
+      LOG_LEVEL: "info",
+      GATEHOUSE_KEY_PREFIX: "gh",
+      GATEHOUSE_ENRICHMENTS: ["email-domain", "ip-reputation", "user-claims"],
+      GATEHOUSE_WARM: true,
+    });
+    expect(parseWorkerEnv({}).GATEHOUSE_ENRICHMENTS).toEqual(ENRICHMENT_NAMES);
+    expect(parseWorkerEnv({ GATEHOUSE_ENRICHMENTS: "" }).GATEHOUSE_ENRICHMENTS).toEqual(ENRICHMENT_NAMES);
+  });
+
+  it("picks the listed enrichments, trimming spaces and empty items, in the order given", () => {
+    expect(
+      parseWorkerEnv({ GATEHOUSE_ENRICHMENTS: " ip-reputation , email-domain,," }).GATEHOUSE_ENRICHMENTS,
+    ).toEqual(["ip-reputation", "email-domain"]);
+    expect(parseWorkerEnv({ GATEHOUSE_ENRICHMENTS: "user-claims" }).GATEHOUSE_ENRICHMENTS).toEqual([
+      "user-claims",
+    ]);
+  });
+
+  it("names an unknown enrichment and lists the known ones", () => {
+    const message = problems(() => parseWorkerEnv({ GATEHOUSE_ENRICHMENTS: "email-domain,geo-ip" }));
+    expect(message).toMatch(/^invalid configuration:\n {2}GATEHOUSE_ENRICHMENTS\.1: /);
+    expect(message).toContain(
+      'unknown enrichment "geo-ip" (known: email-domain, ip-reputation, user-claims)',
+    );
+    expect(message).not.toContain('"email-domain" (');
+  });
+
+  it("names each unknown enrichment", () => {
+    const message = problems(() => parseWorkerEnv({ GATEHOUSE_ENRICHMENTS: "Email-Domain,ip_reputation" }));
+    expect(message).toContain('unknown enrichment "Email-Domain"');
+    expect(message).toContain('unknown enrichment "ip_reputation"');
+  });
+
+  it("rejects a list with no name in it", () => {
+    expect(problems(() => parseWorkerEnv({ GATEHOUSE_ENRICHMENTS: " , ," }))).toMatch(
+      /GATEHOUSE_ENRICHMENTS: /,
+    );
+  });
+
+  it.each([
+    ["true", true],
+    ["1", true],
+    ["false", false],
+    ["0", false],
+  ])("reads GATEHOUSE_WARM=%s as %s", (value, expected) => {
+    expect(parseWorkerEnv({ GATEHOUSE_WARM: value }).GATEHOUSE_WARM).toBe(expected);
+  });
+
+  it.each(["yes", "TRUE", "off", ""])("names GATEHOUSE_WARM when it is %j", (value) => {
+    expect(problems(() => parseWorkerEnv({ GATEHOUSE_WARM: value }))).toMatch(/\n {2}GATEHOUSE_WARM: /);
+  });
+
+  it("names the other bad settings, all at once", () => {
+    const message = problems(() =>
+      parseWorkerEnv({ REDIS_URL: "http://x", LOG_LEVEL: "chatty", GATEHOUSE_KEY_PREFIX: "a:b" }),
+    );
+    expect(message).toContain("REDIS_URL: must start with redis:// or rediss://");
+    expect(message).toMatch(/\n {2}LOG_LEVEL: /);
+    expect(message).toContain("GATEHOUSE_KEY_PREFIX: letters, digits, '_' or '-'");
+  });
+});
+
+describe("parseEnrichmentSettings", () => {
+  it("parses an enrichment's own settings from the same environment, ignoring the rest", () => {
+    expect(
+      parseEnrichmentSettings(ENRICHMENTS["user-claims"], {
+        GATEHOUSE_CLAIMS_URL: "https://claims.acme.test/v1",
+        GATEHOUSE_CLAIMS_TOKEN: "tok",
+        GATEHOUSE_ENRICHMENTS: "user-claims",
+      }),
+    ).toEqual({ GATEHOUSE_CLAIMS_URL: "https://claims.acme.test/v1", GATEHOUSE_CLAIMS_TOKEN: "tok" });
+    expect(parseEnrichmentSettings(ENRICHMENTS["user-claims"], {})).toEqual({});
+    expect(
+      parseEnrichmentSettings(ENRICHMENTS["email-domain"], { GATEHOUSE_MX_TIMEOUT_MS: "750" }),
+    ).toMatchObject({
+      mxTimeoutMs: 750,
+    });
+    expect(
+      parseEnrichmentSettings(ENRICHMENTS["ip-reputation"], {
+        GATEHOUSE_IP_BLOCKLISTS: "drop=/data/drop.txt",
+      }),
+    ).toEqual({ blocklists: [{ name: "drop", path: "/data/drop.txt" }] });
+  });
+
+  it("throws an invalid-configuration error naming the enrichment's bad setting", () => {
+    const message = problems(() =>
+      parseEnrichmentSettings(ENRICHMENTS["user-claims"], { GATEHOUSE_CLAIMS_URL: "claims.acme.test" }),
+    );
+    expect(message).toMatch(/^invalid configuration:\n {2}GATEHOUSE_CLAIMS_URL: /);
+    expect(
+      problems(() =>
+        parseEnrichmentSettings(ENRICHMENTS["email-domain"], { GATEHOUSE_MX_TIMEOUT_MS: "soon" }),
+      ),
+    ).toMatch(/GATEHOUSE_MX_TIMEOUT_MS: /);
+  });
+});

@@ -1,0 +1,309 @@
+import { randomUUID } from "node:crypto";
+import { connect, createServer, type Server, type Socket } from "node:net";
+import { createRedis, type Redis } from "@gatehouse/redis";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
+import {
+  type AfterReplyEntry,
+  AfterReplyWriter,
+  type AfterReplyWriterOptions,
+} from "./after-reply-writer.js";
+import { type CacheKeys, cacheKeys } from "./keys.js";
+
+const redisUrl = inject("redisUrl");
+const redisPort = Number(new URL(redisUrl).port);
+let redis: Redis;
+let requestPath: Redis;
+beforeAll(async () => {
+  redis = createRedis({ url: redisUrl }, "bullmq");
+  // The writer runs on the ingress' fail-fast connection; wait until it is connected.
+  requestPath = createRedis({ url: redisUrl }, "request-path");
+  if (requestPath.status !== "ready") await new Promise((resolve) => requestPath.once("ready", resolve));
+});
+afterAll(async () => {
+  await Promise.all([redis.quit(), requestPath.quit()]);
+});
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+});
+
+function newKeys(): CacheKeys {
+  const keys = cacheKeys(`t${randomUUID().slice(0, 8)}`);
+  cleanups.push(async () => {
+    const found = await redis.keys(`${keys.prefix}:*`);
+    if (found.length > 0) await redis.del(...found);
+  });
+  return keys;
+}
+
+function writer(keys: CacheKeys, options: AfterReplyWriterOptions = {}, client = requestPath) {
+  const created = new AfterReplyWriter(client, keys, options);
+  cleanups.push(() => created.close(50));
+  return created;
+}
+
+const audit = (i: number, test = false): AfterReplyEntry => ({ audit: { i, decision: "ALLOW" }, test });
+
+/** Each stream entry's packed records, in order. */
+async function batches(stream: string): Promise<unknown[][]> {
+  const entries = await redis.xrange(stream, "-", "+");
+  return entries.map(([, fields]) => {
+    expect(fields[0]).toBe("records");
+    return JSON.parse(fields[1]!) as unknown[];
+  });
+}
+
+/** A client that can never connect (nothing listens on port 1), with its reconnect errors swallowed. */
+function unreachable(): Redis {
+  const client = createRedis({ url: "redis://127.0.0.1:1" }, "request-path");
+  client.on("error", () => {});
+  cleanups.push(async () => client.disconnect());
+  return client;
+}
+
+describe("AfterReplyWriter batching", () => {
+  it("writes the audit records of a burst as one stream entry holding a JSON array", async () => {
+    const keys = newKeys();
+    const w = writer(keys, { flushMs: 20 });
+    for (let i = 0; i < 7; i++) w.push(audit(i));
+    expect(await redis.xlen(keys.auditStream)).toBe(0); // nothing is written synchronously
+    await vi.waitFor(async () => expect(await redis.xlen(keys.auditStream)).toBe(1), {
+      timeout: 1_000,
+      interval: 5,
+    });
+    expect(await batches(keys.auditStream)).toEqual([
+      Array.from({ length: 7 }, (_, i) => ({ i, decision: "ALLOW" })),
+    ]);
+    expect(await redis.exists(keys.testAuditStream)).toBe(0);
+  });
+
+  it("stores answers in one hash per bucket, with the answer TTL", async () => {
+    const keys = newKeys();
+    const w = writer(keys, { flushMs: 1_000, answerTtlMs: 5_000 });
+    const answer = (id: string, bucket: number) => ({
+      answer: { interceptorId: id, bucket, json: `{"decision":"ALLOW","id":"${id}"}` },
+      audit: { id },
+      test: false,
+    });
+    w.push(answer("a", 100));
+    w.push(answer("b", 100));
+    w.push(answer("c", 101));
+    w.push(audit(1)); // no answer to store (e.g. a repeat)
+    await w.flush();
+
+    expect(await redis.hgetall(keys.answers(100))).toEqual({
+      a: '{"decision":"ALLOW","id":"a"}',
+      b: '{"decision":"ALLOW","id":"b"}',
+    });
+    expect(await redis.hgetall(keys.answers(101))).toEqual({ c: '{"decision":"ALLOW","id":"c"}' });
+    for (const bucket of [100, 101]) {
+      const pttl = await redis.pttl(keys.answers(bucket));
+      expect(pttl).toBeGreaterThan(4_000);
+      expect(pttl).toBeLessThanOrEqual(5_000);
+    }
+    expect(await batches(keys.auditStream)).toEqual([
+      [{ id: "a" }, { id: "b" }, { id: "c" }, { i: 1, decision: "ALLOW" }],
+    ]);
+  });
+
+  it("sends test requests' records to the test stream only", async () => {
+    const keys = newKeys();
+    const w = writer(keys, { flushMs: 1_000 });
+    w.push(audit(1));
+    w.push(audit(2, true));
+    w.push(audit(3));
+    w.push(audit(4, true));
+    await w.flush();
+    expect(await batches(keys.auditStream)).toEqual([
+      [
+        { i: 1, decision: "ALLOW" },
+        { i: 3, decision: "ALLOW" },
+      ],
+    ]);
+    expect(await batches(keys.testAuditStream)).toEqual([
+      [
+        { i: 2, decision: "ALLOW" },
+        { i: 4, decision: "ALLOW" },
+      ],
+    ]);
+  });
+
+  it("writes only the test stream when every record is a test", async () => {
+    const keys = newKeys();
+    const w = writer(keys, { flushMs: 1_000 });
+    w.push(audit(1, true));
+    await w.flush();
+    expect(await redis.exists(keys.auditStream)).toBe(0);
+    expect(await redis.xlen(keys.testAuditStream)).toBe(1);
+  });
+
+  it("flushes at once when maxBatch entries wait, without waiting for flushMs", async () => {
+    const keys = newKeys();
+    const w = writer(keys, { flushMs: 60_000, maxBatch: 3 });
+    const started = performance.now();
+    for (let i = 0; i < 3; i++) w.push(audit(i));
+    await vi.waitFor(async () => expect(await redis.xlen(keys.auditStream)).toBe(1), {
+      timeout: 1_000,
+      interval: 5,
+    });
+    expect(performance.now() - started).toBeLessThan(500);
+
+    // Below maxBatch, the next entries wait for the (long) timer...
+    w.push(audit(3));
+    w.push(audit(4));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await redis.xlen(keys.auditStream)).toBe(1);
+    // ...or for close(), which flushes them.
+    await w.close();
+    expect((await batches(keys.auditStream)).map((batch) => batch.length)).toEqual([3, 2]);
+  });
+
+  it("caps the audit stream with MAXLEN ~", async () => {
+    const keys = newKeys();
+    const w = writer(keys, { flushMs: 1_000, auditMaxLen: 10 });
+    for (let i = 0; i < 300; i++) {
+      w.push(audit(i));
+      await w.flush();
+    }
+    const length = await redis.xlen(keys.auditStream);
+    // Approximate trimming removes whole macro nodes (100 entries by default): at most one node over the cap.
+    expect(length).toBeLessThanOrEqual(110);
+    expect(length).toBeGreaterThanOrEqual(10);
+  });
+
+  it("close() flushes what is buffered; flush() with nothing buffered does nothing", async () => {
+    const keys = newKeys();
+    const w = writer(keys, { flushMs: 60_000 });
+    await w.flush();
+    expect(await redis.exists(keys.auditStream)).toBe(0);
+    w.push(audit(1));
+    w.push(audit(2, true));
+    await w.close();
+    expect(await batches(keys.auditStream)).toEqual([[{ i: 1, decision: "ALLOW" }]]);
+    expect(await batches(keys.testAuditStream)).toEqual([[{ i: 2, decision: "ALLOW" }]]);
+  });
+});
+
+describe("AfterReplyWriter while Redis is unreachable", () => {
+  it("calls onError, keeps the records, and never rejects", async () => {
+    const keys = newKeys();
+    const errors: unknown[] = [];
+    const drops: number[] = [];
+    const w = writer(
+      keys,
+      {
+        flushMs: 60_000,
+        maxBuffered: 3,
+        onError: (error) => errors.push(error),
+        onDrop: (n) => drops.push(n),
+      },
+      unreachable(),
+    );
+    w.push(audit(1));
+    w.push(audit(2));
+    await expect(w.flush()).resolves.toBeUndefined();
+    expect(errors).toHaveLength(1);
+    expect(String(errors[0])).toMatch(/enableOfflineQueue|Connection|ECONNREFUSED/);
+    expect(drops).toEqual([]);
+
+    // The two records were kept: two more make four, one over maxBuffered, and the oldest is dropped.
+    w.push(audit(3));
+    expect(drops).toEqual([]);
+    w.push(audit(4));
+    expect(drops).toEqual([1]);
+  });
+
+  it("drops the oldest entries beyond maxBuffered and reports each overflow to onDrop", () => {
+    const keys = newKeys();
+    const drops: number[] = [];
+    const w = writer(
+      keys,
+      { flushMs: 60_000, maxBatch: 1_000, maxBuffered: 5, onDrop: (n) => drops.push(n), onError: () => {} },
+      unreachable(),
+    );
+    for (let i = 0; i < 8; i++) w.push(audit(i));
+    expect(drops).toEqual([1, 1, 1]);
+  });
+
+  it("close() gives up after its timeout while Redis stays away", async () => {
+    const keys = newKeys();
+    let errors = 0;
+    const w = writer(keys, { flushMs: 60_000, onError: () => errors++ }, unreachable());
+    w.push(audit(1));
+    const started = performance.now();
+    await w.close(120);
+    const elapsed = performance.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(100);
+    expect(elapsed).toBeLessThan(600);
+    expect(errors).toBeGreaterThanOrEqual(2); // it kept trying
+  });
+
+  it("writes the kept records once Redis is reachable again, in order", async () => {
+    const keys = newKeys();
+    // A port where nothing listens yet; later a proxy to the test Redis opens on it.
+    const proxy = await tcpProxy(redisPort);
+    cleanups.push(() => proxy.stop());
+    const port = proxy.port;
+    await proxy.stop();
+    const client = createRedis({ url: `redis://127.0.0.1:${port}` }, "request-path");
+    client.on("error", () => {});
+    cleanups.push(async () => client.disconnect());
+
+    let errors = 0;
+    const w = writer(keys, { flushMs: 10, onError: () => errors++ }, client);
+    w.push(audit(1));
+    w.push(audit(2));
+    await vi.waitFor(() => expect(errors).toBeGreaterThanOrEqual(1), { timeout: 1_000, interval: 5 });
+    w.push(audit(3));
+    expect(await redis.exists(keys.auditStream)).toBe(0);
+
+    await proxy.listen(port);
+    await vi.waitFor(
+      async () => {
+        const records = (await batches(keys.auditStream)).flat();
+        expect(records).toEqual([1, 2, 3].map((i) => ({ i, decision: "ALLOW" })));
+      },
+      { timeout: 3_000, interval: 20 },
+    );
+  });
+});
+
+/** A TCP proxy to the test Redis that can stop listening (connections refused) and listen again. */
+async function tcpProxy(targetPort: number) {
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  const listen = (port: number) =>
+    new Promise<number>((resolve, reject) => {
+      const created = createServer((socket) => {
+        const target = connect(targetPort, "127.0.0.1");
+        for (const s of [socket, target]) {
+          sockets.add(s);
+          s.on("error", () => {});
+          s.on("close", () => {
+            sockets.delete(s);
+            socket.destroy();
+            target.destroy();
+          });
+        }
+        socket.pipe(target);
+        target.pipe(socket);
+      });
+      created.once("error", reject);
+      created.listen(port, "127.0.0.1", () => {
+        server = created;
+        const address = created.address();
+        resolve(typeof address === "object" && address ? address.port : port);
+      });
+    });
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      const current = server;
+      server = undefined;
+      if (!current) return resolve();
+      current.close(() => resolve());
+    });
+  const port = await listen(0);
+  return { port, listen, stop };
+}

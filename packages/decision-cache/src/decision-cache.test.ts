@@ -1,0 +1,139 @@
+import { randomUUID } from "node:crypto";
+import { createRedis, type Redis } from "@gatehouse/redis";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
+import { AfterReplyWriter } from "./after-reply-writer.js";
+import { DecisionCache } from "./decision-cache.js";
+import { type CacheKeys, cacheKeys } from "./keys.js";
+
+const redisUrl = inject("redisUrl");
+let redis: Redis;
+beforeAll(async () => {
+  // The ingress' profile: no offline queue, so wait until it is connected.
+  redis = createRedis({ url: redisUrl }, "request-path");
+  if (redis.status !== "ready") await new Promise((resolve) => redis.once("ready", resolve));
+});
+afterAll(async () => {
+  await redis.quit();
+});
+
+const used: CacheKeys[] = [];
+afterEach(async () => {
+  for (const keys of used.splice(0)) {
+    const found = await redis.keys(`${keys.prefix}:*`);
+    if (found.length > 0) await redis.del(...found);
+  }
+});
+
+function newKeys(): CacheKeys {
+  const keys = cacheKeys(`t${randomUUID().slice(0, 8)}`);
+  used.push(keys);
+  return keys;
+}
+
+describe("DecisionCache.read", () => {
+  it("claims a new interceptor id and returns the facts in the order asked, null for each miss", async () => {
+    const keys = newKeys();
+    const cache = new DecisionCache(redis, keys);
+    const [a, b, c, d] = ["a", "b", "c", "d"].map((s) => keys.fact("test", 1, s)) as [
+      string,
+      string,
+      string,
+      string,
+    ];
+    await redis.set(b, "B-value");
+    await redis.set(d, "D-value");
+
+    const read = await cache.read("ic_1", [a, b, c, d], cache.bucket());
+    expect(read).toEqual({ kind: "fresh", facts: [null, "B-value", null, "D-value"] });
+    expect(await cache.read("ic_2", [d, b], cache.bucket())).toEqual({
+      kind: "fresh",
+      facts: ["D-value", "B-value"],
+    });
+    expect(await cache.read("ic_3", [], cache.bucket())).toEqual({ kind: "fresh", facts: [] });
+  });
+
+  it("returns a repeat with a null answer while the first request is being answered", async () => {
+    const keys = newKeys();
+    const cache = new DecisionCache(redis, keys);
+    const fact = keys.fact("test", 1, "x");
+    await redis.set(fact, "X");
+    const bucket = cache.bucket();
+    expect((await cache.read("ic_rep", [fact], bucket)).kind).toBe("fresh");
+    // The repeat does not read facts: only the (still missing) answer.
+    expect(await cache.read("ic_rep", [fact], bucket)).toEqual({ kind: "repeat", answer: null });
+    expect(await redis.get(keys.idempotency("ic_rep"))).toBe(String(bucket));
+  });
+
+  it("returns the stored answer once the after-reply writer has flushed it, whatever bucket the repeat asks with", async () => {
+    const keys = newKeys();
+    const cache = new DecisionCache(redis, keys);
+    const writer = new AfterReplyWriter(redis, keys, { flushMs: 1_000 });
+    const bucket = cache.bucket();
+    const json = JSON.stringify({ decision: "DENY", error: { message: "no" } });
+
+    expect((await cache.read("ic_ans", [], bucket)).kind).toBe("fresh");
+    writer.push({ answer: { interceptorId: "ic_ans", bucket, json }, audit: { id: "ic_ans" }, test: false });
+    expect(await cache.read("ic_ans", [], bucket)).toEqual({ kind: "repeat", answer: null });
+    await writer.flush();
+
+    expect(await cache.read("ic_ans", [], bucket)).toEqual({ kind: "repeat", answer: json });
+    // Another replica whose clock is in the next bucket still finds it: the id remembers the first bucket.
+    expect(await cache.read("ic_ans", [], bucket + 1)).toEqual({ kind: "repeat", answer: json });
+    // Another id in the same bucket is unaffected.
+    expect((await cache.read("ic_other", [], bucket)).kind).toBe("fresh");
+    await writer.close();
+  });
+
+  it("remembers the interceptor id for idempotencyTtlMs", async () => {
+    const keys = newKeys();
+    const cache = new DecisionCache(redis, keys, { idempotencyTtlMs: 30_000 });
+    expect(cache.idempotencyTtlMs).toBe(30_000);
+    await cache.read("ic_ttl", [], cache.bucket());
+    const pttl = await redis.pttl(keys.idempotency("ic_ttl"));
+    expect(pttl).toBeGreaterThan(29_000);
+    expect(pttl).toBeLessThanOrEqual(30_000);
+
+    const defaults = new DecisionCache(redis, newKeys());
+    expect(defaults.idempotencyTtlMs).toBe(600_000);
+    await defaults.read("ic_ttl", [], defaults.bucket());
+    const defaultPttl = await redis.pttl(defaults.keys.idempotency("ic_ttl"));
+    expect(defaultPttl).toBeGreaterThan(599_000);
+    expect(defaultPttl).toBeLessThanOrEqual(600_000);
+  });
+
+  it("is fresh again once the id has expired", async () => {
+    const keys = newKeys();
+    const cache = new DecisionCache(redis, keys, { idempotencyTtlMs: 40 });
+    expect((await cache.read("ic_exp", [], cache.bucket())).kind).toBe("fresh");
+    expect((await cache.read("ic_exp", [], cache.bucket())).kind).toBe("repeat");
+    await vi.waitFor(
+      async () => expect((await cache.read("ic_exp", [], cache.bucket())).kind).toBe("fresh"),
+      {
+        timeout: 1_000,
+        interval: 10,
+      },
+    );
+  });
+
+  it("computes buckets of bucketMs", () => {
+    const cache = new DecisionCache(redis, newKeys(), { bucketMs: 1_000 });
+    expect(cache.bucketMs).toBe(1_000);
+    expect(cache.bucket(0)).toBe(0);
+    expect(cache.bucket(999)).toBe(0);
+    expect(cache.bucket(1_000)).toBe(1);
+    expect(cache.bucket(1_700_000_000_500)).toBe(1_700_000_000);
+    expect(new DecisionCache(redis, newKeys()).bucket(120_000)).toBe(2);
+    const now = Date.now();
+    expect(cache.bucket()).toBeGreaterThanOrEqual(Math.floor(now / 1_000));
+  });
+
+  it("shares one script definition between caches on one connection", async () => {
+    const keysA = newKeys();
+    const keysB = newKeys();
+    const first = new DecisionCache(redis, keysA);
+    const second = new DecisionCache(redis, keysB);
+    expect((await first.read("same", [], 1)).kind).toBe("fresh");
+    expect((await second.read("same", [], 1)).kind).toBe("fresh");
+    expect((await first.read("same", [], 1)).kind).toBe("repeat");
+  });
+});

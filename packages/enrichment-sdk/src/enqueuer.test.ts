@@ -1,0 +1,179 @@
+import { randomUUID } from "node:crypto";
+import { connect, createServer, type Server, type Socket } from "node:net";
+import { createRedis, type Redis } from "@gatehouse/redis";
+import { Queue } from "bullmq";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { z } from "zod";
+import { defineEnrichment } from "./define-enrichment.js";
+import { Enqueuer } from "./enqueuer.js";
+import { bullPrefix, queueName } from "./queue-names.js";
+
+const redisUrl = inject("redisUrl");
+const redisPort = Number(new URL(redisUrl).port);
+let redis: Redis;
+beforeAll(() => {
+  redis = createRedis({ url: redisUrl }, "bullmq");
+});
+afterAll(async () => {
+  await redis.quit();
+});
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+});
+
+const probe = defineEnrichment({
+  name: "test-probe",
+  version: 3,
+  input: z.object({ id: z.string().min(1), weight: z.number().default(1) }),
+  fact: z.object({ ok: z.boolean() }),
+  fromRequest: () => undefined,
+  subject: (input) => input.id,
+  retry: { attempts: 4, backoffMs: 250 },
+  settings: z.object({}),
+  setup: () => ({ run: async () => ({ ok: true }) }),
+});
+
+function newPrefix(): string {
+  const prefix = `t${randomUUID().slice(0, 8)}`;
+  cleanups.push(async () => {
+    const found = await redis.keys(`${prefix}:*`);
+    if (found.length > 0) await redis.del(...found);
+  });
+  return prefix;
+}
+
+/** The ingress' fail-fast connection, connected. */
+async function requestPath(url = redisUrl): Promise<Redis> {
+  const client = createRedis({ url }, "request-path");
+  client.on("error", () => {});
+  cleanups.push(async () => client.disconnect());
+  if (client.status !== "ready") await new Promise((resolve) => client.once("ready", resolve));
+  return client;
+}
+
+function enqueuer(connection: Redis, keyPrefix: string, dedupMs?: number): Enqueuer {
+  const created = new Enqueuer({ connection, keyPrefix, ...(dedupMs !== undefined && { dedupMs }) });
+  cleanups.push(() => created.close());
+  return created;
+}
+
+function queue(prefix: string): Queue {
+  const created = new Queue(queueName(probe), { connection: redis, prefix: bullPrefix(prefix) });
+  cleanups.push(() => created.close());
+  return created;
+}
+
+describe("Enqueuer", () => {
+  it("makes one job of concurrent enqueues of one subject: added once, deduplicated otherwise", async () => {
+    const prefix = newPrefix();
+    const q = enqueuer(await requestPath(), prefix);
+    const results = await Promise.all(Array.from({ length: 5 }, () => q.enqueue(probe, { id: "subject-1" })));
+    expect(results).toEqual(["added", "deduplicated", "deduplicated", "deduplicated", "deduplicated"]);
+
+    const jobs = await queue(prefix).getJobs(["wait", "delayed", "active", "prioritized"]);
+    expect(jobs).toHaveLength(1);
+    const [job] = jobs;
+    expect(job?.name).toBe("enrich.test-probe.v3");
+    // The payload is the validated input, defaults included.
+    expect(job?.data).toEqual({ id: "subject-1", weight: 1 });
+    expect(job?.opts).toMatchObject({
+      attempts: 4,
+      backoff: { type: "exponential", delay: 250 },
+      deduplication: { id: "test-probe.v3:subject-1", ttl: 30_000 },
+    });
+  });
+
+  it("makes one job across processes and over time, through BullMQ's deduplication id", async () => {
+    const prefix = newPrefix();
+    const first = enqueuer(await requestPath(), prefix, 5_000);
+    const second = enqueuer(await requestPath(), prefix, 5_000);
+    await Promise.all([first.enqueue(probe, { id: "shared" }), second.enqueue(probe, { id: "shared" })]);
+    await first.enqueue(probe, { id: "shared" });
+    const q = queue(prefix);
+    expect(await q.getJobCounts("wait")).toEqual({ wait: 1 });
+    const [job] = await q.getWaiting();
+    expect(job?.opts.deduplication).toEqual({ id: "test-probe.v3:shared", ttl: 5_000 });
+  });
+
+  it("makes one job per subject", async () => {
+    const prefix = newPrefix();
+    const q = enqueuer(await requestPath(), prefix);
+    const results = await Promise.all(["a", "b", "c"].map((id) => q.enqueue(probe, { id })));
+    expect(results).toEqual(["added", "added", "added"]);
+    const jobs = await queue(prefix).getWaiting();
+    expect(jobs.map((job) => job.data.id).sort()).toEqual(["a", "b", "c"]);
+  });
+
+  it("fails invalid input without a job", async () => {
+    const prefix = newPrefix();
+    const q = enqueuer(await requestPath(), prefix);
+    expect(await q.enqueue(probe, { id: "" })).toBe("failed");
+    expect(await q.enqueue(probe, { id: "x", weight: "heavy" })).toBe("failed");
+    expect(await q.enqueue(probe, { id: 42 })).toBe("failed");
+    // Nothing reached Redis: not even the queue's keys.
+    expect(await redis.keys(`${prefix}:*`)).toEqual([]);
+    expect(await queue(prefix).getJobCounts("wait", "delayed")).toEqual({ wait: 0, delayed: 0 });
+  });
+
+  it("fails, without throwing and at once, when Redis becomes unreachable", async () => {
+    const prefix = newPrefix();
+    const proxy = await tcpProxy();
+    const q = enqueuer(await requestPath(proxy.url), prefix);
+    expect(await q.enqueue(probe, { id: "before" })).toBe("added");
+
+    await proxy.close(); // Redis is gone for this client
+    const started = performance.now();
+    const results = await Promise.all([
+      q.enqueue(probe, { id: "during-1" }),
+      q.enqueue(probe, { id: "during-2" }),
+      // A call that shared a failed add failed too: it is not counted as deduplicated.
+      q.enqueue(probe, { id: "during-2" }),
+    ]);
+    expect(results).toEqual(["failed", "failed", "failed"]);
+    expect(performance.now() - started).toBeLessThan(500);
+    // close() does not hang on the outage either.
+    await q.close();
+    expect((await queue(prefix).getWaiting()).map((job) => job.data.id)).toEqual(["before"]);
+  });
+
+  it("close() waits for the adds in flight", async () => {
+    const prefix = newPrefix();
+    const q = new Enqueuer({ connection: await requestPath(), keyPrefix: prefix });
+    const pending = q.enqueue(probe, { id: "in-flight" });
+    await q.close();
+    expect(await pending).toBe("added");
+    expect(await queue(prefix).getJobCounts("wait")).toEqual({ wait: 1 });
+  });
+});
+
+/** A TCP proxy to the test Redis; close() drops every connection and stops listening. */
+async function tcpProxy(): Promise<{ url: string; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    const target = connect(redisPort, "127.0.0.1");
+    for (const s of [socket, target]) {
+      sockets.add(s);
+      s.on("error", () => {});
+      s.on("close", () => {
+        socket.destroy();
+        target.destroy();
+      });
+    }
+    socket.pipe(target);
+    target.pipe(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  let closed: Promise<void> | undefined;
+  const close = () => {
+    closed ??= new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      server.close(() => resolve());
+    });
+    return closed;
+  };
+  cleanups.push(close);
+  const address = server.address();
+  return { url: `redis://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`, close };
+}

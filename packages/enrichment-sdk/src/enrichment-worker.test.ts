@@ -1,0 +1,173 @@
+import { randomUUID } from "node:crypto";
+import { type CacheKeys, cacheKeys, decodeFact, FactAnnouncements } from "@gatehouse/decision-cache";
+import { createRedis, type Redis } from "@gatehouse/redis";
+import { createLogger } from "@gatehouse/telemetry";
+import { type Job, Queue } from "bullmq";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
+import { z } from "zod";
+import { defineEnrichment, type EnrichmentHandler } from "./define-enrichment.js";
+import { startEnrichmentWorker } from "./enrichment-worker.js";
+import { EnrichmentError } from "./errors/enrichment-error.js";
+import { factKey } from "./fact-key.js";
+import { bullPrefix, queueName } from "./queue-names.js";
+
+// What test/worker.test.ts already covers (retries of a throwing run, the timeout, close() finishing an
+// active job) is not repeated here: these are the payload, version and fact checks.
+
+const redisUrl = inject("redisUrl");
+const log = createLogger({ name: "enrichment-worker-test", level: "silent" });
+let redis: Redis;
+beforeAll(() => {
+  redis = createRedis({ url: redisUrl }, "bullmq");
+});
+afterAll(async () => {
+  await redis.quit();
+});
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+});
+
+const runs: string[] = [];
+
+/** `bad-fact-*` returns a fact that fails the schema; `refuse-*` throws a non-retryable error. */
+const checked = defineEnrichment({
+  name: "test-checked",
+  version: 2,
+  input: z.object({ id: z.string().min(1) }),
+  fact: z.object({ id: z.string(), score: z.number().int().min(0) }),
+  fromRequest: () => undefined,
+  subject: (input) => input.id,
+  ttlSeconds: 120,
+  timeoutMs: 1_000,
+  retry: { attempts: 3, backoffMs: 10 },
+  concurrency: 2,
+  settings: z.object({}),
+  setup: (): EnrichmentHandler<{ id: string }, { id: string; score: number }> => ({
+    async run({ id }) {
+      runs.push(id);
+      if (id.startsWith("bad-fact")) return { id, score: -1 };
+      if (id.startsWith("refuse"))
+        throw new EnrichmentError("test.refused", "the provider refuses this subject", false);
+      return { id, score: 7 };
+    },
+  }),
+});
+
+async function start(): Promise<{ keys: CacheKeys; queue: Queue }> {
+  runs.length = 0;
+  const keys = cacheKeys(`t${randomUUID().slice(0, 8)}`);
+  const connection = createRedis({ url: redisUrl }, "bullmq");
+  const cache = createRedis({ url: redisUrl }, "bullmq");
+  cleanups.push(async () => {
+    const found = await redis.keys(`${keys.prefix}:*`);
+    if (found.length > 0) await redis.del(...found);
+  });
+  cleanups.push(() => Promise.allSettled([connection.quit(), cache.quit()]));
+  const worker = startEnrichmentWorker({
+    enrichment: checked,
+    handler: (await checked.setup({})) as EnrichmentHandler<unknown, unknown>,
+    connection,
+    cache,
+    keys,
+    log,
+  });
+  cleanups.push(() => worker.close());
+  const queue = new Queue(queueName(checked), { connection: redis, prefix: bullPrefix(keys.prefix) });
+  cleanups.push(() => queue.close());
+  return { keys, queue };
+}
+
+const add = (queue: Queue, name: string, data: unknown) =>
+  queue.add(name, data, { attempts: 3, backoff: { type: "fixed", delay: 10 } });
+
+async function settled(queue: Queue, id: string): Promise<Job> {
+  let job: Job | undefined;
+  await vi.waitFor(
+    async () => {
+      job = await queue.getJob(id);
+      expect(["completed", "failed"]).toContain(await job?.getState());
+    },
+    { timeout: 5_000, interval: 10 },
+  );
+  return (await queue.getJob(id))!;
+}
+
+describe("startEnrichmentWorker", () => {
+  it("completes a valid job: the fact is cached with the TTL and announced, and the subject returned", async () => {
+    const { keys, queue } = await start();
+    const subscriber = createRedis({ url: redisUrl }, "subscriber");
+    const announcements = new FactAnnouncements(subscriber, keys);
+    cleanups.push(async () => {
+      announcements.close();
+      await subscriber.quit();
+    });
+    await announcements.start();
+    const key = factKey(keys, checked, { id: "good-1" });
+    const announced = announcements.wait([key], 5_000);
+
+    const job = await settled(queue, (await add(queue, "enrich.test-checked.v2", { id: "good-1" })).id!);
+    expect(await job.getState()).toBe("completed");
+    expect(job.returnvalue).toEqual({ subject: "good-1" });
+    expect(job.attemptsMade).toBe(1);
+    const stored = await redis.get(key);
+    expect(decodeFact(stored ?? "")?.fact).toEqual({ id: "good-1", score: 7 });
+    const ttl = await redis.ttl(key);
+    expect(ttl).toBeGreaterThan(110);
+    expect(ttl).toBeLessThanOrEqual(120);
+    expect((await announced).get(key)).toBe(stored);
+  });
+
+  it("fails a job named for another version at once, without running it, and says why", async () => {
+    const { keys, queue } = await start();
+    const job = await settled(queue, (await add(queue, "enrich.test-checked.v1", { id: "old-1" })).id!);
+    expect(await job.getState()).toBe("failed");
+    expect(job.failedReason).toBe(
+      "unknown job enrich.test-checked.v1; this worker runs enrich.test-checked.v2",
+    );
+    expect(job.attemptsMade).toBe(1);
+    expect(runs).toEqual([]);
+    expect(await redis.exists(factKey(keys, checked, { id: "old-1" }))).toBe(0);
+  });
+
+  it("fails an invalid payload without retrying, naming the field", async () => {
+    const { keys, queue } = await start();
+    const job = await settled(queue, (await add(queue, "enrich.test-checked.v2", { id: "" })).id!);
+    expect(await job.getState()).toBe("failed");
+    expect(job.attemptsMade).toBe(1);
+    expect(job.failedReason).toMatch(/^enrich\.test-checked\.v2 produced or received an invalid input: id: /);
+    expect(runs).toEqual([]);
+    expect(await redis.keys(`${keys.prefix}:v1:fact:*`)).toEqual([]);
+
+    const notAnObject = await settled(
+      queue,
+      (await add(queue, "enrich.test-checked.v2", "just a string")).id!,
+    );
+    expect(await notAnObject.getState()).toBe("failed");
+    expect(notAnObject.attemptsMade).toBe(1);
+    expect(notAnObject.failedReason).toMatch(/invalid input/);
+  });
+
+  it("fails a fact that does not match the fact schema without retrying, and caches nothing", async () => {
+    const { keys, queue } = await start();
+    const job = await settled(queue, (await add(queue, "enrich.test-checked.v2", { id: "bad-fact-1" })).id!);
+    expect(await job.getState()).toBe("failed");
+    expect(job.attemptsMade).toBe(1);
+    expect(job.failedReason).toMatch(
+      /^enrich\.test-checked\.v2 produced or received an invalid fact: score: /,
+    );
+    expect(runs).toEqual(["bad-fact-1"]);
+    expect(await redis.exists(factKey(keys, checked, { id: "bad-fact-1" }))).toBe(0);
+  });
+
+  it("does not retry a run that throws a non-retryable EnrichmentError", async () => {
+    const { keys, queue } = await start();
+    const job = await settled(queue, (await add(queue, "enrich.test-checked.v2", { id: "refuse-1" })).id!);
+    expect(await job.getState()).toBe("failed");
+    expect(job.attemptsMade).toBe(1);
+    expect(job.failedReason).toBe("the provider refuses this subject");
+    expect(runs).toEqual(["refuse-1"]);
+    expect(await redis.exists(factKey(keys, checked, { id: "refuse-1" }))).toBe(0);
+  });
+});

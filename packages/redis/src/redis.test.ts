@@ -1,0 +1,154 @@
+import { connect, createServer, type Server, type Socket } from "node:net";
+import { afterEach, describe, expect, inject, it } from "vitest";
+import { createRedis, type RedisProfile } from "./create-redis.js";
+import type { Redis } from "./index.js";
+import { ping } from "./ping.js";
+
+const redisUrl = inject("redisUrl");
+const redisPort = Number(new URL(redisUrl).port);
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+});
+
+function client(
+  url: string,
+  profile: RedisProfile,
+  options: { commandTimeoutMs?: number; name?: string } = {},
+) {
+  const created = createRedis({ url, ...options }, profile);
+  created.on("error", () => {});
+  cleanups.push(async () => created.disconnect());
+  return created;
+}
+
+async function ready(redis: Redis): Promise<Redis> {
+  if (redis.status !== "ready") await new Promise((resolve) => redis.once("ready", resolve));
+  return redis;
+}
+
+/** A TCP proxy to the test Redis that can stop forwarding: Redis then looks alive but answers nothing. */
+async function freezableProxy(): Promise<{ url: string; freeze(): void }> {
+  let frozen = false;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    const target = connect(redisPort, "127.0.0.1");
+    for (const s of [socket, target]) {
+      sockets.add(s);
+      s.on("error", () => {});
+      s.on("close", () => {
+        socket.destroy();
+        target.destroy();
+      });
+    }
+    socket.on("data", (chunk) => {
+      if (!frozen) target.write(chunk);
+    });
+    target.on("data", (chunk) => {
+      if (!frozen) socket.write(chunk);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  cleanups.push(
+    () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(resolve);
+      }),
+  );
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  return { url: `redis://127.0.0.1:${port}`, freeze: () => (frozen = true) };
+}
+
+describe("ping", () => {
+  it("is true against the test Redis", async () => {
+    const redis = await ready(client(redisUrl, "request-path"));
+    expect(await ping(redis)).toBe(true);
+    expect(await ping(redis, 50)).toBe(true);
+  });
+
+  it("is false at once, without throwing, when nothing listens", async () => {
+    const redis = client("redis://127.0.0.1:1", "request-path");
+    const started = performance.now();
+    await expect(ping(redis, 200)).resolves.toBe(false);
+    expect(performance.now() - started).toBeLessThan(250);
+  });
+
+  it("is false after its timeout, not later, when Redis stops answering", async () => {
+    const proxy = await freezableProxy();
+    const redis = await ready(client(proxy.url, "request-path", { commandTimeoutMs: 5_000 }));
+    expect(await ping(redis, 200)).toBe(true);
+    proxy.freeze();
+    const started = performance.now();
+    await expect(ping(redis, 150)).resolves.toBe(false);
+    const elapsed = performance.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(140);
+    expect(elapsed).toBeLessThan(200);
+  });
+
+  it("is false, not an exception, when the client has been closed", async () => {
+    const redis = await ready(client(redisUrl, "bullmq"));
+    await redis.quit();
+    await expect(ping(redis, 100)).resolves.toBe(false);
+  });
+});
+
+describe("createRedis", () => {
+  it("request-path: a command while disconnected rejects at once instead of queueing", async () => {
+    const redis = client("redis://127.0.0.1:1", "request-path");
+    const started = performance.now();
+    await expect(redis.get("anything")).rejects.toThrow(/enableOfflineQueue/);
+    expect(performance.now() - started).toBeLessThan(50);
+  });
+
+  it("request-path: a command Redis does not answer fails after commandTimeoutMs", async () => {
+    const proxy = await freezableProxy();
+    const redis = await ready(client(proxy.url, "request-path", { commandTimeoutMs: 100 }));
+    expect(await redis.set("gatehouse-redis-test:unused", "1", "PX", 1_000)).toBe("OK");
+    proxy.freeze();
+    const started = performance.now();
+    await expect(redis.get("gatehouse-redis-test:unused")).rejects.toThrow(/timed out/i);
+    const elapsed = performance.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(90);
+    expect(elapsed).toBeLessThan(400);
+  });
+
+  it("bullmq: a command issued before the connection is up is queued, then answered", async () => {
+    const redis = client(redisUrl, "bullmq");
+    expect(redis.status).not.toBe("ready");
+    expect(await redis.ping()).toBe("PONG");
+  });
+
+  it("sets the options each profile promises", () => {
+    const requestPath = client(redisUrl, "request-path").options;
+    expect(requestPath).toMatchObject({
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: 250,
+      enableAutoPipelining: true,
+      lazyConnect: false,
+    });
+    expect(client(redisUrl, "request-path", { commandTimeoutMs: 80 }).options.commandTimeout).toBe(80);
+    expect(client(redisUrl, "subscriber").options).toMatchObject({
+      maxRetriesPerRequest: null,
+      autoResubscribe: true,
+    });
+    const bullmq = client(redisUrl, "bullmq").options;
+    expect(bullmq).toMatchObject({ maxRetriesPerRequest: null, enableReadyCheck: false });
+    expect(bullmq.commandTimeout).toBeUndefined();
+  });
+
+  it("reconnects quickly at first, then at most every second", () => {
+    const retry = client(redisUrl, "subscriber").options.retryStrategy!;
+    expect([1, 2, 3, 4, 5, 20].map((attempt) => retry(attempt))).toEqual([100, 200, 400, 800, 1_000, 1_000]);
+  });
+
+  it("names the connection after the process and profile, visible in CLIENT LIST", async () => {
+    const named = await ready(client(redisUrl, "request-path", { name: "unit" }));
+    const unnamed = await ready(client(redisUrl, "bullmq"));
+    expect(await named.client("GETNAME")).toBe("gatehouse:unit:request-path");
+    expect(await unnamed.client("GETNAME")).toBe("gatehouse:bullmq");
+  });
+});
