@@ -71,6 +71,16 @@ describe("parseIngressEnv", () => {
     expect(problems({ SCALEKIT_INTERCEPTOR_SECRET: "" })).toContain("SCALEKIT_INTERCEPTOR_SECRET:");
   });
 
+  it("reads an empty variable as unset", () => {
+    const env = parseIngressEnv({
+      SCALEKIT_INTERCEPTOR_SECRET: SECRET,
+      GATEHOUSE_POLICY: "",
+      HOST: "",
+      PORT: "",
+    });
+    expect([env.GATEHOUSE_POLICY, env.HOST, env.PORT]).toEqual([undefined, "0.0.0.0", 8080]);
+  });
+
   it.each([
     ["PORT", "http"],
     ["PORT", "70000"],
@@ -87,8 +97,6 @@ describe("parseIngressEnv", () => {
     ["GATEHOUSE_KEY_PREFIX", "has:colon"],
     ["GATEHOUSE_KEY_PREFIX", "x".repeat(33)],
     ["GATEHOUSE_AUDIT_MAXLEN", "10"],
-    ["GATEHOUSE_POLICY", ""],
-    ["HOST", ""],
   ])("names %s when it is %j", (name, value) => {
     const message = problems({ SCALEKIT_INTERCEPTOR_SECRET: SECRET, [name]: value });
     const named = message

@@ -45,7 +45,10 @@ export type IngressEnv = z.infer<typeof ingressEnvSchema>;
 
 /** Parses the environment or throws one error naming every bad setting. */
 export function parseIngressEnv(source: Record<string, string | undefined>): IngressEnv {
-  const result = ingressEnvSchema.safeParse(source);
+  // An empty variable (`GATEHOUSE_POLICY=`) means unset, as it does to a shell user.
+  const result = ingressEnvSchema.safeParse(
+    Object.fromEntries(Object.entries(source).filter(([, value]) => value !== "")),
+  );
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
   throw new Error(`invalid configuration:\n  ${problems.join("\n  ")}`);

@@ -64,7 +64,11 @@ describe("parseWorkerEnv", () => {
     expect(parseWorkerEnv({ GATEHOUSE_WARM: value }).GATEHOUSE_WARM).toBe(expected);
   });
 
-  it.each(["yes", "TRUE", "off", ""])("names GATEHOUSE_WARM when it is %j", (value) => {
+  it("reads an empty GATEHOUSE_WARM as unset (the default, true)", () => {
+    expect(parseWorkerEnv({ GATEHOUSE_WARM: "" }).GATEHOUSE_WARM).toBe(true);
+  });
+
+  it.each(["yes", "TRUE", "off"])("names GATEHOUSE_WARM when it is %j", (value) => {
     expect(problems(() => parseWorkerEnv({ GATEHOUSE_WARM: value }))).toMatch(/\n {2}GATEHOUSE_WARM: /);
   });
 
