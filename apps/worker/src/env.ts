@@ -42,6 +42,11 @@ export const workerEnvSchema = z.object({
     .enum(["true", "false", "1", "0"])
     .default("true")
     .transform((value) => value === "true" || value === "1"),
+  /**
+   * A job's lock lasts this long and is renewed at half of it; a job whose worker died (its lock expired)
+   * is found by the stalled-job check, which runs as often, and is run again by another worker.
+   */
+  GATEHOUSE_JOB_LOCK_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
 });
 
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;
@@ -53,7 +58,10 @@ function fail(issues: z.core.$ZodIssue[]): never {
 }
 
 export function parseWorkerEnv(source: Record<string, string | undefined>): WorkerEnv {
-  const result = workerEnvSchema.safeParse(source);
+  // An empty variable (`GATEHOUSE_POLICY=`) means unset, as it does to a shell user.
+  const result = workerEnvSchema.safeParse(
+    Object.fromEntries(Object.entries(source).filter(([, value]) => value !== "")),
+  );
   return result.success ? result.data : fail(result.error.issues);
 }
 
