@@ -43,7 +43,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   };
   const redis = createRedis(connection, "request-path");
   const subscriber = createRedis(connection, "subscriber");
-  const queueRedis = createRedis(connection, "request-path");
+  // Enqueues fail fast too, but nothing waits for them: give a busy Redis time before a job is lost.
+  const queueRedis = createRedis({ ...connection, commandTimeoutMs: 2_000 }, "request-path");
   // Connection errors are expected while Redis is away; requests fall back on their own. Log them, throttled.
   let lastRedisError = 0;
   for (const client of [redis, subscriber, queueRedis]) {
@@ -105,6 +106,19 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     const connected = Promise.all([redis, subscriber, queueRedis].map(whenReady));
     await Promise.race([connected, new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
     await announcements.start().catch(() => {});
+  });
+
+  // A request in flight when closing starts is answered with `Connection: close`, so its keep-alive connection
+  // ends with the answer. Otherwise the server's close waits for the client to drop the connection (Fastify's
+  // keep-alive timeout is 72 s), and a SIGTERM under load ends in server.ts' forced exit (code 1, 10 s).
+  let closing = false;
+  app.addHook("preClose", (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook("onSend", (_request, reply, payload, done) => {
+    if (closing) reply.header("connection", "close");
+    done(null, payload);
   });
 
   // One shutdown path: after the last in-flight request is answered, flush what is buffered and disconnect.

@@ -36,7 +36,15 @@ export async function startWorkers(
         log.info({ enrichment: name, facts: written, ms: Date.now() - started }, "cache warmed");
     }
     workers.push(
-      startEnrichmentWorker({ enrichment, handler: handler as never, connection, cache, keys, log }),
+      startEnrichmentWorker({
+        enrichment,
+        handler: handler as never,
+        connection,
+        cache,
+        keys,
+        log,
+        lockDurationMs: env.GATEHOUSE_JOB_LOCK_MS,
+      }),
     );
     log.info({ enrichment: name }, "worker running");
   }

@@ -20,7 +20,10 @@ export interface EnrichmentWorkerOptions {
   log: Logger;
   /** Overrides the definition's concurrency. */
   concurrency?: number;
-  /** A job that holds its lock longer than this without renewal is stalled and run again. Default: 30 s. */
+  /**
+   * A job whose lock is not renewed for this long (its worker died) is stalled and run again; the stalled
+   * check runs at the same interval. Default: 30 s (BullMQ's defaults for both).
+   */
   lockDurationMs?: number;
 }
 
@@ -67,6 +70,7 @@ export function startEnrichmentWorker(options: EnrichmentWorkerOptions): Worker 
     prefix: bullPrefix(keys.prefix),
     concurrency: options.concurrency ?? enrichment.concurrency ?? DEFAULTS.concurrency,
     lockDuration: options.lockDurationMs ?? 30_000,
+    stalledInterval: options.lockDurationMs ?? 30_000,
     autorun: true,
   });
   const log = options.log.child({ enrichment: enrichment.name });
