@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { type InterceptorRequest, parseInterceptorRequest, type TriggerPoint } from "@gatehouse/contracts";
 import { type DecisionCache, decodeFact, type FactAnnouncements } from "@gatehouse/decision-cache";
 import { type AnyEnrichment, type Enqueuer, factKey } from "@gatehouse/enrichment-sdk";
@@ -102,6 +103,9 @@ export async function decide(
 
   let body: unknown;
   try {
+    // JSON text is UTF-8 (RFC 8259). Decoding invalid bytes would turn them into U+FFFD, and the policy would
+    // evaluate something other than the bytes that were signed.
+    if (!isUtf8(raw)) return early(unreadable("body.invalid_json"));
     body = JSON.parse(raw.toString("utf8"));
   } catch {
     return early(unreadable("body.invalid_json"));

@@ -5,8 +5,11 @@ import type { TriggerPoint } from "./trigger-point.js";
 // Scalekit documents which fields each trigger sends, and says some are present only sometimes and
 // that undocumented fields may appear: every object keeps unknown keys, absent and null mean the same.
 
-// No whitespace, no control characters, one "@", a dot in the domain; IDN (Unicode) domains are welcome.
-const EMAIL = /^[^\s@\p{Cc}]{1,64}@(?=[^@]{1,253}$)(?:[^\s@\p{Cc}.]+\.)+[^\s@\p{Cc}.]+\.?$/u;
+// No whitespace or control characters in the local part; the domain is a host name of at least two labels
+// of letters, digits, marks and hyphens — IDN (Unicode) domains are welcome; ports, paths, brackets and
+// underscores are not, so every accepted domain can be looked up (a domain that cannot be would slip past
+// the email-domain rules).
+const EMAIL = /^[^\s@\p{Cc}]{1,64}@(?=[^@]{1,253}$)(?:[\p{L}\p{N}\p{M}-]+\.)+[\p{L}\p{N}\p{M}-]+\.?$/u;
 
 export const emailAddress = z.string().max(320).regex(EMAIL, "not an email address");
 // A zone id (`fe80::1%eth0`) means nothing outside the host that wrote it.
