@@ -1,0 +1,108 @@
+// CPU time and memory of processes, read from /proc: the figure that holds on a 2-core machine is CPU time
+// per request at a fixed rate, summed over the processes that serve it.
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+
+const getconf = (name: string, fallback: number) => {
+  try {
+    return Number(execFileSync("getconf", [name], { encoding: "utf8" }).trim()) || fallback;
+  } catch {
+    return fallback;
+  }
+};
+
+/** Clock ticks per second of /proc/<pid>/stat (usually 100). */
+export const CLK_TCK = getconf("CLK_TCK", 100);
+const PAGE_SIZE = getconf("PAGESIZE", 4096);
+
+/** Fields of /proc/<pid>/stat after the command name, which may itself hold spaces and parentheses. */
+function statFields(pid: number): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU seconds a process has used, all threads, plus the children it has waited for (Redis' AOF rewrites):
+ * utime + stime + cutime + cstime. Undefined when the process is gone.
+ */
+export function cpuSeconds(pid: number): number | undefined {
+  const fields = statFields(pid);
+  if (!fields) return undefined;
+  // After the name: [0] state … [11] utime [12] stime [13] cutime [14] cstime (fields 14–17 of proc(5)).
+  const ticks = [11, 12, 13, 14].reduce((sum, index) => sum + Number(fields[index] ?? 0), 0);
+  return ticks / CLK_TCK;
+}
+
+/**
+ * Seconds the process' main thread spent runnable but waiting for a CPU (/proc/<pid>/schedstat): on a
+ * 2-core machine shared with the load generator, this is latency no code change removes.
+ */
+export function runQueueWaitSeconds(pid: number): number | undefined {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[1]) / 1e9;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resident set size in bytes, from /proc/<pid>/statm. */
+export function rssBytes(pid: number): number | undefined {
+  try {
+    const resident = readFileSync(`/proc/${pid}/statm`, "utf8").split(" ")[1];
+    return Number(resident) * PAGE_SIZE;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Busy and total CPU seconds of the whole machine, from the first line of /proc/stat. */
+export function machineCpu(): { busy: number; total: number } {
+  const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0] ?? "";
+  const ticks = line.trim().split(/\s+/).slice(1).map(Number);
+  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+  const total = ticks.slice(0, 8).reduce((sum, value) => sum + value, 0);
+  return { busy: (total - idle) / CLK_TCK, total: total / CLK_TCK };
+}
+
+export type CpuSnapshot = {
+  readonly at: number;
+  readonly byName: Record<string, number>;
+  readonly waitByName: Record<string, number>;
+  readonly machine: number;
+};
+
+/** CPU seconds of every named process, and of the machine, now. */
+export function snapshot(pids: Readonly<Record<string, number>>): CpuSnapshot {
+  const byName: Record<string, number> = {};
+  const waitByName: Record<string, number> = {};
+  for (const [name, pid] of Object.entries(pids)) {
+    byName[name] = cpuSeconds(pid) ?? Number.NaN;
+    waitByName[name] = runQueueWaitSeconds(pid) ?? Number.NaN;
+  }
+  return { at: performance.now(), byName, waitByName, machine: machineCpu().busy };
+}
+
+export interface CpuDelta {
+  readonly seconds: number;
+  /** CPU seconds used by each process in the interval. */
+  readonly byName: Record<string, number>;
+  /** Seconds each process' main thread waited for a CPU while runnable. */
+  readonly waitByName: Record<string, number>;
+  /** Cores the whole machine kept busy on average. */
+  readonly machineCores: number;
+}
+
+export function delta(before: CpuSnapshot, after: CpuSnapshot): CpuDelta {
+  const byName: Record<string, number> = {};
+  const waitByName: Record<string, number> = {};
+  for (const name of Object.keys(before.byName)) {
+    byName[name] = (after.byName[name] ?? Number.NaN) - (before.byName[name] ?? Number.NaN);
+    waitByName[name] = (after.waitByName[name] ?? Number.NaN) - (before.waitByName[name] ?? Number.NaN);
+  }
+  const seconds = (after.at - before.at) / 1000;
+  return { seconds, byName, waitByName, machineCores: (after.machine - before.machine) / seconds };
+}
