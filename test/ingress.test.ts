@@ -242,6 +242,36 @@ describe("cache miss", () => {
   });
 });
 
+describe("overload", () => {
+  it("answers a miss at once by the miss policy when too many requests already wait", async () => {
+    const { app } = await ingress(
+      { GATEHOUSE_MAX_WAITING: "0" },
+      policySchema.parse({
+        version: 1,
+        triggers: {
+          PRE_SIGNUP: {
+            rules: [
+              {
+                name: "d",
+                when: { emailDomain: { disposable: true } },
+                outcome: { decision: "DENY", reason: "d" },
+              },
+            ],
+            onMiss: { waitMs: 5_000, afterWait: "DENY" },
+          },
+        },
+      }),
+    );
+    const sent = await send(
+      app,
+      "/pre-signup",
+      body("PRE_SIGNUP_NEW_USER", { user_email: "a@not-waited-for.test" }),
+    );
+    expect(sent.answer.decision).toBe("DENY");
+    expect(sent.ms).toBeLessThan(200);
+  });
+});
+
 describe("hostile and malformed requests", () => {
   it("denies what fails verification, with a generic message and a reason in the metrics", async () => {
     const { app } = await ingress();

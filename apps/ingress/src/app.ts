@@ -81,6 +81,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     needs: factNeeds(policy),
     recent,
     deadlineMs: env.GATEHOUSE_DEADLINE_MS,
+    maxWaiting: env.GATEHOUSE_MAX_WAITING,
     metrics,
     log,
   };

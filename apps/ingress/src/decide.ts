@@ -28,6 +28,8 @@ export interface DecisionEngine {
   readonly needs: ReadonlyMap<TriggerPoint, readonly FactName[]>;
   readonly recent: RecentAnswers;
   readonly deadlineMs: number;
+  /** Requests allowed to wait for an announcement at once; the rest answer a miss without waiting. */
+  readonly maxWaiting: number;
   readonly metrics: IngressMetrics;
   readonly log: Logger;
 }
@@ -218,7 +220,7 @@ async function lookUpAndEvaluate(
       policy.onMiss.waitMs,
       engine.deadlineMs - (performance.now() - startedAt) - ANSWER_MARGIN_MS,
     );
-    if (budget > 0) {
+    if (budget > 0 && engine.announcements.waiting < engine.maxWaiting) {
       const announced = await engine.announcements.wait(
         missing.map((fact) => fact.key),
         budget,

@@ -33,6 +33,11 @@ export const ingressEnvSchema = z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,32}$/, "letters, digits, '_' or '-'")
       .default("gh"),
+    /**
+     * At most this many requests wait for a worker at once; beyond it a miss is answered at once by the
+     * trigger's miss policy (a burst of new subjects must not pile up a second of waiting each).
+     */
+    GATEHOUSE_MAX_WAITING: int(2_000, 0, 1_000_000),
     /** Approximate cap on the audit stream, in batches of records. */
     GATEHOUSE_AUDIT_MAXLEN: int(10_000, 100, 10_000_000),
   })

@@ -57,9 +57,11 @@ describe("FactAnnouncements.wait", () => {
     const [a, b] = [keys.fact("e", 1, "a"), keys.fact("e", 1, "b")];
     const started = performance.now();
     const waiting = announcements.wait([a, b], 5_000);
+    expect(announcements.waiting).toBe(1);
     await announce(a, "A");
     await announce(b, "B\nwith a newline");
     const found = await waiting;
+    expect(announcements.waiting).toBe(0);
     expect(performance.now() - started).toBeLessThan(500);
     expect(Object.fromEntries(found)).toEqual({ [a]: "A", [b]: "B\nwith a newline" });
   });
@@ -71,6 +73,7 @@ describe("FactAnnouncements.wait", () => {
     const waiting = announcements.wait([a, b], 150);
     await announce(a, "A");
     const found = await waiting;
+    expect(announcements.waiting).toBe(0);
     const elapsed = performance.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(140);
     expect(elapsed).toBeLessThan(600);

@@ -10,6 +10,7 @@ type Waiter = { keys: ReadonlySet<string>; found: Map<string, string>; done: () 
  */
 export class FactAnnouncements {
   readonly #waiters = new Map<string, Set<Waiter>>();
+  #waiting = 0;
   readonly #recent = new Map<string, { value: string; at: number }>();
   readonly #sweeper: NodeJS.Timeout;
 
@@ -22,6 +23,11 @@ export class FactAnnouncements {
       if (channel === keys.announceChannel) this.#announce(message);
     });
     this.#sweeper = setInterval(() => this.#sweep(), recentMs).unref();
+  }
+
+  /** Requests waiting for an announcement right now. */
+  get waiting(): number {
+    return this.#waiting;
   }
 
   async start(): Promise<void> {
@@ -39,11 +45,16 @@ export class FactAnnouncements {
     const missing = new Set(keys.filter((key) => !found.has(key)));
     if (missing.size === 0 || timeoutMs <= 0) return Promise.resolve(found);
 
+    this.#waiting++;
     return new Promise((resolve) => {
+      let finished = false;
       const waiter: Waiter = {
         keys: missing,
         found,
         done: () => {
+          if (finished) return;
+          finished = true;
+          this.#waiting--;
           clearTimeout(timer);
           for (const key of missing) {
             const set = this.#waiters.get(key);

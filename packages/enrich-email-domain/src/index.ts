@@ -32,7 +32,9 @@ export const emailDomain = defineEnrichment({
   ttlSeconds: 86_400,
   timeoutMs: 5_000,
   retry: { attempts: 3, backoffMs: 500 },
-  concurrency: 16,
+  // A job is one DNS query of up to the MX timeout: waiting, not computing. 16 capped a worker at ~300 jobs/s
+  // in the cold-burst benchmark (16 ÷ 50 ms); 64 lets a burst of new domains drain four times faster.
+  concurrency: 64,
   settings: emailDomainSettingsSchema,
   async setup(settings) {
     // Imported here, not above: the ingress imports this package for fromRequest and subject only, and
