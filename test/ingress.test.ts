@@ -171,6 +171,38 @@ describe("idempotency", () => {
   });
 });
 
+describe("idempotency across replicas while the first is still deciding", () => {
+  it("gives the repeat the first request's answer once it is stored, not the fallback", async () => {
+    const policy = policySchema.parse({
+      version: 1,
+      triggers: {
+        PRE_SIGNUP: {
+          rules: [
+            {
+              name: "d",
+              when: { emailDomain: { disposable: true } },
+              outcome: { decision: "DENY", reason: "d" },
+            },
+          ],
+          onMiss: { waitMs: 1_000, afterWait: "evaluate" },
+          fallback: "ALLOW",
+        },
+      },
+    });
+    const one = await ingress({}, policy);
+    const two = await ingress({ GATEHOUSE_KEY_PREFIX: one.env.GATEHOUSE_KEY_PREFIX }, policy);
+    const payload = body("PRE_SIGNUP_NEW_USER", { user_email: "x@slow-to-learn.test" });
+    const first = send(one.app, "/pre-signup", payload, { id: "msg_pending" });
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the first has claimed the id and waits
+    const second = send(two.app, "/pre-signup", payload, { id: "msg_pending" });
+    const key = one.keys.fact("email-domain", 1, "slow-to-learn.test");
+    await writeFact(redis, one.keys, key, emailFact("slow-to-learn.test", true), 60);
+    const [a, b] = await Promise.all([first, second]);
+    expect(a.answer.decision).toBe("DENY");
+    expect(b.answer).toEqual(a.answer);
+  });
+});
+
 describe("cache miss", () => {
   it("enqueues one job for a burst of misses on one new domain", async () => {
     const { app, env } = await ingress(

@@ -61,6 +61,8 @@ const OPEN_TRIGGER: TriggerPolicy = {
 };
 // Leave this much of the deadline to evaluate and answer after a wait for facts.
 const ANSWER_MARGIN_MS = 25;
+// A repeat of an id another replica is answering looks for the stored answer this soon first.
+const PENDING_FIRST_LOOK_MS = 50;
 
 type PlannedFact = { name: FactName; enrichment: AnyEnrichment; input: unknown; key: string };
 type Progress = { cache: CacheOutcome; counted: boolean; bucket?: number };
@@ -191,9 +193,17 @@ async function lookUpAndEvaluate(
   );
   if (read.kind === "repeat") {
     if (read.answer !== null) return repeat(read.answer, progress);
-    // The first request with this id is still being answered by another replica.
+    // The first request with this id is still being answered by another replica: its answer is stored
+    // within its own deadline, which ends before ours. Look once soon, once just before our deadline.
     progress.cache = "repeat";
     progress.counted = false;
+    const lastLook = engine.deadlineMs - (performance.now() - startedAt) - ANSWER_MARGIN_MS;
+    for (const delay of [Math.min(PENDING_FIRST_LOOK_MS, lastLook), lastLook - PENDING_FIRST_LOOK_MS]) {
+      if (delay <= 0) continue;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      const stored = await engine.cache.storedAnswer(interceptorId);
+      if (stored !== null) return repeat(stored, progress);
+    }
     return bare(policy.fallback, "idempotency.pending");
   }
   progress.bucket = bucket;

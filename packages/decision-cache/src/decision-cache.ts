@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import type { CacheKeys } from "./keys.js";
-import { READ_SCRIPT } from "./read-script.js";
+import { READ_SCRIPT, STORED_ANSWER_SCRIPT } from "./read-script.js";
 
 export type CacheRead =
   /** First sight of this interceptor id: the raw facts, in the order asked, null for a miss. */
@@ -18,6 +18,11 @@ export interface DecisionCacheOptions {
 type ReadReply = [0 | 1, ...(string | null)[]];
 type WithReadCommand = Redis & {
   gatehouseRead(numberOfKeys: number, ...args: (string | number)[]): Promise<ReadReply>;
+  gatehouseStoredAnswer(
+    idempotencyKey: string,
+    answersPrefix: string,
+    interceptorId: string,
+  ): Promise<string | null>;
 };
 
 /** The ingress' view of the cache: one command per request that claims the id and reads every fact. */
@@ -33,7 +38,10 @@ export class DecisionCache {
   ) {
     this.idempotencyTtlMs = options.idempotencyTtlMs ?? 600_000;
     this.bucketMs = options.bucketMs ?? 60_000;
-    if (!("gatehouseRead" in redis)) redis.defineCommand("gatehouseRead", { lua: READ_SCRIPT });
+    if (!("gatehouseRead" in redis)) {
+      redis.defineCommand("gatehouseRead", { lua: READ_SCRIPT });
+      redis.defineCommand("gatehouseStoredAnswer", { lua: STORED_ANSWER_SCRIPT, numberOfKeys: 1 });
+    }
     this.#redis = redis as WithReadCommand;
   }
 
@@ -54,5 +62,14 @@ export class DecisionCache {
     );
     if (reply[0] === 1) return { kind: "fresh", facts: reply.slice(1) as (string | null)[] };
     return { kind: "repeat", answer: reply[1] ?? null };
+  }
+
+  /** The answer stored for a repeated id, or null while its first request is still being answered. */
+  async storedAnswer(interceptorId: string): Promise<string | null> {
+    return this.#redis.gatehouseStoredAnswer(
+      this.keys.idempotency(interceptorId),
+      this.keys.answersPrefix,
+      interceptorId,
+    );
   }
 }

@@ -16,3 +16,13 @@ local bucket = redis.call('GET', KEYS[1])
 if not bucket then return {0, false} end
 return {0, redis.call('HGET', ARGV[3] .. bucket, ARGV[4])}
 `;
+
+/**
+ * The answer stored for an interceptor id, or false while there is none (yet).
+ * KEYS[1] the idempotency key; ARGV: [1] answers-hash prefix, [2] interceptor id.
+ */
+export const STORED_ANSWER_SCRIPT = `
+local bucket = redis.call('GET', KEYS[1])
+if not bucket then return false end
+return redis.call('HGET', ARGV[1] .. bucket, ARGV[2])
+`;
