@@ -36,6 +36,25 @@ const emailFact = (domain: string, disposable: boolean) => ({
   mx: "present" as const,
 });
 
+/** PRE_SIGNUP denies disposable domains, with the given miss policy; fallback ALLOW. */
+const disposableOnly = (onMiss: { waitMs: number; afterWait?: "evaluate" | "ALLOW" | "DENY" }) =>
+  policySchema.parse({
+    version: 1,
+    triggers: {
+      PRE_SIGNUP: {
+        rules: [
+          {
+            name: "d",
+            when: { emailDomain: { disposable: true } },
+            outcome: { decision: "DENY", reason: "d" },
+          },
+        ],
+        onMiss,
+        fallback: "ALLOW",
+      },
+    },
+  });
+
 async function auditRecords(stream: string): Promise<Record<string, unknown>[]> {
   const entries = await redis.xrange(stream, "-", "+");
   return entries.flatMap(([, fields]) => JSON.parse(fields[1] ?? "[]") as Record<string, unknown>[]);
@@ -173,22 +192,7 @@ describe("idempotency", () => {
 
 describe("idempotency across replicas while the first is still deciding", () => {
   it("gives the repeat the first request's answer once it is stored, not the fallback", async () => {
-    const policy = policySchema.parse({
-      version: 1,
-      triggers: {
-        PRE_SIGNUP: {
-          rules: [
-            {
-              name: "d",
-              when: { emailDomain: { disposable: true } },
-              outcome: { decision: "DENY", reason: "d" },
-            },
-          ],
-          onMiss: { waitMs: 1_000, afterWait: "evaluate" },
-          fallback: "ALLOW",
-        },
-      },
-    });
+    const policy = disposableOnly({ waitMs: 1_000, afterWait: "evaluate" });
     const one = await ingress({}, policy);
     const two = await ingress({ GATEHOUSE_KEY_PREFIX: one.env.GATEHOUSE_KEY_PREFIX }, policy);
     const payload = body("PRE_SIGNUP_NEW_USER", { user_email: "x@slow-to-learn.test" });
@@ -205,24 +209,7 @@ describe("idempotency across replicas while the first is still deciding", () => 
 
 describe("cache miss", () => {
   it("enqueues one job for a burst of misses on one new domain", async () => {
-    const { app, env } = await ingress(
-      {},
-      policySchema.parse({
-        version: 1,
-        triggers: {
-          PRE_SIGNUP: {
-            rules: [
-              {
-                name: "d",
-                when: { emailDomain: { disposable: true } },
-                outcome: { decision: "DENY", reason: "d" },
-              },
-            ],
-            onMiss: { waitMs: 0 },
-          },
-        },
-      }),
-    );
+    const { app, env } = await ingress({}, disposableOnly({ waitMs: 0 }));
     const answers = await Promise.all(
       Array.from({ length: 1000 }, () =>
         send(app, "/pre-signup", body("PRE_SIGNUP_NEW_USER", { user_email: "someone@brand-new.test" })),
@@ -247,21 +234,7 @@ describe("cache miss", () => {
   it("with no worker running, answers by the miss policy before the deadline", async () => {
     const { app } = await ingress(
       { GATEHOUSE_DEADLINE_MS: "300" },
-      policySchema.parse({
-        version: 1,
-        triggers: {
-          PRE_SIGNUP: {
-            rules: [
-              {
-                name: "d",
-                when: { emailDomain: { disposable: true } },
-                outcome: { decision: "DENY", reason: "d" },
-              },
-            ],
-            onMiss: { waitMs: 5_000, afterWait: "DENY" },
-          },
-        },
-      }),
+      disposableOnly({ waitMs: 5_000, afterWait: "DENY" }),
     );
     const sent = await send(
       app,
@@ -278,21 +251,7 @@ describe("overload", () => {
   it("answers a miss at once by the miss policy when too many requests already wait", async () => {
     const { app } = await ingress(
       { GATEHOUSE_MAX_WAITING: "0" },
-      policySchema.parse({
-        version: 1,
-        triggers: {
-          PRE_SIGNUP: {
-            rules: [
-              {
-                name: "d",
-                when: { emailDomain: { disposable: true } },
-                outcome: { decision: "DENY", reason: "d" },
-              },
-            ],
-            onMiss: { waitMs: 5_000, afterWait: "DENY" },
-          },
-        },
-      }),
+      disposableOnly({ waitMs: 5_000, afterWait: "DENY" }),
     );
     const sent = await send(
       app,

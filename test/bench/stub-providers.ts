@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
-import { startDelayedDns } from "./stub-dns.js";
+import { startStubDnsServer } from "../../packages/enrich-email-domain/src/testing/stub-dns-server.js";
 import { NO_MX_PREFIX } from "./workload.js";
 
 const initialDelay = Number(process.env.BENCH_PROVIDER_LATENCY_MS ?? 50);
@@ -20,7 +20,10 @@ const listed = new Set(
     : [],
 );
 
-const dns = await startDelayedDns((name) => !name.startsWith(NO_MX_PREFIX), initialDelay);
+const dns = await startStubDnsServer(
+  (name) => (name.startsWith(NO_MX_PREFIX) ? undefined : { mx: [[10, `mx.${name}`]] }),
+  { delayMs: initialDelay },
+);
 const counts = { reputation: 0, claims: 0 };
 
 const readBody = (request: IncomingMessage) =>
@@ -57,7 +60,7 @@ const server = createServer(async (request, response) => {
     return send(200, { ms: dns.delayMs }, false);
   }
   if (request.method === "GET" && url.pathname === "/stats") {
-    return send(200, { delayMs: dns.delayMs, dnsQueries: dns.queries(), ...counts }, false);
+    return send(200, { delayMs: dns.delayMs, dnsQueries: dns.queryCount(), ...counts }, false);
   }
   send(404, { error: "not found" }, false);
 });

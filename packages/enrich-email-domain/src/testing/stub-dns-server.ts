@@ -6,33 +6,50 @@ export type StubAnswer =
   | { readonly rcode: number }
   | "silent";
 
+/** Answers by name, as a table or a function; a name without an answer gets NXDOMAIN. */
+export type StubAnswers = Readonly<Record<string, StubAnswer>> | ((name: string) => StubAnswer | undefined);
+
 export interface StubDnsServer {
   /** `127.0.0.1:<port>`, as `Resolver.setServers` takes it. */
   readonly address: string;
-  /** The names asked for, in order. */
+  /** How many names were asked for. */
+  readonly queryCount: () => number;
+  /** The names asked for, in order (the first 10,000). */
   readonly queries: readonly string[];
+  /** Every answer is sent this much later; may be changed while the server runs. Default: 0. */
+  delayMs: number;
   close(): Promise<void>;
 }
 
-/** A minimal UDP DNS responder for tests: answers every query from `answers`, NXDOMAIN for other names. */
+/** A minimal UDP DNS responder for tests and benchmarks: answers every query from `answers`. */
 export async function startStubDnsServer(
-  answers: Readonly<Record<string, StubAnswer>>,
+  answers: StubAnswers,
+  options: { delayMs?: number } = {},
 ): Promise<StubDnsServer> {
   const socket = createSocket("udp4");
   const queries: string[] = [];
+  let count = 0;
+  const lookup = typeof answers === "function" ? answers : (name: string) => answers[name];
+  const server: StubDnsServer = {
+    address: "",
+    queryCount: () => count,
+    queries,
+    delayMs: options.delayMs ?? 0,
+    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+  };
   socket.on("message", (query, peer) => {
     const question = readQuestion(query);
     if (question === undefined) return;
-    queries.push(question.name);
-    const answer = answers[question.name] ?? { rcode: 3 };
-    if (answer !== "silent") socket.send(respond(query, question.end, answer), peer.port, peer.address);
+    count++;
+    if (queries.length < 10_000) queries.push(question.name);
+    const answer = lookup(question.name) ?? { rcode: 3 };
+    if (answer === "silent") return;
+    const reply = () => socket.send(respond(query, question.end, answer), peer.port, peer.address);
+    if (server.delayMs > 0) setTimeout(reply, server.delayMs);
+    else reply();
   });
   await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
-  return {
-    address: `127.0.0.1:${socket.address().port}`,
-    queries,
-    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
-  };
+  return Object.assign(server, { address: `127.0.0.1:${socket.address().port}` });
 }
 
 function readQuestion(query: Buffer): { name: string; end: number } | undefined {
