@@ -16,6 +16,7 @@ import {
 } from "../packages/enrich-email-domain/src/testing/stub-dns-server.js";
 import { body, send, testEnv, testIngress } from "./support/ingress-harness.js";
 import { startRedis } from "./support/redis-server.js";
+import { scanPrefix } from "./support/scan-prefix.js";
 
 // What a session leaves in Redis. Everything Gatehouse stores itself must expire (a cache that only grows
 // fills Redis, and Redis must run with noeviction for BullMQ's sake); the audit streams are capped instead,
@@ -50,31 +51,6 @@ function workerSource(url: string, prefix: string): Record<string, string> {
     GATEHOUSE_DNS_SERVERS: dns.address,
     GATEHOUSE_MX_TIMEOUT_MS: "500",
   };
-}
-
-/** Every key under `prefix`, with its type and PTTL (-1: no TTL). */
-async function scanPrefix(prefix: string): Promise<{ key: string; type: string; pttl: number }[]> {
-  const seen = new Set<string>(); // SCAN may return a key twice
-  let cursor = "0";
-  do {
-    const [next, batch] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
-    cursor = next;
-    for (const key of batch) seen.add(key);
-  } while (cursor !== "0");
-  const keys = [...seen];
-  const found: { key: string; type: string; pttl: number }[] = [];
-  for (let start = 0; start < keys.length; start += 1000) {
-    const chunk = keys.slice(start, start + 1000);
-    const pipeline = redis.pipeline();
-    for (const key of chunk) pipeline.type(key).pttl(key);
-    const results = (await pipeline.exec()) ?? [];
-    chunk.forEach((key, i) => {
-      const type = String(results[2 * i]?.[1]);
-      const pttl = Number(results[2 * i + 1]?.[1]);
-      if (type !== "none") found.push({ key, type, pttl }); // gone since the scan (expired)
-    });
-  }
-  return found;
 }
 
 /**
@@ -168,7 +144,7 @@ describe("the cache's own keys", () => {
     await app.close();
     await running.close();
 
-    const found = await scanPrefix(prefix);
+    const found = await scanPrefix(redis, prefix);
     const families = new Map<string, { count: number; type: string; ttl: string }>();
     const untimed: string[] = [];
     for (const { key, type, pttl } of found) {

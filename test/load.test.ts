@@ -21,6 +21,7 @@ import { ROOT, spawnTs, type TsProcess } from "./support/child-process.js";
 import { body, SECRET, send, testEnv, testIngress } from "./support/ingress-harness.js";
 import { type LoadAnswer, type LoadRequest, quantile, rssOf, runLoad } from "./support/load-driver.js";
 import { freePort, type RedisServer, startRedis } from "./support/redis-server.js";
+import { scanPrefix } from "./support/scan-prefix.js";
 
 // Issue 5, "Load": the built ingress and worker as production runs them, on their own Redis, under a
 // sustained mixed load (the four triggers, warm and cold subjects, repeated interceptor ids) for a bounded
@@ -290,30 +291,6 @@ async function redisInfo(): Promise<Record<string, string>> {
   );
 }
 
-/** Every key under the prefix with its type and PTTL, and how many there are. */
-async function scanPrefix(): Promise<{ key: string; type: string; pttl: number }[]> {
-  const seen = new Set<string>();
-  let cursor = "0";
-  do {
-    const [next, batch] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
-    cursor = next;
-    for (const key of batch) seen.add(key);
-  } while (cursor !== "0");
-  const all = [...seen];
-  const found: { key: string; type: string; pttl: number }[] = [];
-  for (let start = 0; start < all.length; start += 1000) {
-    const chunk = all.slice(start, start + 1000);
-    const pipeline = redis.pipeline();
-    for (const key of chunk) pipeline.type(key).pttl(key);
-    const results = (await pipeline.exec()) ?? [];
-    chunk.forEach((key, i) => {
-      const type = String(results[2 * i]?.[1]);
-      if (type !== "none") found.push({ key, type, pttl: Number(results[2 * i + 1]?.[1]) });
-    });
-  }
-  return found;
-}
-
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 const mean = (values: readonly number[]) =>
   values.reduce((sum, v) => sum + v, 0) / Math.max(1, values.length);
@@ -416,7 +393,7 @@ describe(`a sustained mixed load (${PROFILE.name} profile)`, () => {
       // Redis after the run: memory, every key's TTL, the audit streams' length.
       const info = await redisInfo();
       const usedMemory = Number(info.used_memory);
-      const found = await scanPrefix();
+      const found = await scanPrefix(redis, prefix);
       const bull = `${bullPrefix(prefix)}:`;
       const untimed = found.filter((e) => !e.key.startsWith(bull) && e.type !== "stream" && e.pttl < 0);
       const streams = found.filter((e) => e.type === "stream" && !e.key.startsWith(bull)).map((e) => e.key);
