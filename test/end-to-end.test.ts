@@ -1,18 +1,15 @@
 import { randomUUID } from "node:crypto";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { cacheKeys, decodeFact } from "@gatehouse/decision-cache";
-import { bullPrefix } from "@gatehouse/enrichment-sdk";
 import { createRedis, type Redis } from "@gatehouse/redis";
-import { Queue } from "bullmq";
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { buildRequestBody } from "../apps/cli/src/build-request.js";
 import { sendInterceptorRequest } from "../apps/cli/src/send-request.js";
 import {
   type StubDnsServer,
   startStubDnsServer,
 } from "../packages/enrich-email-domain/src/testing/stub-dns-server.js";
-import { ROOT, runTs, spawnTs, type TsProcess } from "./support/child-process.js";
+import { assertBuilt, INGRESS, WORKER, waitUntilServing } from "./support/built-apps.js";
+import { runTs, spawnTs, type TsProcess } from "./support/child-process.js";
 import { SECRET } from "./support/ingress-harness.js";
 import { freePort } from "./support/redis-server.js";
 
@@ -29,9 +26,6 @@ let ingress: TsProcess | undefined;
 let worker: TsProcess | undefined;
 let url = "";
 
-const INGRESS = "apps/ingress/dist/server.js";
-const WORKER = "apps/worker/dist/main.js";
-
 beforeAll(async () => {
   redis = createRedis({ url: redisUrl }, "bullmq");
   // MX lookups stay on loopback: gmail.com has MX records, every other name is NXDOMAIN.
@@ -46,9 +40,7 @@ beforeAll(async () => {
     NODE_ENV: "production",
   };
   // The deployable artifacts, as production runs them (`npm test` builds them first).
-  for (const entry of [INGRESS, WORKER]) {
-    if (!existsSync(join(ROOT, entry))) throw new Error(`${entry} is missing: run npm run build first`);
-  }
+  assertBuilt();
   ingress = spawnTs(INGRESS, [], { ...common, PORT: String(port), HOST: "127.0.0.1" });
   worker = spawnTs(WORKER, [], {
     ...common,
@@ -56,33 +48,14 @@ beforeAll(async () => {
     GATEHOUSE_MX_TIMEOUT_MS: "500",
   });
 
-  const alive = (child: TsProcess | undefined, name: string) => {
-    if (child?.child.exitCode !== null || child.child.signalCode !== null)
-      throw new Error(`${name} exited early:\n${child?.output()}`);
-  };
-  await vi.waitFor(
-    async () => {
-      alive(ingress, "ingress");
-      const response = await fetch(`${url}/readyz`).catch(() => undefined);
-      expect(response?.status).toBe(200);
-    },
-    { timeout: 20_000, interval: 100 },
-  );
-  // The worker is up once it listens on its queues (it warmed the disposable list before that).
-  const queues = ["email-domain", "ip-reputation"].map(
-    (name) => new Queue(`enrich.${name}`, { connection: redis, prefix: bullPrefix(prefix) }),
-  );
-  try {
-    await vi.waitFor(
-      async () => {
-        alive(worker, "worker");
-        for (const queue of queues) expect(await queue.getWorkersCount()).toBeGreaterThan(0);
-      },
-      { timeout: 20_000, interval: 100 },
-    );
-  } finally {
-    await Promise.all(queues.map((queue) => queue.close()));
-  }
+  await waitUntilServing({
+    ingress,
+    worker,
+    url,
+    redis,
+    prefix,
+    enrichments: ["email-domain", "ip-reputation"],
+  });
 }, 45_000);
 
 afterAll(async () => {

@@ -1,8 +1,8 @@
 import { cacheKeys, writeFact } from "@gatehouse/decision-cache";
-import { policySchema } from "@gatehouse/policy";
 import { createRedis, type Redis } from "@gatehouse/redis";
 import type { FastifyInstance } from "fastify";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { FAIL_CLOSED_SIGNUP_POLICY } from "./support/built-apps.js";
 import { body, send, testEnv, testIngress } from "./support/ingress-harness.js";
 import { startRedis } from "./support/redis-server.js";
 
@@ -24,24 +24,7 @@ afterEach(async () => {
   expect(unhandled).toEqual([]);
 });
 
-// Fail closed, so a fallback is told apart from a policy answer (a known, non-disposable domain → ALLOW).
-const POLICY = policySchema.parse({
-  version: 1,
-  triggers: {
-    PRE_SIGNUP: {
-      rules: [
-        {
-          name: "disposable-email",
-          when: { emailDomain: { disposable: true } },
-          outcome: { decision: "DENY", reason: "email.disposable", message: "No disposable addresses." },
-        },
-      ],
-      // A miss waits for the worker's announcement; without one, the rules run without the fact (ALLOW).
-      onMiss: { waitMs: 300, afterWait: "evaluate" },
-      fallback: "DENY",
-    },
-  },
-});
+const POLICY = FAIL_CLOSED_SIGNUP_POLICY;
 
 async function setup(overrides: Record<string, string>) {
   const server = await startRedis();

@@ -1,15 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { interceptorAnswerSchema, type TriggerPoint } from "@gatehouse/contracts";
 import { type CacheKeys, cacheKeys, writeFact } from "@gatehouse/decision-cache";
 import { bullPrefix, factKey } from "@gatehouse/enrichment-sdk";
 import { ENRICHMENTS } from "@gatehouse/enrichments";
-import { policySchema } from "@gatehouse/policy";
 import { createRedis, type Redis } from "@gatehouse/redis";
 import { signedHeaders } from "@gatehouse/signature";
-import { Queue } from "bullmq";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { buildRequestBody } from "../apps/cli/src/build-request.js";
@@ -17,7 +13,15 @@ import {
   type StubDnsServer,
   startStubDnsServer,
 } from "../packages/enrich-email-domain/src/testing/stub-dns-server.js";
-import { ROOT, spawnTs, type TsProcess } from "./support/child-process.js";
+import {
+  assertAlive,
+  assertBuilt,
+  FAIL_CLOSED_SIGNUP_POLICY,
+  INGRESS,
+  WORKER,
+  waitUntilServing,
+} from "./support/built-apps.js";
+import { spawnTs, type TsProcess } from "./support/child-process.js";
 import { body, SECRET, send, testEnv, testIngress } from "./support/ingress-harness.js";
 import { type LoadAnswer, type LoadRequest, quantile, rssOf, runLoad } from "./support/load-driver.js";
 import { freePort, type RedisServer, startRedis } from "./support/redis-server.js";
@@ -71,8 +75,6 @@ const AUDIT_MAXLEN = 200;
 /** Share of requests that resend an earlier, answered request (same interceptor id, same bytes). */
 const REPEAT_SHARE = 0.05;
 
-const INGRESS = "apps/ingress/dist/server.js";
-const WORKER = "apps/worker/dist/main.js";
 const run = randomUUID().slice(0, 8);
 const prefix = `ld${run}`;
 const keys = cacheKeys(prefix);
@@ -101,15 +103,8 @@ let ingress: TsProcess | undefined;
 let worker: TsProcess | undefined;
 let port = 0;
 
-const alive = (child: TsProcess | undefined, name: string) => {
-  if (child?.child.exitCode !== null || child.child.signalCode !== null)
-    throw new Error(`${name} exited early:\n${child?.output()}`);
-};
-
 beforeAll(async () => {
-  for (const entry of [INGRESS, WORKER]) {
-    if (!existsSync(join(ROOT, entry))) throw new Error(`${entry} is missing: run npm run build first`);
-  }
+  assertBuilt();
   redisServer = await startRedis();
   redis = createRedis({ url: redisServer.url }, "bullmq");
   dns = await startStubDnsServer({
@@ -137,28 +132,14 @@ beforeAll(async () => {
     GATEHOUSE_DNS_SERVERS: dns.address,
     GATEHOUSE_MX_TIMEOUT_MS: "500",
   });
-  await vi.waitFor(
-    async () => {
-      alive(ingress, "ingress");
-      const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
-      expect(response?.status).toBe(200);
-    },
-    { timeout: 20_000, interval: 100 },
-  );
-  const queues = ["email-domain", "ip-reputation", "user-claims"].map(
-    (name) => new Queue(`enrich.${name}`, { connection: redis, prefix: bullPrefix(prefix) }),
-  );
-  try {
-    await vi.waitFor(
-      async () => {
-        alive(worker, "worker");
-        for (const queue of queues) expect(await queue.getWorkersCount()).toBeGreaterThan(0);
-      },
-      { timeout: 20_000, interval: 100 },
-    );
-  } finally {
-    await Promise.all(queues.map((queue) => queue.close()));
-  }
+  await waitUntilServing({
+    ingress,
+    worker,
+    url: `http://127.0.0.1:${port}`,
+    redis,
+    prefix,
+    enrichments: ["email-domain", "ip-reputation", "user-claims"],
+  });
 }, 45_000);
 
 afterAll(async () => {
@@ -379,8 +360,8 @@ describe(`a sustained mixed load (${PROFILE.name} profile)`, () => {
         clearTimeout(warmupTimer);
       });
       const measuredS = (performance.now() - measuredFrom) / 1000;
-      alive(ingress, "ingress");
-      alive(worker, "worker");
+      assertAlive(ingress, "ingress");
+      assertAlive(worker, "worker");
 
       // Server side: no answer came from the deadline guard or from a Redis failure.
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -487,23 +468,7 @@ describe(`a sustained mixed load (${PROFILE.name} profile)`, () => {
 // request during the stall gets the trigger's fallback before the deadline, and normal answers after it.
 describe("Redis slow", () => {
   const SLOW_DEADLINE_MS = 400;
-  // Fail closed, so the fallback is told apart from the policy's answer (a cached, non-disposable domain).
-  const POLICY = policySchema.parse({
-    version: 1,
-    triggers: {
-      PRE_SIGNUP: {
-        rules: [
-          {
-            name: "disposable-email",
-            when: { emailDomain: { disposable: true } },
-            outcome: { decision: "DENY", reason: "email.disposable", message: "No disposable addresses." },
-          },
-        ],
-        onMiss: { waitMs: 300, afterWait: "evaluate" },
-        fallback: "DENY",
-      },
-    },
-  });
+  const POLICY = FAIL_CLOSED_SIGNUP_POLICY;
 
   let server: RedisServer;
   let client: Redis;

@@ -1,6 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { interceptorAnswerSchema } from "@gatehouse/contracts";
 import { type CacheKeys, cacheKeys, decodeFact } from "@gatehouse/decision-cache";
@@ -14,7 +12,8 @@ import {
   type StubDnsServer,
   startStubDnsServer,
 } from "../packages/enrich-email-domain/src/testing/stub-dns-server.js";
-import { type Exit, ROOT, spawnTs, type TsProcess } from "./support/child-process.js";
+import { assertBuilt, INGRESS, WORKER } from "./support/built-apps.js";
+import { type Exit, spawnTs, type TsProcess } from "./support/child-process.js";
 import { body, SECRET } from "./support/ingress-harness.js";
 import { freePort } from "./support/redis-server.js";
 
@@ -23,8 +22,6 @@ import { freePort } from "./support/redis-server.js";
 // its own key prefix. `npm test` builds the apps first; alone, run `npm run build` before.
 
 const redisUrl = inject("redisUrl");
-const INGRESS = "apps/ingress/dist/server.js";
-const WORKER = "apps/worker/dist/main.js";
 const suffix = randomUUID().slice(0, 8);
 /** An MX lookup the stub DNS server never answers: the job stays active for the whole MX timeout. */
 const MX_TIMEOUT_MS = 3_000;
@@ -36,9 +33,7 @@ let dns: StubDnsServer;
 const slowDomains = [`slow1-${suffix}.example`, `slow2-${suffix}.example`];
 
 beforeAll(async () => {
-  for (const entry of [INGRESS, WORKER]) {
-    if (!existsSync(join(ROOT, entry))) throw new Error(`${entry} is missing: run npm run build first`);
-  }
+  assertBuilt();
   redis = createRedis({ url: redisUrl }, "bullmq");
   dns = await startStubDnsServer(Object.fromEntries(slowDomains.map((domain) => [domain, "silent"])));
 });
