@@ -35,17 +35,19 @@ export async function startWorkers(
       if (written > 0)
         log.info({ enrichment: name, facts: written, ms: Date.now() - started }, "cache warmed");
     }
-    workers.push(
-      startEnrichmentWorker({
-        enrichment,
-        handler: handler as never,
-        connection,
-        cache,
-        keys,
-        log,
-        lockDurationMs: env.GATEHOUSE_JOB_LOCK_MS,
-      }),
-    );
+    const worker = startEnrichmentWorker({
+      enrichment,
+      handler: handler as never,
+      connection,
+      cache,
+      keys,
+      log,
+      lockDurationMs: env.GATEHOUSE_JOB_LOCK_MS,
+    });
+    workers.push(worker);
+    // Ready means BullMQ's own start-up commands are done: closing before that left one of them to
+    // fail unhandled ("Connection is closed") when a SIGTERM came right after the start.
+    await worker.waitUntilReady();
     log.info({ enrichment: name }, "worker running");
   }
 
