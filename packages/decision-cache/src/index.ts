@@ -7,4 +7,4 @@ export { type CacheRead, DecisionCache, type DecisionCacheOptions } from "./deci
 export { FactAnnouncements } from "./fact-announcements.js";
 export { decodeFact, encodeFact, type FactRecord } from "./fact-record.js";
 export { writeFact, writeFacts } from "./fact-writer.js";
-export { type CacheKeys, cacheKeys } from "./keys.js";
+export { type CacheKeys, cacheKeys, type TeamFactKind } from "./keys.js";

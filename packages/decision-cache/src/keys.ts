@@ -6,6 +6,11 @@ export interface CacheKeys {
   readonly prefix: string;
   /** What one enrichment found about one subject: `gh:v1:fact:email-domain.v1:example.com`. */
   fact(enrichment: string, version: number, subject: string): string;
+  /**
+   * What the team told Gatehouse about one organization or user (admin API, `gatehouse facts load`):
+   * `gh:v1:team:organization:org_123`. Written by the team, never by a worker; no TTL unless the team sets one.
+   */
+  team(kind: TeamFactKind, id: string): string;
   /** Claimed by the first request with this interceptor id; holds the bucket its answer is stored in. */
   idempotency(interceptorId: string): string;
   /** The stored answers of one time bucket, a hash of interceptor id → answer JSON. */
@@ -21,11 +26,14 @@ export interface CacheKeys {
   readonly announceChannel: string;
 }
 
+export type TeamFactKind = "organization" | "user";
+
 export function cacheKeys(prefix = "gh"): CacheKeys {
   const root = `${prefix}:v1:`;
   return {
     prefix,
     fact: (enrichment, version, subject) => `${root}fact:${enrichment}.v${version}:${subject}`,
+    team: (kind, id) => `${root}team:${kind}:${id}`,
     idempotency: (interceptorId) => `${root}idem:${interceptorId}`,
     answers: (bucket) => `${root}answers:${bucket}`,
     answersPrefix: `${root}answers:`,
