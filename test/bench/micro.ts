@@ -78,7 +78,16 @@ const facts: PolicyFacts = {
     freeMail: false,
     mx: "present",
   },
-  "ip-reputation": { lists: [], listed: false },
+  "ip-reputation": {
+    lists: [],
+    listed: false,
+    range: "unicast",
+    asn: null,
+    asOrganization: null,
+    country: null,
+    anonymous: null,
+    hosting: null,
+  },
 };
 const signup = DEFAULT_POLICY.triggers.PRE_SIGNUP!;
 const session = DEFAULT_POLICY.triggers.PRE_SESSION_CREATION!;

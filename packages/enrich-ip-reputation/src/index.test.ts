@@ -13,6 +13,9 @@ function request(name: Parameters<typeof requestFixture>[0], context: Record<str
   return parsed.request;
 }
 
+// No MaxMind database is configured in these tests.
+const UNKNOWN = { asn: null, asOrganization: null, country: null, anonymous: null, hosting: null };
+
 describe("ipReputation: the part the ingress uses", () => {
   it("is ip-reputation v1", () => {
     expect(ipReputation.name).toBe("ip-reputation");
@@ -75,15 +78,27 @@ describe("ipReputation: setup with blocklist files", () => {
   it.each([
     [
       "45.155.205.7",
-      { ip: "45.155.205.7", lists: ["firehol_level1", "spamhaus"], listed: true, range: "unicast" },
+      {
+        ip: "45.155.205.7",
+        lists: ["firehol_level1", "spamhaus"],
+        listed: true,
+        range: "unicast",
+        ...UNKNOWN,
+      },
     ],
-    ["45.155.205.200", { ip: "45.155.205.200", lists: ["firehol_level1"], listed: true, range: "unicast" }],
-    ["2001:db8:bad::1", { ip: "2001:db8:bad::1", lists: ["spamhaus"], listed: true, range: "reserved" }],
-    ["8.8.8.8", { ip: "8.8.8.8", lists: [], listed: false, range: "unicast" }],
-    ["10.1.2.3", { ip: "10.1.2.3", lists: [], listed: false, range: "private" }],
-    ["127.0.0.1", { ip: "127.0.0.1", lists: [], listed: false, range: "loopback" }],
-    ["::1", { ip: "::1", lists: [], listed: false, range: "loopback" }],
-    ["fd00::1", { ip: "fd00::1", lists: [], listed: false, range: "uniqueLocal" }],
+    [
+      "45.155.205.200",
+      { ip: "45.155.205.200", lists: ["firehol_level1"], listed: true, range: "unicast", ...UNKNOWN },
+    ],
+    [
+      "2001:db8:bad::1",
+      { ip: "2001:db8:bad::1", lists: ["spamhaus"], listed: true, range: "reserved", ...UNKNOWN },
+    ],
+    ["8.8.8.8", { ip: "8.8.8.8", lists: [], listed: false, range: "unicast", ...UNKNOWN }],
+    ["10.1.2.3", { ip: "10.1.2.3", lists: [], listed: false, range: "private", ...UNKNOWN }],
+    ["127.0.0.1", { ip: "127.0.0.1", lists: [], listed: false, range: "loopback", ...UNKNOWN }],
+    ["::1", { ip: "::1", lists: [], listed: false, range: "loopback", ...UNKNOWN }],
+    ["fd00::1", { ip: "fd00::1", lists: [], listed: false, range: "uniqueLocal", ...UNKNOWN }],
   ])("answers for %s", async (ip, expected) => {
     const fact = await handler.run({ ip }, { signal });
     expect(fact).toEqual(expected);

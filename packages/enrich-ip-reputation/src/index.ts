@@ -26,7 +26,7 @@ export { type IpReputationSettings, ipReputationSettingsSchema } from "./setting
  */
 export const ipReputation = defineEnrichment({
   name: "ip-reputation",
-  version: 1,
+  version: 2,
   input: ipReputationInputSchema,
   fact: ipReputationFactSchema,
   fromRequest: ipReputationInputFromRequest,

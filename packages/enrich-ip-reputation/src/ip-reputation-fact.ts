@@ -42,6 +42,15 @@ export const ipReputationFactSchema = z.object({
   /** Whether any list contains it. */
   listed: z.boolean(),
   range: z.enum(ADDRESS_RANGES),
+  /** Autonomous system number and its organization (MaxMind ASN database); null when unknown. */
+  asn: z.number().int().nullable(),
+  asOrganization: z.string().nullable(),
+  /** ISO 3166-1 alpha-2, upper case (MaxMind country database); null when unknown. */
+  country: z.string().length(2).nullable(),
+  /** VPN, proxy, Tor exit or other anonymizer (MaxMind anonymous-IP database); null when unknown. */
+  anonymous: z.boolean().nullable(),
+  /** A hosting or cloud provider's address; null when unknown. */
+  hosting: z.boolean().nullable(),
 });
 
 export type IpReputationFact = z.infer<typeof ipReputationFactSchema>;

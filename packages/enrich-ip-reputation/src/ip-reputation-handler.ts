@@ -20,7 +20,17 @@ export function createIpReputationHandler(blocklists: readonly Blocklist[]): IpR
       if (value === undefined)
         throw new InvalidJobError("ip-reputation", "input", `"${ip}" is not an IP address`);
       const lists = blocklists.filter((list) => list.set.has(value)).map((list) => list.summary.name);
-      return { ip, lists, listed: lists.length > 0, range: ipaddr.parse(ip).range() };
+      return {
+        ip,
+        lists,
+        listed: lists.length > 0,
+        range: ipaddr.parse(ip).range(),
+        asn: null,
+        asOrganization: null,
+        country: null,
+        anonymous: null,
+        hosting: null,
+      };
     },
   };
 }

@@ -27,9 +27,21 @@ describe("evaluate", () => {
   });
 
   it("denies a listed IP, and allows by default", () => {
-    expect(evaluate(signup, { ...email(), "ip-reputation": { lists: ["drop"], listed: true } }).reason).toBe(
-      "ip.blocklisted",
-    );
+    expect(
+      evaluate(signup, {
+        ...email(),
+        "ip-reputation": {
+          lists: ["drop"],
+          listed: true,
+          range: "unicast",
+          asn: null,
+          asOrganization: null,
+          country: null,
+          anonymous: null,
+          hosting: null,
+        },
+      }).reason,
+    ).toBe("ip.blocklisted");
     expect(evaluate(signup, email())).toEqual({ answer: { decision: "ALLOW" }, reason: "policy.default" });
   });
 
@@ -79,7 +91,16 @@ describe("evaluate", () => {
     expect(
       evaluate(policy, {
         ...email({ domain: "gmail.com", registrable: "gmail.com", freeMail: true }),
-        "ip-reputation": { lists: ["vpn"], listed: true },
+        "ip-reputation": {
+          lists: ["vpn"],
+          listed: true,
+          range: "unicast",
+          asn: null,
+          asOrganization: null,
+          country: null,
+          anonymous: null,
+          hosting: null,
+        },
       }).answer.decision,
     ).toBe("ALLOW");
   });
