@@ -17,9 +17,9 @@ function request(name: Parameters<typeof requestFixture>[0], context: Record<str
 const UNKNOWN = { asn: null, asOrganization: null, country: null, anonymous: null, hosting: null };
 
 describe("ipReputation: the part the ingress uses", () => {
-  it("is ip-reputation v1", () => {
+  it("is ip-reputation v2 (v1 facts had no ASN, country or anonymity fields)", () => {
     expect(ipReputation.name).toBe("ip-reputation");
-    expect(ipReputation.version).toBe(1);
+    expect(ipReputation.version).toBe(2);
   });
 
   it("takes the request's IP address, canonical", () => {
