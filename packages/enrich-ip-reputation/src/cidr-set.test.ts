@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CidrSet } from "./cidr-set.js";
 import { type IpRange, parseIpRange } from "./ip-range.js";
+import { parseBlocklist } from "./parse-blocklist.js";
 
 const setOf = (...blocks: string[]) =>
   CidrSet.from(
@@ -92,5 +93,62 @@ describe("CidrSet", () => {
       const expected = ranges.some((range) => range.first <= value && value <= range.last);
       expect(many.has({ family: 4, value })).toBe(expected);
     }
+  });
+});
+
+describe("CidrSet at the size of the largest feeds", () => {
+  // FireHOL's aggregate sets and some commercial feeds hold hundreds of thousands of blocks. The bounds are
+  // generous (this is not a benchmark): a linear scan would take minutes for these lookups, not seconds.
+  it("loads 300,000 IPv4 and 50,000 IPv6 blocks from text and answers 200,000 lookups quickly", () => {
+    // xorshift32: integer arithmetic, so the sequence does not collapse as a large LCG in doubles would.
+    let state = 7;
+    const random = () => {
+      state ^= state << 13;
+      state ^= state >>> 17;
+      state ^= state << 5;
+      return (state >>> 0) / 2 ** 32;
+    };
+    const lines: string[] = [];
+    const members: string[] = [];
+    for (let i = 0; i < 300_000; i++) {
+      const prefix = 24 + Math.floor(random() * 9);
+      const octets = [0, 0, 0, 0].map(() => Math.floor(random() * 256));
+      lines.push(`${octets.join(".")}/${prefix}`);
+      if (i % 100 === 0) members.push(octets.join("."));
+    }
+    for (let i = 0; i < 50_000; i++) {
+      const groups = [0x2001, 0xdb8, ...[0, 0, 0].map(() => Math.floor(random() * 65_536))];
+      lines.push(`${groups.map((group) => group.toString(16)).join(":")}::/64`);
+      if (i % 100 === 0) members.push(`${groups.map((group) => group.toString(16)).join(":")}::1`);
+    }
+
+    const loadStarted = performance.now();
+    const { ranges, skipped } = parseBlocklist(lines.join("\n"));
+    const set = CidrSet.from(ranges);
+    const loadMs = performance.now() - loadStarted;
+    expect(ranges).toHaveLength(350_000);
+    expect(skipped).toBe(0);
+    expect(set.size).toBeGreaterThan(300_000);
+    expect(set.size).toBeLessThanOrEqual(350_000);
+
+    const probes = Array.from({ length: 200_000 }, (_, i) =>
+      i % 4 === 3
+        ? `2001:db8:${Math.floor(random() * 65_536).toString(16)}::1`
+        : [0, 0, 0, 0].map(() => Math.floor(random() * 256)).join("."),
+    );
+    const lookupStarted = performance.now();
+    let hits = 0;
+    for (const probe of probes) if (set.has(probe)) hits++;
+    const lookupMs = performance.now() - lookupStarted;
+
+    expect(members.every((member) => set.has(member))).toBe(true);
+    expect(hits).toBeGreaterThan(0);
+    expect(hits).toBeLessThan(probes.length);
+    console.info(
+      `CidrSet: ${ranges.length} blocks parsed and merged into ${set.size} ranges in ${loadMs.toFixed(0)} ms; ` +
+        `${probes.length} lookups in ${lookupMs.toFixed(0)} ms`,
+    );
+    expect(loadMs).toBeLessThan(15_000);
+    expect(lookupMs).toBeLessThan(5_000);
   });
 });

@@ -50,6 +50,30 @@ describe("parseBlocklist", () => {
     expect(parseBlocklist(text)).toEqual({ ranges: ranges("1.10.16.0/20", "2a06:e480::/29"), skipped: 0 });
   });
 
+  it("reads Tor's exit-addresses, one address per ExitAddress line, skipping malformed ones", () => {
+    const text = [
+      "ExitNode 0011BD2485AD45D984EC4159C88FC066E5E3300E",
+      "Published 2024-01-01 00:00:00",
+      "LastStatus 2024-01-01 01:00:00",
+      "ExitAddress 162.247.74.201 2024-01-01 01:04:38",
+      "ExitNode 0111BA9B604669E636FFD5B503F382A4B7AD6E80",
+      "Published 2024-01-01 02:00:00",
+      "LastStatus 2024-01-01 03:00:00",
+      "ExitAddress 2001:db8::7 2024-01-01 03:10:00",
+      "ExitAddress 185.220.101.999 2024-01-01 03:10:00",
+      "ExitAddress",
+      "ExitRelay 1.2.3.4 2024-01-01 03:10:00",
+    ].join("\n");
+    expect(parseBlocklist(text)).toEqual({ ranges: ranges("162.247.74.201", "2001:db8::7"), skipped: 3 });
+  });
+
+  it("reads Tor's bulk exit list, one address per line", () => {
+    expect(parseBlocklist("171.25.193.25\n185.220.101.1\n")).toEqual({
+      ranges: ranges("171.25.193.25", "185.220.101.1"),
+      skipped: 0,
+    });
+  });
+
   it("skips and counts malformed lines, keeping the rest", () => {
     const text = [
       "1.2.3.4",

@@ -8,12 +8,17 @@ export interface ParsedBlocklist {
 
 const COMMENT = /[#;]/;
 const WHITESPACE = /\s/;
+const WORDS = /\s+/;
+// The other lines of a Tor exit-addresses record: they describe the relay, not an address.
+const TOR_RECORD_LINES = new Set(["ExitNode", "Published", "LastStatus"]);
 
 /**
  * Reads a blocklist in any of the common text formats, IPv4 and IPv6 alike:
  * - one address or CIDR block per line (FireHOL `.netset` and `.ipset`, plain lists), `#` comments;
  * - Spamhaus DROP text, `1.10.16.0/20 ; SBL256894`, with `;` comments;
- * - Spamhaus DROP JSON lines, `{"cidr":"1.10.16.0/20","sblid":"SBL256894",…}` and a metadata line.
+ * - Spamhaus DROP JSON lines, `{"cidr":"1.10.16.0/20","sblid":"SBL256894",…}` and a metadata line;
+ * - Tor's `exit-addresses` (`ExitNode <fingerprint>`, `Published …`, `LastStatus …`,
+ *   `ExitAddress 1.2.3.4 2024-01-01 00:00:00`); its bulk exit list is a plain list.
  * A malformed line is skipped and counted, never fatal: one bad line must not empty a whole feed.
  */
 export function parseBlocklist(text: string): ParsedBlocklist {
@@ -30,12 +35,18 @@ export function parseBlocklist(text: string): ParsedBlocklist {
   return { ranges, skipped };
 }
 
-/** The entry on a text line: null for a blank or comment line, undefined when there is more than one word. */
+/**
+ * The entry on a text line: null for a blank or comment line (or a Tor record line without an address),
+ * undefined when there are several words and the line is not Tor's `ExitAddress <address> <date> <time>`.
+ */
 function textEntry(line: string): string | null | undefined {
   const comment = line.search(COMMENT);
   const entry = (comment === -1 ? line : line.slice(0, comment)).trim();
   if (entry === "") return null;
-  return WHITESPACE.test(entry) ? undefined : entry;
+  if (!WHITESPACE.test(entry)) return entry;
+  const [keyword, address] = entry.split(WORDS);
+  if (keyword === "ExitAddress") return address;
+  return keyword !== undefined && TOR_RECORD_LINES.has(keyword) ? null : undefined;
 }
 
 /** The `cidr` of a JSON line: null for the metadata line, undefined when there is no usable `cidr`. */
