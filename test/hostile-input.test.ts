@@ -17,7 +17,7 @@ import {
   UNREADABLE,
   UNVERIFIED,
 } from "./support/hostile-harness.js";
-import { body, SECRET, testEnv, testIngress } from "./support/ingress-harness.js";
+import { body, SECRET, testEnv, testIngress, UNKNOWN_IP } from "./support/ingress-harness.js";
 
 const redisUrl = inject("redisUrl");
 const OTHER_SECRET = "whsec_c2VjcmV0LW5vYm9keS1rbm93cw==";
@@ -58,8 +58,8 @@ beforeAll(async () => {
   await writeFact(
     redis,
     keys,
-    keys.fact("ip-reputation", 1, ip),
-    { ip, lists: ["firehol"], listed: true, range: "unicast" },
+    keys.fact("ip-reputation", 2, ip),
+    { ...UNKNOWN_IP, ip, lists: ["firehol"], listed: true },
     600,
   );
 });

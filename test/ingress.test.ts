@@ -5,7 +5,7 @@ import { createRedis, type Redis } from "@gatehouse/redis";
 import { Queue } from "bullmq";
 import type { FastifyInstance } from "fastify";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
-import { body, SECRET, send, testEnv, testIngress } from "./support/ingress-harness.js";
+import { body, SECRET, send, testEnv, testIngress, UNKNOWN_IP } from "./support/ingress-harness.js";
 
 const redisUrl = inject("redisUrl");
 let redis: Redis;
@@ -81,8 +81,8 @@ describe("warm cache", () => {
       await writeFact(
         redis,
         keys,
-        keys.fact("ip-reputation", 1, ip),
-        { ip, lists: [], listed: false, range: "unicast" },
+        keys.fact("ip-reputation", 2, ip),
+        { ...UNKNOWN_IP, ip, lists: [], listed: false },
         60,
       );
     }
@@ -126,8 +126,8 @@ describe("warm cache", () => {
     await writeFact(
       redis,
       keys,
-      keys.fact("ip-reputation", 1, ip),
-      { ip, lists: ["firehol"], listed: true, range: "unicast" },
+      keys.fact("ip-reputation", 2, ip),
+      { ...UNKNOWN_IP, ip, lists: ["firehol"], listed: true },
       60,
     );
     const sent = await send(

@@ -136,7 +136,7 @@ describe("the cache's own keys", () => {
     // Each enrichment's fact is cached by now (a slow machine may have answered before the worker did).
     const facts = [
       keys.fact("email-domain", 1, `mx-${suffix}.example`),
-      keys.fact("ip-reputation", 1, "198.51.100.42"),
+      keys.fact("ip-reputation", 2, "198.51.100.42"),
       keys.fact("user-claims", 1, "org_93418204671239864:usr_93418238346728951"),
     ];
     await vi.waitFor(async () => expect(await redis.exists(...facts)).toBe(facts.length), { timeout: 5_000 });
@@ -167,7 +167,7 @@ describe("the cache's own keys", () => {
     expect([...families.keys()]).toEqual(
       expect.arrayContaining([
         "v1:fact:email-domain.v1:*",
-        "v1:fact:ip-reputation.v1:*",
+        "v1:fact:ip-reputation.v2:*",
         "v1:fact:user-claims.v1:*",
         "v1:idem:*",
         "v1:answers:*",

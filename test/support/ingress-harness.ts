@@ -8,6 +8,16 @@ import type { FastifyInstance } from "fastify";
 
 export const SECRET = generateSecret();
 
+/** The ip-reputation fact's fields for an ordinary address that no IP database knows anything about. */
+export const UNKNOWN_IP = {
+  range: "unicast",
+  asn: null,
+  asOrganization: null,
+  country: null,
+  anonymous: null,
+  hosting: null,
+} as const;
+
 /** An ingress env with its own key prefix, so tests never see each other's keys or queues. */
 export function testEnv(redisUrl: string, overrides: Record<string, string> = {}): IngressEnv {
   return parseIngressEnv({

@@ -1,6 +1,6 @@
 import { AfterReplyWriter, cacheKeys, DecisionCache, FactAnnouncements } from "@gatehouse/decision-cache";
 import { Enqueuer } from "@gatehouse/enrichment-sdk";
-import { DEFAULT_POLICY, factNeeds, loadPolicyFile, type Policy } from "@gatehouse/policy";
+import { DEFAULT_POLICY, type Policy } from "@gatehouse/policy";
 import { createRedis, type Redis } from "@gatehouse/redis";
 import { createVerifier, parseSecrets } from "@gatehouse/signature";
 import { createLogger, createRegistry, type Logger } from "@gatehouse/telemetry";
@@ -10,6 +10,7 @@ import type { IngressEnv } from "./env.js";
 import { healthRoutes } from "./health-routes.js";
 import { createIngressMetrics } from "./ingress-metrics.js";
 import { interceptorRoutes } from "./interceptor-routes.js";
+import { PolicySource } from "./policy-source.js";
 import { RecentAnswers } from "./recent-answers.js";
 
 const whenReady = (client: Redis) =>
@@ -29,8 +30,12 @@ export interface BuildAppOptions {
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { env } = options;
   const log = options.log ?? createLogger({ name: "ingress", level: env.LOG_LEVEL });
+  const registry = createRegistry();
+  const metrics = createIngressMetrics(registry);
   const policy =
-    options.policy ?? (env.GATEHOUSE_POLICY ? await loadPolicyFile(env.GATEHOUSE_POLICY) : DEFAULT_POLICY);
+    options.policy || !env.GATEHOUSE_POLICY
+      ? PolicySource.fixed(options.policy ?? DEFAULT_POLICY, log)
+      : await PolicySource.fromFile(env.GATEHOUSE_POLICY, log, (result) => metrics.policyReloads({ result }));
   const verifier = createVerifier({
     secrets: parseSecrets(env.SCALEKIT_INTERCEPTOR_SECRET),
     toleranceSeconds: env.GATEHOUSE_SIGNATURE_TOLERANCE_SECONDS,
@@ -57,8 +62,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   }
 
   const keys = cacheKeys(env.GATEHOUSE_KEY_PREFIX);
-  const registry = createRegistry();
-  const metrics = createIngressMetrics(registry);
   const idempotencyTtlMs = 2 * env.GATEHOUSE_SIGNATURE_TOLERANCE_SECONDS * 1000;
   const announcements = new FactAnnouncements(subscriber, keys);
   void announcements
@@ -78,7 +81,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     announcements,
     enqueuer,
     policy,
-    needs: factNeeds(policy),
     recent,
     deadlineMs: env.GATEHOUSE_DEADLINE_MS,
     maxWaiting: env.GATEHOUSE_MAX_WAITING,
@@ -124,6 +126,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   // One shutdown path: after the last in-flight request is answered, flush what is buffered and disconnect.
   app.addHook("onClose", async () => {
+    policy.close();
     recent.close();
     announcements.close();
     await writer.close();
@@ -134,5 +137,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       [redis, subscriber, queueRedis].map((client) => client.quit().catch(() => client.disconnect())),
     );
   });
+  policy.watch(env.GATEHOUSE_POLICY_POLL_MS);
   return app;
 }

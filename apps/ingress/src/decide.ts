@@ -1,20 +1,37 @@
 import { isUtf8 } from "node:buffer";
 import { type InterceptorRequest, parseInterceptorRequest, type TriggerPoint } from "@gatehouse/contracts";
-import { type DecisionCache, decodeFact, type FactAnnouncements } from "@gatehouse/decision-cache";
+import {
+  type CounterKeys,
+  counterKeys,
+  type DecisionCache,
+  decodeFact,
+  decodeTeamFact,
+  type FactAnnouncements,
+  slidingCount,
+} from "@gatehouse/decision-cache";
 import { type AnyEnrichment, type Enqueuer, factKey } from "@gatehouse/enrichment-sdk";
 import { ENRICHMENTS } from "@gatehouse/enrichments";
 import {
-  evaluate,
+  type CompiledTrigger,
+  type EvaluationInput,
+  evaluateWithMisses,
   type FactName,
-  type Policy,
   type PolicyFacts,
-  type TriggerPolicy,
+  type RequestView,
+  requestView,
+  type TeamFactName,
+  type TeamFacts,
+  triggerPolicyFor,
+  velocityCounterId,
+  velocitySubject,
 } from "@gatehouse/policy";
 import type { Verifier } from "@gatehouse/signature";
 import { inSpan, type Logger } from "@gatehouse/telemetry";
 import { bare, unreadable, unverified, type Verdict, verdict } from "./answers.js";
 import { withDeadline } from "./deadline.js";
+import type { Explanation } from "./explanation.js";
 import type { IngressMetrics } from "./ingress-metrics.js";
+import type { PolicySource } from "./policy-source.js";
 import type { RecentAnswers } from "./recent-answers.js";
 
 /** Everything a decision needs, built once per process. */
@@ -23,9 +40,8 @@ export interface DecisionEngine {
   readonly cache: DecisionCache;
   readonly announcements: FactAnnouncements;
   readonly enqueuer: Enqueuer;
-  readonly policy: Policy;
-  /** Which facts each trigger's policy reads (computed from the policy once). */
-  readonly needs: ReadonlyMap<TriggerPoint, readonly FactName[]>;
+  /** The policy in force, compiled; replaced as a whole when the file changes. */
+  readonly policy: PolicySource;
   readonly recent: RecentAnswers;
   readonly deadlineMs: number;
   /** Requests allowed to wait for an announcement at once; the rest answer a miss without waiting. */
@@ -50,22 +66,26 @@ export interface Decided {
   readonly counted: boolean;
   /** The bucket the answer is to be stored in, when this request claimed its interceptor id. */
   readonly storeInBucket?: number;
+  /** What the policy read and what it would have done in shadow: for the audit record and `gatehouse explain`. */
+  readonly explanation?: Explanation;
+  /** The version of the policy that decided. */
+  readonly policyVersion?: string;
 }
 
-// A trigger the policy does not mention: allowed, without reading anything.
-const OPEN_TRIGGER: TriggerPolicy = {
-  rules: [],
-  default: { decision: "ALLOW" },
-  onMiss: { waitMs: 0, afterWait: "evaluate" },
-  fallback: "ALLOW",
-};
 // Leave this much of the deadline to evaluate and answer after a wait for facts.
 const ANSWER_MARGIN_MS = 25;
 // A repeat of an id another replica is answering looks for the stored answer this soon first.
 const PENDING_FIRST_LOOK_MS = 50;
 
 type PlannedFact = { name: FactName; enrichment: AnyEnrichment; input: unknown; key: string };
-type Progress = { cache: CacheOutcome; counted: boolean; bucket?: number };
+type PlannedCounter = { id: string; window: number; keys: CounterKeys };
+/** Everything one request reads in its one Redis command. */
+type ReadPlan = {
+  facts: PlannedFact[];
+  team: { name: TeamFactName; key: string }[];
+  counters: PlannedCounter[];
+};
+type Progress = { cache: CacheOutcome; counted: boolean; bucket?: number; explanation?: Explanation };
 
 /** Verify → parse → validate → one Redis round trip → (wait for misses) → evaluate. Never throws. */
 export async function decide(
@@ -118,7 +138,7 @@ export async function decide(
   if (!parsed.ok) {
     if (parsed.reason === "body.unknown_trigger") {
       if (routeTrigger) return early(unreadable("body.trigger_mismatch"));
-      return early(bare(engine.policy.unknownTrigger, "trigger.unknown"), "unknown");
+      return early(bare(engine.policy.current.compiled.unknownTrigger, "trigger.unknown"), "unknown");
     }
     return early(unreadable(parsed.reason));
   }
@@ -126,7 +146,8 @@ export async function decide(
   const trigger = request.trigger_point;
   if (routeTrigger && trigger !== routeTrigger) return early(unreadable("body.trigger_mismatch"));
 
-  const policy = engine.policy.triggers[trigger] ?? OPEN_TRIGGER;
+  const loaded = engine.policy.current;
+  const policy = triggerPolicyFor(loaded.compiled, request);
   const progress: Progress = { cache: "error", counted: true };
   const test = (body as { gatehouse_test?: unknown }).gatehouse_test === true;
   const environmentId = request.interceptor_context.environment_id;
@@ -152,13 +173,13 @@ export async function decide(
   const result = await withDeadline(
     lookUpAndEvaluate(engine, interceptorId, request, policy, progress, startedAt),
     remaining,
-    () => bare(policy.fallback, "deadline.exceeded"),
+    () => bare(policy.policy.fallback, "deadline.exceeded"),
     (error) => {
       engine.log.warn(
         { interceptorId, err: error },
         "decision cache unavailable; answering with the fallback",
       );
-      return bare(policy.fallback, "cache.unavailable");
+      return bare(policy.policy.fallback, "cache.unavailable");
     },
   );
   settle(result.json);
@@ -170,7 +191,9 @@ export async function decide(
     cache: progress.cache,
     test,
     counted: progress.counted,
+    policyVersion: loaded.version,
     ...(progress.bucket !== undefined && { storeInBucket: progress.bucket }),
+    ...(progress.explanation && { explanation: progress.explanation }),
   };
 }
 
@@ -178,16 +201,19 @@ async function lookUpAndEvaluate(
   engine: DecisionEngine,
   interceptorId: string,
   request: InterceptorRequest,
-  policy: TriggerPolicy,
+  policy: CompiledTrigger,
   progress: Progress,
   startedAt: number,
 ): Promise<Verdict> {
-  const plan = planFacts(engine, request);
-  const bucket = engine.cache.bucket();
+  const view = requestView(request);
+  const now = Date.now();
+  const plan = planReads(engine, request, view, policy, now);
+  const bucket = engine.cache.bucket(now);
   const read = await inSpan("gatehouse.cache_read", () =>
     engine.cache.read(
       interceptorId,
-      plan.map((fact) => fact.key),
+      [...plan.facts.map((fact) => fact.key), ...plan.team.map((fact) => fact.key)],
+      plan.counters.map((counter) => counter.keys),
       bucket,
     ),
   );
@@ -204,15 +230,14 @@ async function lookUpAndEvaluate(
       const stored = await engine.cache.storedAnswer(interceptorId);
       if (stored !== null) return repeat(stored, progress);
     }
-    return bare(policy.fallback, "idempotency.pending");
+    return bare(policy.policy.fallback, "idempotency.pending");
   }
   progress.bucket = bucket;
 
   const facts: PolicyFacts = {};
   const missing: PlannedFact[] = [];
-  const now = Date.now();
-  for (const [index, fact] of plan.entries()) {
-    const raw = read.facts[index];
+  for (const [index, fact] of plan.facts.entries()) {
+    const raw = read.values[index];
     const record = raw ? decodeFact(raw) : undefined;
     engine.metrics.cacheLookups({ enrichment: fact.name, result: record ? "hit" : "miss" });
     if (record) {
@@ -223,11 +248,22 @@ async function lookUpAndEvaluate(
       enqueue(engine, fact);
     }
   }
-  progress.cache = plan.length === 0 ? "none" : missing.length === 0 ? "hit" : "miss";
+  const team: TeamFacts = {};
+  for (const [index, fact] of plan.team.entries()) {
+    const raw = read.values[plan.facts.length + index];
+    const value = raw ? decodeTeamFact(fact.name, raw) : undefined;
+    if (value) (team as Record<string, unknown>)[fact.name] = value;
+  }
+  const counts = new Map<string, number>();
+  for (const [index, counter] of plan.counters.entries()) {
+    const [current, previous] = read.counts[index] ?? [0, 0];
+    counts.set(counter.id, slidingCount(current, previous, counter.window, now));
+  }
+  progress.cache = plan.facts.length === 0 ? "none" : missing.length === 0 ? "hit" : "miss";
 
   if (missing.length > 0) {
     const budget = Math.min(
-      policy.onMiss.waitMs,
+      policy.policy.onMiss.waitMs,
       engine.deadlineMs - (performance.now() - startedAt) - ANSWER_MARGIN_MS,
     );
     if (budget > 0 && engine.announcements.waiting < engine.maxWaiting) {
@@ -242,22 +278,49 @@ async function lookUpAndEvaluate(
       }
       if (announced.size === missing.length) progress.cache = "waited";
     }
-    const stillMissing = missing.some((fact) => !(fact.name in facts));
-    if (stillMissing && policy.onMiss.afterWait !== "evaluate")
-      return bare(policy.onMiss.afterWait, "cache.miss");
   }
 
-  const evaluation = inSpan("gatehouse.policy", () => evaluate(policy, facts));
+  const input: EvaluationInput = { view, facts, team, counts };
+  const stillMissing = missing.some((fact) => !(fact.name in facts));
+  const evaluation = inSpan("gatehouse.policy", () => evaluateWithMisses(policy, input, stillMissing));
+  progress.explanation = {
+    facts,
+    team,
+    counts: Object.fromEntries(counts),
+    shadow: evaluation.shadow,
+  };
   return verdict(evaluation.answer, evaluation.reason, evaluation.rule);
 }
 
-function planFacts(engine: DecisionEngine, request: InterceptorRequest): PlannedFact[] {
-  const plan: PlannedFact[] = [];
-  for (const name of engine.needs.get(request.trigger_point) ?? []) {
+/** The keys this request reads: the facts the trigger's policy needs whose subject is in the request. */
+function planReads(
+  engine: DecisionEngine,
+  request: InterceptorRequest,
+  view: RequestView,
+  policy: CompiledTrigger,
+  now: number,
+): ReadPlan {
+  const keys = engine.cache.keys;
+  const plan: ReadPlan = { facts: [], team: [], counters: [] };
+  for (const name of policy.needs.facts) {
     const enrichment: AnyEnrichment = ENRICHMENTS[name];
     const input = enrichment.fromRequest(request);
     if (input !== undefined)
-      plan.push({ name, enrichment, input, key: factKey(engine.cache.keys, enrichment, input) });
+      plan.facts.push({ name, enrichment, input, key: factKey(keys, enrichment, input) });
+  }
+  for (const name of policy.needs.team) {
+    const id = name === "organization" ? view.organizationId : view.userId;
+    if (id !== undefined) plan.team.push({ name, key: keys.team(name, id) });
+  }
+  for (const velocity of policy.needs.counters) {
+    const subject = velocitySubject(view, velocity.per);
+    if (subject === undefined) continue;
+    const id = velocityCounterId(velocity);
+    plan.counters.push({
+      id,
+      window: velocity.window,
+      keys: counterKeys(keys, id, subject, velocity.window, now),
+    });
   }
   return plan;
 }

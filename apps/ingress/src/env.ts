@@ -19,6 +19,8 @@ export const ingressEnvSchema = z
       .min(1),
     /** Path to the policy file (YAML or JSON); unset → the shipped default policy. */
     GATEHOUSE_POLICY: z.string().min(1).optional(),
+    /** How often the policy file is checked for changes, in ms; a valid change applies without a restart. 0: never. */
+    GATEHOUSE_POLICY_POLL_MS: int(1_000, 0, 3_600_000),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     /** Every request is answered within this many ms, whatever Redis or the workers do. */
     GATEHOUSE_DEADLINE_MS: int(1_500, 50, 10_000),

@@ -42,6 +42,18 @@ export function createIngressMetrics(registry: Registry) {
       "Repeated interceptor ids answered.",
       ["trigger"],
     ),
+    shadowHits: labelledCounter(
+      registry,
+      "gatehouse_shadow_hits_total",
+      "Shadow rules that would have decided, by trigger, rule and the decision they would have given.",
+      ["trigger", "rule", "decision"],
+    ),
+    policyReloads: labelledCounter(
+      registry,
+      "gatehouse_policy_reloads_total",
+      "Policy file changes seen, by result (applied, unchanged, invalid: the running policy stays).",
+      ["result"],
+    ),
     auditDropped: labelledCounter(
       registry,
       "gatehouse_audit_dropped_total",

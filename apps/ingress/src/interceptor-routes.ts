@@ -3,6 +3,7 @@ import type { AfterReplyWriter } from "@gatehouse/decision-cache";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { unreadable } from "./answers.js";
 import { type Decided, type DecisionEngine, decide } from "./decide.js";
+import { auditExplanation } from "./explanation.js";
 
 export interface InterceptorRoutesOptions {
   engine: DecisionEngine;
@@ -49,6 +50,9 @@ export const interceptorRoutes: FastifyPluginAsync<InterceptorRoutesOptions> = a
       reason: verdict.reason,
     });
     engine.metrics.observeLatency(decided.trigger, ms / 1000);
+    const explanation = decided.explanation;
+    for (const hit of explanation?.shadow ?? [])
+      engine.metrics.shadowHits({ trigger: decided.trigger, rule: hit.rule, decision: hit.decision });
     if (verdict.reason.startsWith("signature.") || verdict.reason.startsWith("body.")) {
       engine.log.warn(
         { interceptorId: decided.interceptorId, reason: verdict.reason },
@@ -77,6 +81,8 @@ export const interceptorRoutes: FastifyPluginAsync<InterceptorRoutesOptions> = a
         cache: decided.cache,
         ms: Math.round(ms * 1000) / 1000,
         test: decided.test,
+        policy: decided.policyVersion ?? null,
+        ...(explanation && auditExplanation(explanation)),
       },
     });
   };

@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from
 import { AfterReplyWriter } from "./after-reply-writer.js";
 import { DecisionCache } from "./decision-cache.js";
 import { type CacheKeys, cacheKeys } from "./keys.js";
+import { counterKeys, slidingCount } from "./velocity-counter.js";
 
 const redisUrl = inject("redisUrl");
 let redis: Redis;
@@ -43,13 +44,18 @@ describe("DecisionCache.read", () => {
     await redis.set(b, "B-value");
     await redis.set(d, "D-value");
 
-    const read = await cache.read("ic_1", [a, b, c, d], cache.bucket());
-    expect(read).toEqual({ kind: "fresh", facts: [null, "B-value", null, "D-value"] });
-    expect(await cache.read("ic_2", [d, b], cache.bucket())).toEqual({
+    const read = await cache.read("ic_1", [a, b, c, d], [], cache.bucket());
+    expect(read).toEqual({ kind: "fresh", values: [null, "B-value", null, "D-value"], counts: [] });
+    expect(await cache.read("ic_2", [d, b], [], cache.bucket())).toEqual({
       kind: "fresh",
-      facts: ["D-value", "B-value"],
+      values: ["D-value", "B-value"],
+      counts: [],
     });
-    expect(await cache.read("ic_3", [], cache.bucket())).toEqual({ kind: "fresh", facts: [] });
+    expect(await cache.read("ic_3", [], [], cache.bucket())).toEqual({
+      kind: "fresh",
+      values: [],
+      counts: [],
+    });
   });
 
   it("returns a repeat with a null answer while the first request is being answered", async () => {
@@ -58,9 +64,9 @@ describe("DecisionCache.read", () => {
     const fact = keys.fact("test", 1, "x");
     await redis.set(fact, "X");
     const bucket = cache.bucket();
-    expect((await cache.read("ic_rep", [fact], bucket)).kind).toBe("fresh");
+    expect((await cache.read("ic_rep", [fact], [], bucket)).kind).toBe("fresh");
     // The repeat does not read facts: only the (still missing) answer.
-    expect(await cache.read("ic_rep", [fact], bucket)).toEqual({ kind: "repeat", answer: null });
+    expect(await cache.read("ic_rep", [fact], [], bucket)).toEqual({ kind: "repeat", answer: null });
     expect(await redis.get(keys.idempotency("ic_rep"))).toBe(String(bucket));
   });
 
@@ -71,16 +77,16 @@ describe("DecisionCache.read", () => {
     const bucket = cache.bucket();
     const json = JSON.stringify({ decision: "DENY", error: { message: "no" } });
 
-    expect((await cache.read("ic_ans", [], bucket)).kind).toBe("fresh");
+    expect((await cache.read("ic_ans", [], [], bucket)).kind).toBe("fresh");
     writer.push({ answer: { interceptorId: "ic_ans", bucket, json }, audit: { id: "ic_ans" }, test: false });
-    expect(await cache.read("ic_ans", [], bucket)).toEqual({ kind: "repeat", answer: null });
+    expect(await cache.read("ic_ans", [], [], bucket)).toEqual({ kind: "repeat", answer: null });
     await writer.flush();
 
-    expect(await cache.read("ic_ans", [], bucket)).toEqual({ kind: "repeat", answer: json });
+    expect(await cache.read("ic_ans", [], [], bucket)).toEqual({ kind: "repeat", answer: json });
     // Another replica whose clock is in the next bucket still finds it: the id remembers the first bucket.
-    expect(await cache.read("ic_ans", [], bucket + 1)).toEqual({ kind: "repeat", answer: json });
+    expect(await cache.read("ic_ans", [], [], bucket + 1)).toEqual({ kind: "repeat", answer: json });
     // Another id in the same bucket is unaffected.
-    expect((await cache.read("ic_other", [], bucket)).kind).toBe("fresh");
+    expect((await cache.read("ic_other", [], [], bucket)).kind).toBe("fresh");
     await writer.close();
   });
 
@@ -88,14 +94,14 @@ describe("DecisionCache.read", () => {
     const keys = newKeys();
     const cache = new DecisionCache(redis, keys, { idempotencyTtlMs: 30_000 });
     expect(cache.idempotencyTtlMs).toBe(30_000);
-    await cache.read("ic_ttl", [], cache.bucket());
+    await cache.read("ic_ttl", [], [], cache.bucket());
     const pttl = await redis.pttl(keys.idempotency("ic_ttl"));
     expect(pttl).toBeGreaterThan(29_000);
     expect(pttl).toBeLessThanOrEqual(30_000);
 
     const defaults = new DecisionCache(redis, newKeys());
     expect(defaults.idempotencyTtlMs).toBe(600_000);
-    await defaults.read("ic_ttl", [], defaults.bucket());
+    await defaults.read("ic_ttl", [], [], defaults.bucket());
     const defaultPttl = await redis.pttl(defaults.keys.idempotency("ic_ttl"));
     expect(defaultPttl).toBeGreaterThan(599_000);
     expect(defaultPttl).toBeLessThanOrEqual(600_000);
@@ -104,10 +110,10 @@ describe("DecisionCache.read", () => {
   it("is fresh again once the id has expired", async () => {
     const keys = newKeys();
     const cache = new DecisionCache(redis, keys, { idempotencyTtlMs: 40 });
-    expect((await cache.read("ic_exp", [], cache.bucket())).kind).toBe("fresh");
-    expect((await cache.read("ic_exp", [], cache.bucket())).kind).toBe("repeat");
+    expect((await cache.read("ic_exp", [], [], cache.bucket())).kind).toBe("fresh");
+    expect((await cache.read("ic_exp", [], [], cache.bucket())).kind).toBe("repeat");
     await vi.waitFor(
-      async () => expect((await cache.read("ic_exp", [], cache.bucket())).kind).toBe("fresh"),
+      async () => expect((await cache.read("ic_exp", [], [], cache.bucket())).kind).toBe("fresh"),
       {
         timeout: 1_000,
         interval: 10,
@@ -132,8 +138,54 @@ describe("DecisionCache.read", () => {
     const keysB = newKeys();
     const first = new DecisionCache(redis, keysA);
     const second = new DecisionCache(redis, keysB);
-    expect((await first.read("same", [], 1)).kind).toBe("fresh");
-    expect((await second.read("same", [], 1)).kind).toBe("fresh");
-    expect((await first.read("same", [], 1)).kind).toBe("repeat");
+    expect((await first.read("same", [], [], 1)).kind).toBe("fresh");
+    expect((await second.read("same", [], [], 1)).kind).toBe("fresh");
+    expect((await first.read("same", [], [], 1)).kind).toBe("repeat");
+  });
+});
+
+describe("velocity counters in the read", () => {
+  it("counts each new interceptor id once, never a repeat, and reads the previous window beside it", async () => {
+    const keys = newKeys();
+    const cache = new DecisionCache(redis, keys);
+    const now = 1_700_000_070_000; // 30 s into a 60 s window
+    const counter = counterKeys(keys, "ip:60", "198.51.100.7", 60, now);
+    await redis.set(counter.previous, "10", "PX", 120_000);
+    const fact = keys.fact("test", 1, "x");
+    await redis.set(fact, "X");
+
+    const first = await cache.read("ic_a", [fact], [counter], 1);
+    expect(first).toEqual({ kind: "fresh", values: ["X"], counts: [[1, 10]] });
+    expect((await cache.read("ic_b", [], [counter], 1)).kind).toBe("fresh");
+    expect(await cache.read("ic_a", [fact], [counter], 1)).toMatchObject({ kind: "repeat" });
+    const third = await cache.read("ic_c", [], [counter], 1);
+    expect(third).toEqual({ kind: "fresh", values: [], counts: [[3, 10]] });
+
+    // The window's key expires on its own, after two window lengths.
+    const ttl = await redis.pttl(counter.current);
+    expect(ttl).toBeGreaterThan(60_000);
+    expect(ttl).toBeLessThanOrEqual(counter.ttlMs);
+    // Half the previous window still lies within the last 60 s.
+    expect(slidingCount(3, 10, 60, now)).toBe(8);
+  });
+
+  it("keeps counters of different subjects and windows apart", async () => {
+    const keys = newKeys();
+    const cache = new DecisionCache(redis, keys);
+    const now = Date.now();
+    const a = counterKeys(keys, "ip:60", "198.51.100.7", 60, now);
+    const b = counterKeys(keys, "ip:60", "198.51.100.8", 60, now);
+    const c = counterKeys(keys, "ip:3600", "198.51.100.7", 3_600, now);
+    await cache.read("ic_1", [], [a, b, c], 1);
+    const second = await cache.read("ic_2", [], [a, c], 1);
+    expect(second).toEqual({
+      kind: "fresh",
+      values: [],
+      counts: [
+        [2, 0],
+        [2, 0],
+      ],
+    });
+    expect(await redis.get(b.current)).toBe("1");
   });
 });

@@ -1,10 +1,14 @@
 import type { Redis } from "ioredis";
 import type { CacheKeys } from "./keys.js";
 import { READ_SCRIPT, STORED_ANSWER_SCRIPT } from "./read-script.js";
+import type { CounterKeys } from "./velocity-counter.js";
 
 export type CacheRead =
-  /** First sight of this interceptor id: the raw facts, in the order asked, null for a miss. */
-  | { kind: "fresh"; facts: (string | null)[] }
+  /**
+   * First sight of this interceptor id: the raw values, in the order asked (null for a miss), and each
+   * counter's [this window, previous window] counts, this request included.
+   */
+  | { kind: "fresh"; values: (string | null)[]; counts: [number, number][] }
   /** A repeat: the first request's answer JSON, or null while that one is still being answered. */
   | { kind: "repeat"; answer: string | null };
 
@@ -15,7 +19,7 @@ export interface DecisionCacheOptions {
   bucketMs?: number;
 }
 
-type ReadReply = [0 | 1, ...(string | null)[]];
+type ReadReply = [0 | 1, ...(string | number | null)[]];
 type WithReadCommand = Redis & {
   gatehouseRead(numberOfKeys: number, ...args: (string | number)[]): Promise<ReadReply>;
   gatehouseStoredAnswer(
@@ -50,18 +54,32 @@ export class DecisionCache {
     return Math.floor(now / this.bucketMs);
   }
 
-  async read(interceptorId: string, factKeys: readonly string[], bucket: number): Promise<CacheRead> {
+  /** Claims the id, GETs `keys` and counts the request in `counters`: one command. */
+  async read(
+    interceptorId: string,
+    keys: readonly string[],
+    counters: readonly CounterKeys[],
+    bucket: number,
+  ): Promise<CacheRead> {
+    const counterKeys = counters.flatMap((counter) => [counter.current, counter.previous]);
     const reply = await this.#redis.gatehouseRead(
-      1 + factKeys.length,
+      1 + keys.length + counterKeys.length,
       this.keys.idempotency(interceptorId),
-      ...factKeys,
+      ...keys,
+      ...counterKeys,
       bucket,
       this.idempotencyTtlMs,
       this.keys.answersPrefix,
       interceptorId,
+      keys.length,
+      ...counters.map((counter) => counter.ttlMs),
     );
-    if (reply[0] === 1) return { kind: "fresh", facts: reply.slice(1) as (string | null)[] };
-    return { kind: "repeat", answer: reply[1] ?? null };
+    if (reply[0] !== 1) return { kind: "repeat", answer: (reply[1] as string | null) ?? null };
+    const values = reply.slice(1, 1 + keys.length) as (string | null)[];
+    const counts: [number, number][] = [];
+    for (let at = 1 + keys.length; at < reply.length; at += 2)
+      counts.push([reply[at] as number, reply[at + 1] as number]);
+    return { kind: "fresh", values, counts };
   }
 
   /** The answer stored for a repeated id, or null while its first request is still being answered. */

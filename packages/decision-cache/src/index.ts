@@ -27,3 +27,4 @@ export {
   teamFactSchemas,
   type UserFact,
 } from "./team-facts.js";
+export { type CounterKeys, counterKeys, slidingCount } from "./velocity-counter.js";

@@ -1,15 +1,27 @@
 /**
  * Everything one request needs, in one command (see shared notes: per-request cost is dominated by the
- * number of Redis commands). KEYS[1] is the idempotency key, KEYS[2..] the facts.
- * ARGV: [1] this ingress' answer bucket, [2] idempotency TTL in ms, [3] answers-hash prefix, [4] interceptor id.
+ * number of Redis commands). KEYS[1] is the idempotency key, KEYS[2 .. 1+ARGV[5]] the values to GET (facts,
+ * team facts), then one pair of keys per velocity counter: this window's and the previous window's.
+ * ARGV: [1] this ingress' answer bucket, [2] idempotency TTL in ms, [3] answers-hash prefix, [4] interceptor
+ * id, [5] how many keys to GET, [6..] each counter's TTL in ms.
  *
- * First sight of an interceptor id: claims it (SET NX) and returns {1, fact1, fact2, …}.
+ * First sight of an interceptor id: claims it (SET NX), counts it in every counter (INCR; a repeat never
+ * counts twice) and returns {1, value1, value2, …, current1, previous1, current2, previous2, …}.
  * A repeat: returns {0, stored answer or false while the first request is still being answered}.
  */
 export const READ_SCRIPT = `
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   local out = {1}
-  for i = 2, #KEYS do out[i] = redis.call('GET', KEYS[i]) end
+  local gets = tonumber(ARGV[5])
+  for i = 2, gets + 1 do out[i] = redis.call('GET', KEYS[i]) end
+  local counter = 0
+  for i = gets + 2, #KEYS, 2 do
+    counter = counter + 1
+    local current = redis.call('INCR', KEYS[i])
+    if current == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[5 + counter]) end
+    out[#out + 1] = current
+    out[#out + 1] = tonumber(redis.call('GET', KEYS[i + 1]) or '0')
+  end
   return out
 end
 local bucket = redis.call('GET', KEYS[1])

@@ -1,6 +1,15 @@
-import type { InterceptorAnswer } from "@gatehouse/contracts";
-import type { PolicyFacts } from "./facts.js";
-import type { Condition, Outcome, TriggerPolicy } from "./policy-schema.js";
+import type { Decision, InterceptorAnswer } from "@gatehouse/contracts";
+import type { CompiledOutcome, CompiledTrigger } from "./compile-policy.js";
+import { coveredBy } from "./domain-set.js";
+import type { EvaluationInput } from "./facts.js";
+
+/** A shadow rule (or a trigger in shadow) that would have decided: recorded, never answered. */
+export interface ShadowHit {
+  /** The rule's name; for a trigger in shadow, the rule that would have decided or "default". */
+  readonly rule: string;
+  readonly decision: Decision;
+  readonly reason: string;
+}
 
 export interface Evaluation {
   readonly answer: InterceptorAnswer;
@@ -8,43 +17,39 @@ export interface Evaluation {
   readonly reason: string;
   /** The rule that decided, if any. */
   readonly rule?: string;
+  readonly shadow: readonly ShadowHit[];
 }
 
-function matches(condition: Condition, facts: PolicyFacts): boolean {
-  if ("all" in condition) return condition.all.every((c) => matches(c, facts));
-  if ("any" in condition) return condition.any.some((c) => matches(c, facts));
-  if ("not" in condition) return !matches(condition.not, facts);
-  if ("emailDomain" in condition) {
-    const fact = facts["email-domain"];
-    if (!fact) return false;
-    const want = condition.emailDomain;
-    if (want.disposable !== undefined && fact.disposable !== want.disposable) return false;
-    if (want.freeMail !== undefined && fact.freeMail !== want.freeMail) return false;
-    if (want.mx !== undefined && fact.mx !== want.mx) return false;
-    if (
-      want.in &&
-      !want.in.includes(fact.domain) &&
-      !(fact.registrable && want.in.includes(fact.registrable))
-    ) {
-      return false;
-    }
-    return true;
-  }
-  const fact = facts["ip-reputation"];
-  if (!fact) return false;
-  const want = condition.ip;
-  if (want.listed !== undefined && fact.listed !== want.listed) return false;
-  if (want.lists && !want.lists.some((list) => fact.lists.includes(list))) return false;
-  return true;
+const NO_SHADOW: readonly ShadowHit[] = Object.freeze([]);
+
+function claimsFor(outcome: CompiledOutcome & { decision: "ALLOW" }, input: EvaluationInput) {
+  const cached = outcome.cachedClaims ? input.facts["user-claims"]?.claims : undefined;
+  const team = outcome.teamClaims ? input.team.user?.claims : undefined;
+  const allowed = outcome.allowedScopes;
+  if (!cached && !team && !outcome.claims && !allowed && outcome.aud === undefined) return undefined;
+  return {
+    ...cached,
+    ...team,
+    ...outcome.claims,
+    ...(allowed && { scope: input.view.scopes.filter((scope) => allowed.has(scope)).join(" ") }),
+    ...(outcome.aud !== undefined && { aud: outcome.aud }),
+  };
 }
 
-function answerFor(outcome: Outcome, facts: PolicyFacts): InterceptorAnswer {
+function answerFor(outcome: CompiledOutcome, input: EvaluationInput): InterceptorAnswer {
   if (outcome.decision === "DENY") {
     return outcome.message ? { decision: "DENY", error: { message: outcome.message } } : { decision: "DENY" };
   }
-  const cached = outcome.cachedClaims ? facts["user-claims"]?.claims : undefined;
-  const claims = cached || outcome.claims ? { ...cached, ...outcome.claims } : undefined;
-  const membership = outcome.createOrganizationMembership;
+  const claims = claimsFor(outcome, input);
+  const byDomain = outcome.membershipByDomain;
+  const domain = input.view.emailDomain;
+  let membership = outcome.createOrganizationMembership;
+  if (!membership && byDomain && domain !== undefined) {
+    coveredBy(domain, (candidate) => {
+      membership = byDomain.get(candidate);
+      return membership !== undefined;
+    });
+  }
   if (!claims && !membership) return { decision: "ALLOW" };
   return {
     decision: "ALLOW",
@@ -55,16 +60,35 @@ function answerFor(outcome: Outcome, facts: PolicyFacts): InterceptorAnswer {
   };
 }
 
-/** First matching rule decides, else the trigger's default. Pure and synchronous: microseconds. */
-export function evaluate(policy: TriggerPolicy, facts: PolicyFacts): Evaluation {
-  for (const rule of policy.rules) {
-    if (matches(rule.when, facts)) {
-      return {
-        answer: answerFor(rule.outcome, facts),
-        reason: rule.outcome.reason ?? `rule.${rule.name}`,
-        rule: rule.name,
-      };
+/**
+ * The first matching rule that is not in shadow decides, else the trigger's default. Shadow rules that match
+ * before it are recorded. Pure and synchronous: microseconds.
+ */
+export function evaluate(trigger: CompiledTrigger, input: EvaluationInput): Evaluation {
+  let shadow = NO_SHADOW;
+  let decided: Evaluation | undefined;
+  for (const rule of trigger.rules) {
+    if (!rule.test(input)) continue;
+    const reason = rule.outcome.reason ?? `rule.${rule.name}`;
+    if (rule.shadow) {
+      shadow = [...shadow, { rule: rule.name, decision: rule.outcome.decision, reason }];
+      continue;
     }
+    decided = { answer: answerFor(rule.outcome, input), reason, rule: rule.name, shadow };
+    break;
   }
-  return { answer: answerFor(policy.default, facts), reason: policy.default.reason ?? "policy.default" };
+  decided ??= {
+    answer: answerFor(trigger.default, input),
+    reason: trigger.default.reason ?? "policy.default",
+    shadow,
+  };
+  if (!trigger.policy.shadow) return decided;
+  return {
+    answer: { decision: "ALLOW" },
+    reason: "policy.shadow",
+    shadow: [
+      ...shadow,
+      { rule: decided.rule ?? "default", decision: decided.answer.decision, reason: decided.reason },
+    ],
+  };
 }

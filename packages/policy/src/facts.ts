@@ -1,3 +1,5 @@
+import type { RequestView } from "./request-view.js";
+
 /**
  * The facts a policy reads, by enrichment name — the policy's view of what the enrichments store. The
  * registry checks at compile time that each enrichment's fact satisfies its view here.
@@ -30,3 +32,20 @@ export interface PolicyFacts {
 }
 
 export type FactName = keyof PolicyFacts;
+
+/** What the team wrote about the request's organization and user (admin API, `gatehouse facts load`). */
+export interface TeamFacts {
+  organization?: { readonly memberCount?: number; readonly allowedDomains?: readonly string[] };
+  user?: { readonly claims?: Readonly<Record<string, unknown>> };
+}
+
+export type TeamFactName = keyof TeamFacts;
+
+/** Everything one evaluation reads; all of it was fetched in the request's one Redis round trip. */
+export interface EvaluationInput {
+  readonly view: RequestView;
+  readonly facts: PolicyFacts;
+  readonly team: TeamFacts;
+  /** Velocity counts by counter id (see `velocityCounterId`), this request included. */
+  readonly counts: ReadonlyMap<string, number>;
+}

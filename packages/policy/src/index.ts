@@ -1,15 +1,24 @@
+export {
+  type CompiledPolicy,
+  type CompiledTrigger,
+  compilePolicy,
+  type ReadNeeds,
+  velocityCounterId,
+  velocitySubject,
+} from "./compile-policy.js";
+export type { Condition, Velocity, VelocitySubject } from "./condition-schema.js";
 export { DEFAULT_POLICY } from "./default-policy.js";
 export { PolicyError } from "./errors/policy-error.js";
-export { type Evaluation, evaluate } from "./evaluate.js";
-export { factNeeds } from "./fact-needs.js";
-export type { FactName, PolicyFacts } from "./facts.js";
+export { type Evaluation, evaluate, type ShadowHit } from "./evaluate.js";
+export { evaluateWithMisses, OPEN_TRIGGER, triggerPolicyFor } from "./evaluate-request.js";
+export type { EvaluationInput, FactName, PolicyFacts, TeamFactName, TeamFacts } from "./facts.js";
 export { loadPolicyFile, parsePolicy } from "./load-policy.js";
+export type { Membership, Outcome } from "./outcome-schema.js";
 export {
-  type Condition,
-  type Outcome,
   type Policy,
   type PolicyInput,
   policySchema,
   type Rule,
   type TriggerPolicy,
 } from "./policy-schema.js";
+export { type RequestView, requestView } from "./request-view.js";

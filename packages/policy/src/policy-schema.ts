@@ -1,77 +1,18 @@
 import { TRIGGER_POINTS } from "@gatehouse/contracts";
 import { z } from "zod";
+import { addressEntryProblem } from "./address-matcher.js";
+import { type Condition, conditionSchema, listName } from "./condition-schema.js";
+import { normalizeDomain } from "./normalize.js";
+import { outcomeSchema } from "./outcome-schema.js";
 
 const decision = z.enum(["ALLOW", "DENY"]);
-const reasonCode = z
-  .string()
-  .regex(/^[a-z0-9_.-]{1,64}$/, "lower-case letters, digits, '.', '_' or '-', at most 64");
-
-export type Condition =
-  | { all: Condition[] }
-  | { any: Condition[] }
-  | { not: Condition }
-  | {
-      emailDomain: {
-        disposable?: boolean;
-        freeMail?: boolean;
-        mx?: "present" | "absent" | "unknown";
-        in?: string[];
-      };
-    }
-  | { ip: { listed?: boolean; lists?: string[] } };
-
-export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
-  z.union([
-    z.strictObject({ all: z.array(conditionSchema).min(1) }),
-    z.strictObject({ any: z.array(conditionSchema).min(1) }),
-    z.strictObject({ not: conditionSchema }),
-    z.strictObject({
-      emailDomain: z.strictObject({
-        disposable: z.boolean().optional(),
-        freeMail: z.boolean().optional(),
-        mx: z.enum(["present", "absent", "unknown"]).optional(),
-        in: z.array(z.string().min(1).toLowerCase()).optional(),
-      }),
-    }),
-    z.strictObject({
-      ip: z.strictObject({ listed: z.boolean().optional(), lists: z.array(z.string()).optional() }),
-    }),
-  ]),
-);
-
-const membership = z
-  .strictObject({
-    organization_id: z.string().min(1).optional(),
-    external_organization_id: z.string().min(1).optional(),
-    roles: z.array(z.string().min(1)).optional(),
-  })
-  .refine(
-    (m) => m.organization_id || m.external_organization_id,
-    "organization_id or external_organization_id",
-  );
-
-export const outcomeSchema = z.discriminatedUnion("decision", [
-  z.strictObject({
-    decision: z.literal("ALLOW"),
-    reason: reasonCode.optional(),
-    /** Static claims for the tokens (PRE_SESSION_CREATION, PRE_M2M_TOKEN_CREATION). */
-    claims: z.record(z.string(), z.unknown()).optional(),
-    /** Add the claims the workers cached for this user and organization (static claims win on a clash). */
-    cachedClaims: z.boolean().optional(),
-    createOrganizationMembership: membership.optional(),
-  }),
-  z.strictObject({
-    decision: z.literal("DENY"),
-    reason: reasonCode,
-    /** Shown to the user by Scalekit; without it Scalekit shows a generic policy message. */
-    message: z.string().min(1).max(500).optional(),
-  }),
-]);
 
 export const ruleSchema = z.strictObject({
-  name: z.string().min(1),
+  name: z.string().min(1).max(64),
   when: conditionSchema,
   outcome: outcomeSchema,
+  /** Evaluated and recorded (metrics, audit) as what it would have done, but never decides. */
+  shadow: z.boolean().default(false),
 });
 
 export const triggerPolicySchema = z.strictObject({
@@ -87,16 +28,89 @@ export const triggerPolicySchema = z.strictObject({
     .default({ waitMs: 1_000, afterWait: "evaluate" }),
   /** Redis failed or the deadline passed: fail open (ALLOW) or fail closed (DENY). */
   fallback: decision.default("ALLOW"),
+  /** The whole trigger in shadow: evaluated and recorded, but every request is answered ALLOW. */
+  shadow: z.boolean().default(false),
 });
 
-export const policySchema = z.strictObject({
-  version: z.literal(1),
-  /** The answer for a trigger point Gatehouse does not know yet (on the generic route). */
-  unknownTrigger: decision.default("ALLOW"),
-  triggers: z.partialRecord(z.enum(TRIGGER_POINTS), triggerPolicySchema).default({}),
-});
+type Issue = { path: (string | number)[]; message: string };
 
-export type Outcome = z.infer<typeof outcomeSchema>;
+/** References a schema cannot see field by field: list names, address syntax, domain syntax, rule names. */
+function crossCheck(policy: {
+  lists: Record<string, string[]>;
+  triggers: Partial<Record<string, z.infer<typeof triggerPolicySchema>>>;
+}): Issue[] {
+  const issues: Issue[] = [];
+  const addressLists = new Set<string>();
+  const domainLists = new Set<string>();
+  const checkCondition = (condition: Condition, path: (string | number)[]) => {
+    condition.all?.forEach((c, i) => checkCondition(c, [...path, "all", i]));
+    condition.any?.forEach((c, i) => checkCondition(c, [...path, "any", i]));
+    if (condition.not) checkCondition(condition.not, [...path, "not"]);
+    for (const [field, ref] of [
+      ["email", condition.email?.inList],
+      ["emailDomain", condition.emailDomain?.inList],
+      ["ip", condition.ip?.inList],
+      ["organization", condition.organization?.inList],
+      ["client", condition.client?.inList],
+    ] as const) {
+      if (ref === undefined) continue;
+      if (!Object.hasOwn(policy.lists, ref))
+        issues.push({ path: [...path, field, "inList"], message: `no list named "${ref}" in lists` });
+      else if (field === "ip") addressLists.add(ref);
+      else if (field === "emailDomain") domainLists.add(ref);
+    }
+    condition.ip?.in?.forEach((entry, i) => {
+      const problem = addressEntryProblem(entry);
+      if (problem) issues.push({ path: [...path, "ip", "in", i], message: problem });
+    });
+    condition.emailDomain?.in?.forEach((entry, i) => {
+      if (normalizeDomain(entry) === "")
+        issues.push({ path: [...path, "emailDomain", "in", i], message: `"${entry}" is not a domain` });
+    });
+  };
+  for (const [trigger, triggerPolicy] of Object.entries(policy.triggers)) {
+    if (!triggerPolicy) continue;
+    const names = new Set<string>();
+    triggerPolicy.rules.forEach((rule, i) => {
+      const path = ["triggers", trigger, "rules", i];
+      if (names.has(rule.name))
+        issues.push({ path: [...path, "name"], message: `another rule is named "${rule.name}"` });
+      names.add(rule.name);
+      checkCondition(rule.when, [...path, "when"]);
+    });
+  }
+  for (const name of addressLists) {
+    policy.lists[name]?.forEach((entry, i) => {
+      const problem = addressEntryProblem(entry);
+      if (problem)
+        issues.push({ path: ["lists", name, i], message: `${problem} (the list is used by ip.inList)` });
+    });
+  }
+  for (const name of domainLists) {
+    policy.lists[name]?.forEach((entry, i) => {
+      if (normalizeDomain(entry) === "")
+        issues.push({
+          path: ["lists", name, i],
+          message: `"${entry}" is not a domain (the list is used by emailDomain.inList)`,
+        });
+    });
+  }
+  return issues;
+}
+
+export const policySchema = z
+  .strictObject({
+    version: z.literal(1),
+    /** The answer for a trigger point Gatehouse does not know yet (on the generic route). */
+    unknownTrigger: decision.default("ALLOW"),
+    /** Named lists that conditions use with `inList`: email addresses, domains, CIDR blocks, ids. */
+    lists: z.record(listName, z.array(z.string().min(1))).default({}),
+    triggers: z.partialRecord(z.enum(TRIGGER_POINTS), triggerPolicySchema).default({}),
+  })
+  .superRefine((policy, ctx) => {
+    for (const issue of crossCheck(policy)) ctx.addIssue({ code: "custom", ...issue });
+  });
+
 export type Rule = z.infer<typeof ruleSchema>;
 export type TriggerPolicy = z.infer<typeof triggerPolicySchema>;
 export type Policy = z.infer<typeof policySchema>;

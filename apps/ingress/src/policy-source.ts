@@ -1,0 +1,111 @@
+import { createHash } from "node:crypto";
+import { unwatchFile, watchFile } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { type CompiledPolicy, compilePolicy, type Policy, PolicyError, parsePolicy } from "@gatehouse/policy";
+import type { Logger } from "@gatehouse/telemetry";
+
+/** A policy ready to evaluate, and the version the audit records it under. */
+export interface LoadedPolicy {
+  readonly compiled: CompiledPolicy;
+  /** The first 12 hex digits of the SHA-256 of the policy's text (or of its JSON when not from a file). */
+  readonly version: string;
+}
+
+export type ReloadResult = "applied" | "unchanged" | "invalid";
+
+const versionOf = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 12);
+
+export function loadedPolicy(policy: Policy, text = JSON.stringify(policy)): LoadedPolicy {
+  return { compiled: compilePolicy(policy), version: versionOf(text) };
+}
+
+/**
+ * The policy in force. From a file, it is reloaded when the file changes (polled, which also sees Kubernetes'
+ * ConfigMap symlink swaps) or on `reload()`: a valid new file replaces the whole policy between two requests;
+ * an invalid one is logged with its problems and never replaces the running policy.
+ */
+export class PolicySource {
+  #current: LoadedPolicy;
+  #reloading: Promise<ReloadResult> | undefined;
+
+  private constructor(
+    current: LoadedPolicy,
+    private readonly path: string | undefined,
+    private readonly log: Logger,
+    private readonly onReload: (result: ReloadResult) => void,
+  ) {
+    this.#current = current;
+  }
+
+  /** A fixed policy (the default one, or one given by a test): never reloaded. */
+  static fixed(policy: Policy, log: Logger): PolicySource {
+    return new PolicySource(loadedPolicy(policy), undefined, log, () => {});
+  }
+
+  /** Loads the file; a missing or invalid file at start-up is an error (the ingress does not start). */
+  static async fromFile(
+    path: string,
+    log: Logger,
+    onReload: (result: ReloadResult) => void = () => {},
+  ): Promise<PolicySource> {
+    const text = await readText(path);
+    return new PolicySource(loadedPolicy(parsePolicy(text, path), text), path, log, onReload);
+  }
+
+  get current(): LoadedPolicy {
+    return this.#current;
+  }
+
+  /** Reads the file again and applies it when it is valid and different. Never rejects. */
+  reload(): Promise<ReloadResult> {
+    this.#reloading ??= this.#reload().finally(() => {
+      this.#reloading = undefined;
+    });
+    return this.#reloading;
+  }
+
+  /** Polls the file every `intervalMs` (0: never). */
+  watch(intervalMs: number): void {
+    if (this.path === undefined || intervalMs <= 0) return;
+    watchFile(this.path, { interval: intervalMs, persistent: false }, (now, before) => {
+      if (now.mtimeMs !== before.mtimeMs || now.ino !== before.ino || now.size !== before.size)
+        void this.reload();
+    });
+  }
+
+  close(): void {
+    if (this.path !== undefined) unwatchFile(this.path);
+  }
+
+  async #reload(): Promise<ReloadResult> {
+    const path = this.path;
+    if (path === undefined) return "unchanged";
+    let result: ReloadResult;
+    try {
+      const text = await readText(path);
+      if (versionOf(text) === this.#current.version) result = "unchanged";
+      else {
+        this.#current = loadedPolicy(parsePolicy(text, path), text);
+        this.log.info({ policy: path, version: this.#current.version }, "policy reloaded");
+        result = "applied";
+      }
+    } catch (error) {
+      const problems = error instanceof PolicyError ? error.problems : [(error as Error).message];
+      this.log.error(
+        { policy: path, problems, version: this.#current.version },
+        "policy file is invalid; the running policy stays in force",
+      );
+      result = "invalid";
+    }
+    this.onReload(result);
+    return result;
+  }
+}
+
+async function readText(path: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    throw new PolicyError(path, [`cannot read: ${(error as Error).message}`]);
+  }
+}

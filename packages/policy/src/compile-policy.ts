@@ -1,0 +1,298 @@
+import type { Decision, TriggerPoint } from "@gatehouse/contracts";
+import { AddressMatcher } from "./address-matcher.js";
+import type { Condition, Velocity, VelocitySubject } from "./condition-schema.js";
+import { coveredBy, DomainSet } from "./domain-set.js";
+import type { EvaluationInput, FactName, TeamFactName } from "./facts.js";
+import { normalizeDomain, normalizeEmail } from "./normalize.js";
+import type { Membership, Outcome } from "./outcome-schema.js";
+import type { Policy, TriggerPolicy } from "./policy-schema.js";
+import type { RequestView } from "./request-view.js";
+
+export type Predicate = (input: EvaluationInput) => boolean;
+
+/** What the ingress reads for one trigger, in its one Redis round trip. */
+export interface ReadNeeds {
+  readonly facts: readonly FactName[];
+  readonly team: readonly TeamFactName[];
+  /** One counter per distinct (per, window), incremented once per request. */
+  readonly counters: readonly Velocity[];
+}
+
+export interface CompiledRule {
+  readonly name: string;
+  readonly shadow: boolean;
+  readonly outcome: CompiledOutcome;
+  readonly test: Predicate;
+}
+
+export type CompiledOutcome = Outcome & {
+  /** `membershipByEmailDomain` with normalized domains. */
+  readonly membershipByDomain?: ReadonlyMap<string, Membership>;
+  readonly allowedScopes?: ReadonlySet<string>;
+};
+
+export interface CompiledTrigger {
+  readonly trigger: TriggerPoint;
+  readonly policy: TriggerPolicy;
+  readonly rules: readonly CompiledRule[];
+  readonly default: CompiledOutcome;
+  readonly needs: ReadNeeds;
+}
+
+export interface CompiledPolicy {
+  readonly source: Policy;
+  readonly unknownTrigger: Decision;
+  readonly triggers: ReadonlyMap<TriggerPoint, CompiledTrigger>;
+}
+
+/** The counter a velocity condition reads: one per subject kind and window length. */
+export const velocityCounterId = (velocity: Velocity) => `${velocity.per}:${velocity.window}`;
+
+/** The subject a velocity limit counts, from the request; undefined when the request has none. */
+export function velocitySubject(view: RequestView, per: VelocitySubject): string | undefined {
+  if (per === "ip") return view.ip;
+  if (per === "emailDomain") return view.emailDomain;
+  if (per === "organization") return view.organizationId;
+  return view.clientId;
+}
+
+class NeedsBuilder {
+  readonly facts = new Set<FactName>();
+  readonly team = new Set<TeamFactName>();
+  readonly counters = new Map<string, Velocity>();
+
+  build(): ReadNeeds {
+    return { facts: [...this.facts], team: [...this.team], counters: [...this.counters.values()] };
+  }
+}
+
+const lowerSet = (values: readonly string[]) => new Set(values.map((value) => value.toLowerCase()));
+const oneOf = <T>(values: readonly T[] | undefined, wanted: readonly T[]) =>
+  values !== undefined && values.some((value) => wanted.includes(value));
+
+/** Every field written must hold; fields are compiled to small closures once per policy load. */
+function compileCondition(condition: Condition, lists: Policy["lists"], needs: NeedsBuilder): Predicate {
+  const tests: Predicate[] = [];
+  const list = (name: string | undefined) => (name === undefined ? [] : (lists[name] ?? []));
+
+  if (condition.all) {
+    const parts = condition.all.map((c) => compileCondition(c, lists, needs));
+    tests.push((input) => parts.every((part) => part(input)));
+  }
+  if (condition.any) {
+    const parts = condition.any.map((c) => compileCondition(c, lists, needs));
+    tests.push((input) => parts.some((part) => part(input)));
+  }
+  if (condition.not) {
+    const part = compileCondition(condition.not, lists, needs);
+    tests.push((input) => !part(input));
+  }
+
+  const email = condition.email;
+  if (email) {
+    const wanted = new Set([...(email.in ?? []), ...list(email.inList)].map(normalizeEmail));
+    tests.push(({ view }) => view.email !== undefined && wanted.has(view.email));
+  }
+
+  const domain = condition.emailDomain;
+  if (domain) {
+    if (domain.in || domain.inList) {
+      const wanted = new DomainSet([...(domain.in ?? []), ...list(domain.inList)]);
+      tests.push(({ view }) => view.emailDomain !== undefined && wanted.has(view.emailDomain));
+    }
+    const { disposable, freeMail, mx, known, allowedByOrganization } = domain;
+    if (known !== undefined) {
+      needs.facts.add("email-domain");
+      tests.push(
+        ({ view, facts }) =>
+          view.emailDomain !== undefined && (facts["email-domain"] !== undefined) === known,
+      );
+    }
+    if (disposable !== undefined || freeMail !== undefined || mx !== undefined) {
+      needs.facts.add("email-domain");
+      tests.push(({ facts }) => {
+        const fact = facts["email-domain"];
+        return (
+          fact !== undefined &&
+          (disposable === undefined || fact.disposable === disposable) &&
+          (freeMail === undefined || fact.freeMail === freeMail) &&
+          (mx === undefined || fact.mx === mx)
+        );
+      });
+    }
+    if (allowedByOrganization !== undefined) {
+      needs.team.add("organization");
+      tests.push(({ view, team }) => {
+        const allowed = team.organization?.allowedDomains;
+        if (allowed === undefined || view.emailDomain === undefined) return false;
+        const domain = view.emailDomain;
+        return coveredBy(domain, (parent) => allowed.includes(parent)) === allowedByOrganization;
+      });
+    }
+  }
+
+  const ip = condition.ip;
+  if (ip) {
+    if (ip.in || ip.inList) {
+      const matcher = new AddressMatcher([...(ip.in ?? []), ...list(ip.inList)]);
+      tests.push(({ view }) => view.address !== undefined && matcher.has(view.address));
+    }
+    const { listed, lists: onLists, range, asn, country, anonymous, hosting, known } = ip;
+    const countries = country?.map((code) => code.toUpperCase());
+    const factFields = [listed, onLists, range, asn, countries, anonymous, hosting];
+    if (known !== undefined) {
+      needs.facts.add("ip-reputation");
+      tests.push(
+        ({ view, facts }) => view.ip !== undefined && (facts["ip-reputation"] !== undefined) === known,
+      );
+    }
+    if (factFields.some((field) => field !== undefined)) {
+      needs.facts.add("ip-reputation");
+      tests.push(({ facts }) => {
+        const fact = facts["ip-reputation"];
+        return (
+          fact !== undefined &&
+          (listed === undefined || fact.listed === listed) &&
+          (onLists === undefined || oneOf(fact.lists, onLists)) &&
+          (range === undefined || range.includes(fact.range)) &&
+          (asn === undefined || (fact.asn !== null && asn.includes(fact.asn))) &&
+          (countries === undefined || (fact.country !== null && countries.includes(fact.country))) &&
+          (anonymous === undefined || fact.anonymous === anonymous) &&
+          (hosting === undefined || fact.hosting === hosting)
+        );
+      });
+    }
+  }
+
+  const location = condition.location;
+  if (location?.region) {
+    const regions = new Set(location.region.map((region) => region.toUpperCase()));
+    tests.push(({ view }) => view.region !== undefined && regions.has(view.region));
+  }
+  if (location?.city) {
+    const cities = lowerSet(location.city);
+    tests.push(({ view }) => view.city !== undefined && cities.has(view.city));
+  }
+  if (condition.device?.type) {
+    const types = lowerSet(condition.device.type);
+    tests.push(({ view }) => view.deviceType !== undefined && types.has(view.deviceType));
+  }
+  if (condition.connection?.type) {
+    const types = [...lowerSet(condition.connection.type)];
+    tests.push(({ view }) => oneOf(view.connectionTypes, types));
+  }
+  if (condition.connection?.provider) {
+    const providers = [...lowerSet(condition.connection.provider)];
+    tests.push(({ view }) => oneOf(view.connectionProviders, providers));
+  }
+
+  const organization = condition.organization;
+  if (organization) {
+    if (organization.in || organization.inList) {
+      const ids = new Set([...(organization.in ?? []), ...list(organization.inList)]);
+      tests.push(({ view }) => view.organizationId !== undefined && ids.has(view.organizationId));
+    }
+    const { known, memberCountAtLeast } = organization;
+    if (known !== undefined) {
+      needs.team.add("organization");
+      tests.push(
+        ({ view, team }) => view.organizationId !== undefined && (team.organization !== undefined) === known,
+      );
+    }
+    if (memberCountAtLeast !== undefined) {
+      needs.team.add("organization");
+      tests.push(({ team }) => {
+        const count = team.organization?.memberCount;
+        return count !== undefined && count >= memberCountAtLeast;
+      });
+    }
+  }
+
+  const user = condition.user;
+  if (user) {
+    if (user.in) {
+      const ids = new Set(user.in);
+      tests.push(({ view }) => view.userId !== undefined && ids.has(view.userId));
+    }
+    if (user.exists !== undefined) {
+      const exists = user.exists;
+      tests.push(({ view }) => view.userExists === exists);
+    }
+    if (user.membershipsAtLeast !== undefined) {
+      const atLeast = user.membershipsAtLeast;
+      tests.push(({ view }) => view.memberships.length >= atLeast);
+    }
+    if (user.roles) {
+      const roles = user.roles;
+      tests.push(({ view }) => view.memberships.some((m) => oneOf(m.roles, roles)));
+    }
+  }
+
+  if (condition.client) {
+    const ids = new Set([...(condition.client.in ?? []), ...list(condition.client.inList)]);
+    tests.push(({ view }) => view.clientId !== undefined && ids.has(view.clientId));
+  }
+
+  const scopes = condition.scopes;
+  if (scopes?.outside) {
+    const allowed = new Set(scopes.outside);
+    tests.push(({ view }) => view.scopes.some((scope) => !allowed.has(scope)));
+  }
+  if (scopes?.includesAny) {
+    const wanted = scopes.includesAny;
+    tests.push(({ view }) => oneOf(view.scopes, wanted));
+  }
+
+  const velocity = condition.velocity;
+  if (velocity) {
+    const id = velocityCounterId(velocity);
+    needs.counters.set(id, { per: velocity.per, window: velocity.window, over: 0 });
+    tests.push(({ counts }) => (counts.get(id) ?? 0) > velocity.over);
+  }
+
+  if (tests.length === 1) return tests[0] as Predicate;
+  return (input) => tests.every((test) => test(input));
+}
+
+function compileOutcome(outcome: Outcome, needs: NeedsBuilder): CompiledOutcome {
+  if (outcome.decision === "DENY") return outcome;
+  if (outcome.cachedClaims) needs.facts.add("user-claims");
+  if (outcome.teamClaims) needs.team.add("user");
+  return {
+    ...outcome,
+    ...(outcome.membershipByEmailDomain && {
+      membershipByDomain: new Map(
+        Object.entries(outcome.membershipByEmailDomain).map(([domain, m]) => [normalizeDomain(domain), m]),
+      ),
+    }),
+    ...(outcome.scopes && { allowedScopes: new Set(outcome.scopes.allow) }),
+  };
+}
+
+function compileTrigger(
+  trigger: TriggerPoint,
+  policy: TriggerPolicy,
+  lists: Policy["lists"],
+): CompiledTrigger {
+  const needs = new NeedsBuilder();
+  const rules = policy.rules.map((rule) => ({
+    name: rule.name,
+    shadow: rule.shadow,
+    outcome: compileOutcome(rule.outcome, needs),
+    test: compileCondition(rule.when, lists, needs),
+  }));
+  return { trigger, policy, rules, default: compileOutcome(policy.default, needs), needs: needs.build() };
+}
+
+/** Turns a validated policy into predicates and read needs, once per load: evaluation then allocates little. */
+export function compilePolicy(policy: Policy): CompiledPolicy {
+  const triggers = new Map<TriggerPoint, CompiledTrigger>();
+  for (const [trigger, triggerPolicy] of Object.entries(policy.triggers)) {
+    if (triggerPolicy)
+      triggers.set(
+        trigger as TriggerPoint,
+        compileTrigger(trigger as TriggerPoint, triggerPolicy, policy.lists),
+      );
+  }
+  return { source: policy, unknownTrigger: policy.unknownTrigger, triggers };
+}

@@ -1,0 +1,153 @@
+import { z } from "zod";
+import { durationSeconds } from "./duration.js";
+
+/** A name of one of the policy's `lists`. */
+export const listName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "letters, digits, '.', '_' or '-', at most 64");
+
+const strings = z.array(z.string().min(1)).min(1);
+// Each field of a condition narrows it: a condition with no field would match everything by accident.
+const narrowing = <T extends z.ZodRawShape>(shape: T) =>
+  z
+    .strictObject(shape)
+    .refine((value) => Object.values(value).some((field) => field !== undefined), "names no field to test");
+
+/** What a velocity limit counts by; each is taken from the request. */
+export const VELOCITY_SUBJECTS = ["ip", "emailDomain", "organization", "client"] as const;
+export type VelocitySubject = (typeof VELOCITY_SUBJECTS)[number];
+
+export interface Velocity {
+  per: VelocitySubject;
+  /** Window length in seconds (`30s`, `10m`, `1h`, `1d` in the file). */
+  window: number;
+  /** Matches when more than this many requests were seen in the window, this one included. */
+  over: number;
+}
+
+/**
+ * One condition: every field written must hold (AND). `all`, `any` and `not` combine conditions. A fact
+ * that is not known (not cached yet, or not in the request) matches nothing, except where `known: false`
+ * asks for exactly that.
+ */
+export interface Condition {
+  all?: Condition[];
+  any?: Condition[];
+  not?: Condition;
+  /** The exact address (case-insensitive). */
+  email?: { in?: string[]; inList?: string };
+  emailDomain?: {
+    /** The domain or a parent of it: `acme.com` also covers `eu.acme.com`. */
+    in?: string[];
+    inList?: string;
+    disposable?: boolean;
+    freeMail?: boolean;
+    mx?: "present" | "absent" | "unknown";
+    /** false: the email-domain fact is not cached (yet). */
+    known?: boolean;
+    /** Whether the domain is among the organization's allowed domains (facts the team wrote). */
+    allowedByOrganization?: boolean;
+  };
+  ip?: {
+    /** Addresses and CIDR blocks, IPv4 and IPv6. */
+    in?: string[];
+    inList?: string;
+    /** On any configured blocklist / on one of these. */
+    listed?: boolean;
+    lists?: string[];
+    /** Special-purpose ranges as ipaddr.js names them: private, loopback, reserved, … */
+    range?: string[];
+    asn?: number[];
+    /** ISO country codes from the IP database (not Scalekit's `region`). */
+    country?: string[];
+    anonymous?: boolean;
+    hosting?: boolean;
+    known?: boolean;
+  };
+  /** Where Scalekit located the request: `region` (two-letter country) and `city`. */
+  location?: { region?: string[]; city?: string[] };
+  device?: { type?: string[] };
+  /** Any of the request's connections (type: OAUTH, PASSWORDLESS, …; provider: GOOGLE, SCALEKIT, …). */
+  connection?: { type?: string[]; provider?: string[] };
+  organization?: {
+    in?: string[];
+    inList?: string;
+    /** false: the team has written no facts about this organization. */
+    known?: boolean;
+    /** The member count the team wrote for the organization. */
+    memberCountAtLeast?: number;
+  };
+  user?: {
+    in?: string[];
+    /** The request names an existing user (Scalekit sends one for users it already knows). */
+    exists?: boolean;
+    membershipsAtLeast?: number;
+    /** Any of the user's memberships has any of these roles. */
+    roles?: string[];
+  };
+  /** The M2M client. */
+  client?: { in?: string[]; inList?: string };
+  /** The scopes an M2M client requested. */
+  scopes?: { outside?: string[]; includesAny?: string[] };
+  velocity?: Velocity;
+}
+
+const velocitySchema = z.strictObject({
+  per: z.enum(VELOCITY_SUBJECTS),
+  window: durationSeconds,
+  over: z.number().int().min(0),
+});
+
+export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
+  narrowing({
+    all: z.array(conditionSchema).min(1).optional(),
+    any: z.array(conditionSchema).min(1).optional(),
+    not: conditionSchema.optional(),
+    email: narrowing({ in: strings.optional(), inList: listName.optional() }).optional(),
+    emailDomain: narrowing({
+      in: strings.optional(),
+      inList: listName.optional(),
+      disposable: z.boolean().optional(),
+      freeMail: z.boolean().optional(),
+      mx: z.enum(["present", "absent", "unknown"]).optional(),
+      known: z.boolean().optional(),
+      allowedByOrganization: z.boolean().optional(),
+    }).optional(),
+    ip: narrowing({
+      in: strings.optional(),
+      inList: listName.optional(),
+      listed: z.boolean().optional(),
+      lists: strings.optional(),
+      range: strings.optional(),
+      asn: z.array(z.number().int().min(0)).min(1).optional(),
+      country: z
+        .array(z.string().regex(/^[A-Za-z]{2}$/, "a two-letter country code"))
+        .min(1)
+        .optional(),
+      anonymous: z.boolean().optional(),
+      hosting: z.boolean().optional(),
+      known: z.boolean().optional(),
+    }).optional(),
+    location: narrowing({ region: strings.optional(), city: strings.optional() }).optional(),
+    device: narrowing({ type: strings.optional() }).optional(),
+    connection: narrowing({ type: strings.optional(), provider: strings.optional() }).optional(),
+    organization: narrowing({
+      in: strings.optional(),
+      inList: listName.optional(),
+      known: z.boolean().optional(),
+      memberCountAtLeast: z.number().int().min(0).optional(),
+    }).optional(),
+    user: narrowing({
+      in: strings.optional(),
+      exists: z.boolean().optional(),
+      membershipsAtLeast: z.number().int().min(0).optional(),
+      roles: strings.optional(),
+    }).optional(),
+    client: narrowing({ in: strings.optional(), inList: listName.optional() }).optional(),
+    scopes: narrowing({
+      outside: z.array(z.string().min(1)).optional(),
+      includesAny: strings.optional(),
+    }).optional(),
+    velocity: velocitySchema.optional(),
+  }),
+);

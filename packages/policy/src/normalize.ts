@@ -1,0 +1,14 @@
+import { domainToASCII } from "node:url";
+
+/** A domain as lists and requests are compared: ASCII (punycode), lower case, no trailing dot; "" if invalid. */
+export function normalizeDomain(domain: string): string {
+  return domainToASCII(domain.trim().replace(/\.$/, ""));
+}
+
+/** An email address as lists and requests are compared: lower case, its domain normalized. */
+export function normalizeEmail(email: string): string {
+  const at = email.lastIndexOf("@");
+  if (at <= 0) return "";
+  const domain = normalizeDomain(email.slice(at + 1));
+  return domain === "" ? "" : `${email.slice(0, at).toLowerCase()}@${domain}`;
+}
