@@ -1,4 +1,7 @@
 import type { InterceptorRequest } from "@gatehouse/contracts";
+import type { CacheKeys } from "@gatehouse/decision-cache";
+import type { Logger } from "@gatehouse/telemetry";
+import type { Redis } from "ioredis";
 import type { z } from "zod";
 
 /** What a running enrichment gets besides its input. */
@@ -7,11 +10,35 @@ export interface RunContext {
   readonly signal: AbortSignal;
 }
 
+/** What a handler's `start` gets: the worker's Redis, key namespace and logger. */
+export interface StartContext {
+  /**
+   * A `bullmq`-profile connection (commands wait for a reconnect): usable for the handler's own keys and for
+   * BullMQ Queues and Workers. Shared: do not close it.
+   */
+  readonly redis: Redis;
+  /** The deployment's keys; the handler's own go under `${keys.prefix}:v1:`, its queues under `bullPrefix(keys.prefix)`. */
+  readonly keys: CacheKeys;
+  /** The worker's logger, bound to the enrichment. */
+  readonly log: Logger;
+}
+
+/** What `start` started, stopped when the worker closes. */
+export interface StartedHandler {
+  close(): Promise<void>;
+}
+
 /** What an enrichment does once set up with its settings: compute one fact, and optionally warm many. */
 export interface EnrichmentHandler<Input, Fact> {
   run(input: Input, context: RunContext): Promise<Fact>;
   /** Facts known without I/O (e.g. every domain on a shipped list), written in bulk when a worker starts. */
   warm?(): Iterable<{ input: Input; fact: Fact }>;
+  /**
+   * Work that needs the worker's Redis: e.g. a refresh schedule shared by every worker. Called once by the
+   * worker, which takes jobs only once it resolves and calls the result's `close()` when it closes. If it
+   * rejects, the worker logs the error and takes no jobs. Optional: most handlers need only their settings.
+   */
+  start?(context: StartContext): Promise<StartedHandler>;
 }
 
 /**

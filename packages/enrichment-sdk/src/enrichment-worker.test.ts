@@ -2,10 +2,10 @@ import { randomUUID } from "node:crypto";
 import { type CacheKeys, cacheKeys, decodeFact, FactAnnouncements } from "@gatehouse/decision-cache";
 import { createRedis, type Redis } from "@gatehouse/redis";
 import { createLogger } from "@gatehouse/telemetry";
-import { type Job, Queue } from "bullmq";
+import { type Job, Queue, type Worker } from "bullmq";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { z } from "zod";
-import { defineEnrichment, type EnrichmentHandler } from "./define-enrichment.js";
+import { defineEnrichment, type EnrichmentHandler, type StartContext } from "./define-enrichment.js";
 import { startEnrichmentWorker } from "./enrichment-worker.js";
 import { EnrichmentError } from "./errors/enrichment-error.js";
 import { factKey } from "./fact-key.js";
@@ -55,7 +55,10 @@ const checked = defineEnrichment({
   }),
 });
 
-async function start(): Promise<{ keys: CacheKeys; queue: Queue }> {
+async function start(
+  handler?: EnrichmentHandler<unknown, unknown>,
+  logger = log,
+): Promise<{ keys: CacheKeys; queue: Queue; worker: Worker }> {
   runs.length = 0;
   const keys = cacheKeys(`t${randomUUID().slice(0, 8)}`);
   const connection = createRedis({ url: redisUrl }, "bullmq");
@@ -67,16 +70,16 @@ async function start(): Promise<{ keys: CacheKeys; queue: Queue }> {
   cleanups.push(() => Promise.allSettled([connection.quit(), cache.quit()]));
   const worker = startEnrichmentWorker({
     enrichment: checked,
-    handler: (await checked.setup({})) as EnrichmentHandler<unknown, unknown>,
+    handler: handler ?? ((await checked.setup({})) as EnrichmentHandler<unknown, unknown>),
     connection,
     cache,
     keys,
-    log,
+    log: logger,
   });
   cleanups.push(() => worker.close());
   const queue = new Queue(queueName(checked), { connection: redis, prefix: bullPrefix(keys.prefix) });
   cleanups.push(() => queue.close());
-  return { keys, queue };
+  return { keys, queue, worker };
 }
 
 const add = (queue: Queue, name: string, data: unknown) =>
@@ -169,5 +172,82 @@ describe("startEnrichmentWorker", () => {
     expect(job.failedReason).toBe("the provider refuses this subject");
     expect(runs).toEqual(["refuse-1"]);
     expect(await redis.exists(factKey(keys, checked, { id: "refuse-1" }))).toBe(0);
+  });
+});
+
+describe("startEnrichmentWorker with a handler that starts", () => {
+  /** A handler whose start resolves (or rejects) when the test says, recording what it was given. */
+  function starting() {
+    const events: string[] = [];
+    let context: StartContext | undefined;
+    let finish: (error?: Error) => void = () => {};
+    const handler: EnrichmentHandler<unknown, unknown> = {
+      async run(input) {
+        const { id } = input as { id: string };
+        events.push(`run ${id}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        events.push(`ran ${id}`);
+        return { id, score: 1 };
+      },
+      start(given) {
+        context = given;
+        events.push("start");
+        return new Promise((resolve, reject) => {
+          finish = (error) =>
+            error
+              ? reject(error)
+              : resolve({
+                  close: async () => {
+                    events.push("stopped");
+                  },
+                });
+        });
+      },
+    };
+    return { handler, events, context: () => context, finish: (error?: Error) => finish(error) };
+  }
+
+  it("takes jobs only once start resolves, gives it Redis, the keys and a logger, and stops it after the jobs", async () => {
+    const { handler, events, context, finish } = starting();
+    const { keys, queue, worker } = await start(handler);
+    const job = await add(queue, "enrich.test-checked.v2", { id: "waits-1" });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(events).toEqual(["start"]);
+    expect(await job.getState()).toBe("waiting");
+    expect(context()?.keys).toBe(keys);
+    expect(await context()?.redis.ping()).toBe("PONG");
+    expect(typeof context()?.log.warn).toBe("function");
+
+    finish();
+    expect(await (await settled(queue, job.id!)).getState()).toBe("completed");
+    await add(queue, "enrich.test-checked.v2", { id: "in-flight" });
+    await vi.waitFor(() => expect(events).toContain("run in-flight"), { timeout: 5_000, interval: 5 });
+    await worker.close();
+    expect(events).toEqual([
+      "start",
+      "run waits-1",
+      "ran waits-1",
+      "run in-flight",
+      "ran in-flight",
+      "stopped",
+    ]);
+  });
+
+  it("takes no jobs and logs the error when start rejects", async () => {
+    const lines: string[] = [];
+    const logger = createLogger({
+      name: "enrichment-worker-test",
+      level: "error",
+      destination: { write: (line: string) => lines.push(line) },
+    });
+    const { handler, events, finish } = starting();
+    const { queue } = await start(handler, logger);
+    finish(new Error("feed store unreachable"));
+    const job = await add(queue, "enrich.test-checked.v2", { id: "never-1" });
+    await vi.waitFor(() => expect(lines.join("")).toContain("feed store unreachable"), { timeout: 2_000 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await job.getState()).toBe("waiting");
+    expect(events).toEqual(["start"]);
+    expect(lines.join("")).toContain("enrichment handler did not start: this worker takes no jobs");
   });
 });

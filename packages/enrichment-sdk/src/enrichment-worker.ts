@@ -2,7 +2,7 @@ import { type CacheKeys, writeFact } from "@gatehouse/decision-cache";
 import { inSpan, type Logger } from "@gatehouse/telemetry";
 import { type Job, UnrecoverableError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import type { AnyEnrichment, EnrichmentHandler } from "./define-enrichment.js";
+import type { AnyEnrichment, EnrichmentHandler, StartedHandler } from "./define-enrichment.js";
 import { EnrichmentError, InvalidJobError } from "./errors/enrichment-error.js";
 import { factKey } from "./fact-key.js";
 import { bullPrefix, jobName, queueName } from "./queue-names.js";
@@ -34,8 +34,39 @@ const issuesOf = (error: { issues: { path: PropertyKey[]; message: string }[] })
     .join("; ");
 
 /**
+ * A Worker whose handler must start first (`EnrichmentHandler.start`): it takes jobs once the start
+ * resolves, and its close() also stops what the start started, after the jobs in flight have finished.
+ */
+class StartingWorker extends Worker {
+  #started: Promise<StartedHandler | undefined> = Promise.resolve(undefined);
+  #closed: Promise<void> | undefined;
+
+  startAfter(start: () => Promise<StartedHandler>, log: Logger): void {
+    this.#started = start().then(
+      (started) => {
+        if (!this.closing)
+          this.run().catch((error: unknown) => log.error({ err: error }, "worker stopped taking jobs"));
+        return started;
+      },
+      (error: unknown) => {
+        log.error({ err: error }, "enrichment handler did not start: this worker takes no jobs");
+        return undefined;
+      },
+    );
+  }
+
+  override close(force = false): Promise<void> {
+    this.#closed ??= (async () => {
+      await super.close(force);
+      await (await this.#started)?.close();
+    })();
+    return this.#closed;
+  }
+}
+
+/**
  * Runs one enrichment's jobs: validates the payload, runs with a timeout, validates the fact, writes it to
- * the decision cache with its TTL and announces it. A provider failure is never cached: it throws, BullMQ
+ * the decision cache with its TTL and announces it. A handler with `start` is started first. A provider failure is never cached: it throws, BullMQ
  * retries with backoff, and after the last attempt keeps the job as failed with the reason.
  */
 export function startEnrichmentWorker(options: EnrichmentWorkerOptions): Worker {
@@ -65,15 +96,19 @@ export function startEnrichmentWorker(options: EnrichmentWorkerOptions): Worker 
       }
     });
 
-  const worker = new Worker(queueName(enrichment), process, {
+  const worker = new StartingWorker(queueName(enrichment), process, {
     connection: options.connection,
     prefix: bullPrefix(keys.prefix),
     concurrency: options.concurrency ?? enrichment.concurrency ?? DEFAULTS.concurrency,
     lockDuration: options.lockDurationMs ?? 30_000,
     stalledInterval: options.lockDurationMs ?? 30_000,
-    autorun: true,
+    autorun: handler.start === undefined,
   });
   const log = options.log.child({ enrichment: enrichment.name });
+  if (handler.start !== undefined) {
+    const start = handler.start.bind(handler);
+    worker.startAfter(() => start({ redis: options.cache, keys, log }), log);
+  }
   worker.on("error", (error) => log.error({ err: error }, "worker error"));
   worker.on("failed", (job, error) =>
     log.warn({ jobId: job?.id, attempt: job?.attemptsMade, reason: error.message }, "enrichment job failed"),

@@ -6,6 +6,8 @@ export {
   type FactOf,
   type InputOf,
   type RunContext,
+  type StartContext,
+  type StartedHandler,
 } from "./define-enrichment.js";
 export { type EnqueueResult, Enqueuer, type EnqueuerOptions } from "./enqueuer.js";
 export { type EnrichmentWorkerOptions, startEnrichmentWorker } from "./enrichment-worker.js";
