@@ -1,0 +1,128 @@
+import { randomUUID } from "node:crypto";
+import { cacheKeys, TeamFactStore, writeFact } from "@gatehouse/decision-cache";
+import { factKey } from "@gatehouse/enrichment-sdk";
+import { ENRICHMENTS } from "@gatehouse/enrichments";
+import { policySchema } from "@gatehouse/policy";
+import { createRedis, type Redis } from "@gatehouse/redis";
+import type { FastifyInstance } from "fastify";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { body, send, testEnv, testIngress, UNKNOWN_IP } from "./support/ingress-harness.js";
+import { type RedisServer, startRedis } from "./support/redis-server.js";
+
+// Every kind of input a policy can read at once: two enrichment facts, a team fact, two velocity counters.
+const POLICY = policySchema.parse({
+  version: 1,
+  triggers: {
+    PRE_USER_INVITATION: {
+      rules: [
+        {
+          name: "disposable",
+          when: { emailDomain: { disposable: true } },
+          outcome: { decision: "DENY", reason: "email.disposable" },
+        },
+        {
+          name: "listed",
+          when: { ip: { listed: true } },
+          outcome: { decision: "DENY", reason: "ip.listed" },
+        },
+        {
+          name: "outside",
+          when: { emailDomain: { allowedByOrganization: false } },
+          outcome: { decision: "DENY", reason: "invite.domain" },
+        },
+        {
+          name: "busy-org",
+          when: { velocity: { per: "organization", window: "1h", over: 1_000 } },
+          outcome: { decision: "DENY", reason: "invite.velocity" },
+        },
+        {
+          name: "busy-ip",
+          when: { velocity: { per: "ip", window: "10m", over: 1_000 } },
+          outcome: { decision: "DENY", reason: "ip.velocity" },
+        },
+      ],
+    },
+  },
+});
+
+let server: RedisServer;
+let redis: Redis;
+let app: FastifyInstance;
+const commands: { name: string; fromScript: boolean }[] = [];
+let recording = false;
+
+beforeAll(async () => {
+  // A Redis of its own: MONITOR sees every command, and no other test's traffic.
+  server = await startRedis();
+  redis = createRedis({ url: server.url }, "bullmq");
+  const env = testEnv(server.url);
+  const keys = cacheKeys(env.GATEHOUSE_KEY_PREFIX);
+  const email = ENRICHMENTS["email-domain"];
+  const ip = ENRICHMENTS["ip-reputation"];
+  const fixture = body("PRE_USER_INVITATION") as { interceptor_context: { ip_address: string } };
+  const address = fixture.interceptor_context.ip_address;
+  await writeFact(
+    redis,
+    keys,
+    factKey(keys, email, { domain: "contractor.com" }),
+    {
+      domain: "contractor.com",
+      registrable: "contractor.com",
+      disposable: false,
+      freeMail: false,
+      mx: "present",
+    },
+    600,
+  );
+  await writeFact(
+    redis,
+    keys,
+    factKey(keys, ip, { ip: address }),
+    { ...UNKNOWN_IP, ip: address, lists: [], listed: false },
+    600,
+  );
+  await new TeamFactStore(redis, keys).put("organization", "org_93731871904672153", {
+    memberCount: 3,
+    allowedDomains: ["contractor.com"],
+  });
+
+  const monitor = await redis.duplicate().monitor();
+  monitor.on("monitor", (_time: string, args: string[], source: string) => {
+    if (recording) commands.push({ name: (args[0] ?? "").toLowerCase(), fromScript: source === "lua" });
+  });
+  app = await testIngress(env, POLICY);
+  // The first request loads the read script (EVALSHA, NOSCRIPT, EVAL): not what steady state costs.
+  await send(app, "/pre-user-invitation", body("PRE_USER_INVITATION"));
+});
+
+afterAll(async () => {
+  await app?.close();
+  await redis?.quit();
+  await server?.stop();
+});
+
+describe("Redis round trips per decision", () => {
+  it("is one command per request, whatever the policy reads: facts, team facts and velocity counters", async () => {
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the warm-up's after-reply writes
+    recording = true;
+    const requests = 20;
+    for (let i = 0; i < requests; i++) {
+      const sent = await send(app, "/pre-user-invitation", body("PRE_USER_INVITATION"), {
+        id: `ic_${randomUUID()}`,
+      });
+      expect(sent.answer).toEqual({ decision: "ALLOW" });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    recording = false;
+
+    const topLevel = commands.filter((command) => !command.fromScript).map((command) => command.name);
+    // After the reply, answers and audit go out in batches (HSET, PEXPIRE, XADD) — never on the request path.
+    const afterReply = new Set(["hset", "pexpire", "xadd"]);
+    const requestPath = topLevel.filter((name) => !afterReply.has(name));
+    expect(requestPath).toEqual(Array.from({ length: requests }, () => "evalsha"));
+    // Inside that one command: the claim, three GETs, two INCRs with the previous windows' GETs.
+    const inScript = commands.filter((command) => command.fromScript).map((command) => command.name);
+    expect(inScript.filter((name) => name === "incr")).toHaveLength(2 * requests);
+    expect(inScript.filter((name) => name === "get")).toHaveLength(5 * requests);
+  });
+});
