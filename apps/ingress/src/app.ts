@@ -5,6 +5,7 @@ import { createRedis, type Redis } from "@gatehouse/redis";
 import { createVerifier, parseSecrets } from "@gatehouse/signature";
 import { createLogger, createRegistry, type Logger } from "@gatehouse/telemetry";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import { adminRoutes } from "./admin-routes.js";
 import type { DecisionEngine } from "./decide.js";
 import type { IngressEnv } from "./env.js";
 import { healthRoutes } from "./health-routes.js";
@@ -102,6 +103,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     writer,
     bodyLimit: env.GATEHOUSE_BODY_LIMIT_BYTES,
   });
+  // Facts about organizations and users, written by the team: off unless GATEHOUSE_ADMIN_TOKEN is set.
+  if (env.GATEHOUSE_ADMIN_TOKEN !== undefined) {
+    const token = env.GATEHOUSE_ADMIN_TOKEN;
+    await app.register(adminRoutes, { prefix: "/admin/v1", token, redisUrl: env.REDIS_URL, keys, registry });
+  }
 
   // Give Redis a moment to connect before listening, so the first requests are not fallbacks; a Redis that
   // is down at boot does not stop the ingress from starting (it answers fallbacks and /readyz says 503).

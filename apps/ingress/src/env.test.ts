@@ -135,4 +135,22 @@ describe("parseIngressEnv", () => {
       parseIngressEnv({ ...base, GATEHOUSE_DEADLINE_MS: "300", GATEHOUSE_REDIS_TIMEOUT_MS: "299" }),
     ).toMatchObject({ GATEHOUSE_DEADLINE_MS: 300, GATEHOUSE_REDIS_TIMEOUT_MS: 299 });
   });
+
+  it("leaves the admin API off unless GATEHOUSE_ADMIN_TOKEN is set, and takes a token of 32 characters or more", () => {
+    const base = { SCALEKIT_INTERCEPTOR_SECRET: SECRET };
+    expect(parseIngressEnv(base).GATEHOUSE_ADMIN_TOKEN).toBeUndefined();
+    expect(parseIngressEnv({ ...base, GATEHOUSE_ADMIN_TOKEN: "" }).GATEHOUSE_ADMIN_TOKEN).toBeUndefined();
+    const token = "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5Cg==";
+    expect(parseIngressEnv({ ...base, GATEHOUSE_ADMIN_TOKEN: token }).GATEHOUSE_ADMIN_TOKEN).toBe(token);
+  });
+
+  it.each([
+    ["x".repeat(31), "must be at least 32 characters"],
+    [`${"x".repeat(20)} ${"y".repeat(20)}`, "must be printable ASCII without spaces"],
+    [`${"x".repeat(40)}é`, "must be printable ASCII without spaces"],
+  ])("refuses GATEHOUSE_ADMIN_TOKEN=%j, naming it without echoing it", (token, reason) => {
+    const message = problems({ SCALEKIT_INTERCEPTOR_SECRET: SECRET, GATEHOUSE_ADMIN_TOKEN: token });
+    expect(message).toContain(`GATEHOUSE_ADMIN_TOKEN: ${reason}`);
+    expect(message).not.toContain(token);
+  });
 });

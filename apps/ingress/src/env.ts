@@ -42,6 +42,16 @@ export const ingressEnvSchema = z
     GATEHOUSE_MAX_WAITING: int(2_000, 0, 1_000_000),
     /** Approximate cap on the audit stream, in batches of records. */
     GATEHOUSE_AUDIT_MAXLEN: int(10_000, 100, 10_000_000),
+    /**
+     * Bearer token of the admin API (`/admin/v1/…`: facts about organizations and users, written by the team).
+     * Unset (the default): the admin API is off and its routes answer 404. At least 32 characters, printable
+     * ASCII without spaces, e.g. `openssl rand -base64 32`.
+     */
+    GATEHOUSE_ADMIN_TOKEN: z
+      .string()
+      .min(32, "must be at least 32 characters (e.g. openssl rand -base64 32)")
+      .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces")
+      .optional(),
   })
   .refine((env) => env.GATEHOUSE_REDIS_TIMEOUT_MS < env.GATEHOUSE_DEADLINE_MS, {
     path: ["GATEHOUSE_REDIS_TIMEOUT_MS"],

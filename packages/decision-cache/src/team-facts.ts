@@ -28,7 +28,7 @@ export const teamFactIdSchema = z
   .string()
   .min(1, "must not be empty")
   .max(TEAM_FACT_ID_MAX, `must be at most ${TEAM_FACT_ID_MAX} characters`)
-  .regex(/^\P{Cc}+$/u, "must not contain control characters");
+  .regex(/^\P{Cc}*$/u, "must not contain control characters");
 
 /** The way the policy compares domains: trimmed, no trailing dot, lower case, IDNs as punycode. */
 const allowedDomainSchema = z
