@@ -33,12 +33,26 @@ export interface EnrichmentHandler<Input, Fact> {
   run(input: Input, context: RunContext): Promise<Fact>;
   /** Facts known without I/O (e.g. every domain on a shipped list), written in bulk when a worker starts. */
   warm?(): Iterable<{ input: Input; fact: Fact }>;
+}
+
+/**
+ * A handler with work that needs the worker's Redis: e.g. a refresh schedule shared by every worker. A
+ * separate interface, not an optional member of EnrichmentHandler, so that `Required<EnrichmentHandler>`
+ * still means "run and warm".
+ */
+export interface StartingHandler<Input, Fact> extends EnrichmentHandler<Input, Fact> {
   /**
-   * Work that needs the worker's Redis: e.g. a refresh schedule shared by every worker. Called once by the
-   * worker, which takes jobs only once it resolves and calls the result's `close()` when it closes. If it
-   * rejects, the worker logs the error and takes no jobs. Optional: most handlers need only their settings.
+   * Called once by the worker, which takes jobs only once it resolves and calls the result's `close()` when
+   * it closes. If it rejects, the worker logs the error and takes no jobs.
    */
-  start?(context: StartContext): Promise<StartedHandler>;
+  start(context: StartContext): Promise<StartedHandler>;
+}
+
+/** Whether a handler has a `start` (see StartingHandler). */
+export function isStartingHandler<Input, Fact>(
+  handler: EnrichmentHandler<Input, Fact>,
+): handler is StartingHandler<Input, Fact> {
+  return typeof (handler as Partial<StartingHandler<Input, Fact>>).start === "function";
 }
 
 /**

@@ -5,7 +5,12 @@ import { createLogger } from "@gatehouse/telemetry";
 import { type Job, Queue, type Worker } from "bullmq";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { z } from "zod";
-import { defineEnrichment, type EnrichmentHandler, type StartContext } from "./define-enrichment.js";
+import {
+  defineEnrichment,
+  type EnrichmentHandler,
+  type StartContext,
+  type StartingHandler,
+} from "./define-enrichment.js";
 import { startEnrichmentWorker } from "./enrichment-worker.js";
 import { EnrichmentError } from "./errors/enrichment-error.js";
 import { factKey } from "./fact-key.js";
@@ -181,7 +186,7 @@ describe("startEnrichmentWorker with a handler that starts", () => {
     const events: string[] = [];
     let context: StartContext | undefined;
     let finish: (error?: Error) => void = () => {};
-    const handler: EnrichmentHandler<unknown, unknown> = {
+    const handler: StartingHandler<unknown, unknown> = {
       async run(input) {
         const { id } = input as { id: string };
         events.push(`run ${id}`);

@@ -2,7 +2,12 @@ import { type CacheKeys, writeFact } from "@gatehouse/decision-cache";
 import { inSpan, type Logger } from "@gatehouse/telemetry";
 import { type Job, UnrecoverableError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import type { AnyEnrichment, EnrichmentHandler, StartedHandler } from "./define-enrichment.js";
+import {
+  type AnyEnrichment,
+  type EnrichmentHandler,
+  isStartingHandler,
+  type StartedHandler,
+} from "./define-enrichment.js";
 import { EnrichmentError, InvalidJobError } from "./errors/enrichment-error.js";
 import { factKey } from "./fact-key.js";
 import { bullPrefix, jobName, queueName } from "./queue-names.js";
@@ -34,7 +39,7 @@ const issuesOf = (error: { issues: { path: PropertyKey[]; message: string }[] })
     .join("; ");
 
 /**
- * A Worker whose handler must start first (`EnrichmentHandler.start`): it takes jobs once the start
+ * A Worker whose handler must start first (`StartingHandler.start`): it takes jobs once the start
  * resolves, and its close() also stops what the start started, after the jobs in flight have finished.
  */
 class StartingWorker extends Worker {
@@ -66,7 +71,7 @@ class StartingWorker extends Worker {
 
 /**
  * Runs one enrichment's jobs: validates the payload, runs with a timeout, validates the fact, writes it to
- * the decision cache with its TTL and announces it. A handler with `start` is started first. A provider failure is never cached: it throws, BullMQ
+ * the decision cache with its TTL and announces it. A StartingHandler is started first. A provider failure is never cached: it throws, BullMQ
  * retries with backoff, and after the last attempt keeps the job as failed with the reason.
  */
 export function startEnrichmentWorker(options: EnrichmentWorkerOptions): Worker {
@@ -102,13 +107,11 @@ export function startEnrichmentWorker(options: EnrichmentWorkerOptions): Worker 
     concurrency: options.concurrency ?? enrichment.concurrency ?? DEFAULTS.concurrency,
     lockDuration: options.lockDurationMs ?? 30_000,
     stalledInterval: options.lockDurationMs ?? 30_000,
-    autorun: handler.start === undefined,
+    autorun: !isStartingHandler(handler),
   });
   const log = options.log.child({ enrichment: enrichment.name });
-  if (handler.start !== undefined) {
-    const start = handler.start.bind(handler);
-    worker.startAfter(() => start({ redis: options.cache, keys, log }), log);
-  }
+  if (isStartingHandler(handler))
+    worker.startAfter(() => handler.start({ redis: options.cache, keys, log }), log);
   worker.on("error", (error) => log.error({ err: error }, "worker error"));
   worker.on("failed", (job, error) =>
     log.warn({ jobId: job?.id, attempt: job?.attemptsMade, reason: error.message }, "enrichment job failed"),

@@ -5,9 +5,11 @@ export {
   type EnrichmentHandler,
   type FactOf,
   type InputOf,
+  isStartingHandler,
   type RunContext,
   type StartContext,
   type StartedHandler,
+  type StartingHandler,
 } from "./define-enrichment.js";
 export { type EnqueueResult, Enqueuer, type EnqueuerOptions } from "./enqueuer.js";
 export { type EnrichmentWorkerOptions, startEnrichmentWorker } from "./enrichment-worker.js";
