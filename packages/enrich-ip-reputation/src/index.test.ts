@@ -1,7 +1,12 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseInterceptorRequest, requestFixture } from "@gatehouse/contracts";
+import {
+  type StubDnsServer,
+  startStubDnsServer,
+} from "@gatehouse/enrich-email-domain/testing/stub-dns-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type IpReputationHandler, ipReputation, ipReputationFactSchema } from "./index.js";
 
@@ -115,5 +120,85 @@ describe("ipReputation: setup with blocklist files", () => {
     await expect(ipReputation.setup(settings)).rejects.toThrow(
       `IP blocklist "missing" (${missing}) cannot be used`,
     );
+  });
+});
+
+describe("ipReputation: setup with MaxMind databases and a DNSBL", () => {
+  const testData = (file: string) => fileURLToPath(new URL(`../test-data/${file}`, import.meta.url));
+  const signal = new AbortController().signal;
+  let dns: StubDnsServer;
+  let handler: IpReputationHandler;
+
+  beforeAll(async () => {
+    dns = await startStubDnsServer({}); // NXDOMAIN for every name: listed nowhere
+    const settings = ipReputation.settings.parse({
+      GATEHOUSE_MAXMIND_ASN_DB: testData("GeoLite2-ASN-Test.mmdb"),
+      GATEHOUSE_MAXMIND_COUNTRY_DB: testData("GeoIP2-Country-Test.mmdb"),
+      GATEHOUSE_MAXMIND_ANONYMOUS_DB: testData("GeoIP2-Anonymous-IP-Test.mmdb"),
+      GATEHOUSE_DNSBL_ZONES: "zen=zen.example",
+      GATEHOUSE_DNS_SERVERS: dns.address,
+      GATEHOUSE_DNSBL_TIMEOUT_MS: "500",
+    });
+    handler = (await ipReputation.setup(settings)) as IpReputationHandler;
+  });
+  afterAll(() => dns.close());
+
+  it("fills the network, country and anonymity of an ordinary address, and asks the DNSBL", async () => {
+    const before = dns.queries.length;
+    expect(await handler.run({ ip: "81.2.69.160" }, { signal })).toEqual({
+      ip: "81.2.69.160",
+      lists: [],
+      listed: false,
+      range: "unicast",
+      asn: null,
+      asOrganization: null,
+      country: "GB",
+      anonymous: true,
+      hosting: true,
+    });
+    expect(await handler.run({ ip: "1.128.0.1" }, { signal })).toMatchObject({
+      asn: 1221,
+      asOrganization: "Telstra Pty Ltd",
+      anonymous: false,
+      hosting: false,
+    });
+    expect(dns.queries.slice(before)).toEqual(["160.69.2.81.zen.example", "1.0.128.1.zen.example"]);
+  });
+
+  it.each([
+    ["10.1.2.3", "private"],
+    ["127.0.0.1", "loopback"],
+    ["::1", "loopback"],
+    ["fd00::1", "uniqueLocal"],
+    ["100.64.0.1", "carrierGradeNat"],
+    ["2001:db8::1", "reserved"],
+  ])(
+    "asks neither MaxMind nor the DNSBL about %s (%s), and still answers a complete fact",
+    async (ip, range) => {
+      const before = dns.queryCount();
+      const fact = await handler.run({ ip }, { signal });
+      expect(fact).toEqual({ ip, lists: [], listed: false, range, ...UNKNOWN });
+      expect(ipReputationFactSchema.parse(fact)).toEqual(fact);
+      expect(dns.queryCount()).toBe(before);
+    },
+  );
+
+  it("refuses to start when a database is missing, naming the setting", async () => {
+    const settings = ipReputation.settings.parse({ GATEHOUSE_MAXMIND_ANONYMOUS_DB: "/nowhere/anon.mmdb" });
+    await expect(ipReputation.setup(settings)).rejects.toThrow(
+      "GATEHOUSE_MAXMIND_ANONYMOUS_DB (/nowhere/anon.mmdb) cannot be used",
+    );
+  });
+
+  it("fails the run, retryably, when the DNSBL does not answer: no incomplete fact", async () => {
+    dns.delayMs = 2_000;
+    try {
+      await expect(handler.run({ ip: "8.8.8.8" }, { signal })).rejects.toMatchObject({
+        code: "ip_reputation.dnsbl_unavailable",
+        retryable: true,
+      });
+    } finally {
+      dns.delayMs = 0;
+    }
   });
 });
