@@ -2,9 +2,13 @@ import ipaddr from "ipaddr.js";
 
 type Address = ipaddr.IPv4 | ipaddr.IPv6;
 
-/** An address as matchers take it: parsed once per request, IPv4-mapped IPv6 seen as the IPv4 address. */
+/** An address as matchers take it, IPv4-mapped IPv6 seen as the IPv4 address; undefined if it is not one. */
 export function parseAddress(ip: string): Address | undefined {
-  return ipaddr.isValid(ip) ? ipaddr.process(ip) : undefined;
+  try {
+    return ipaddr.process(ip);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Why an entry of an address list is unusable, or undefined when it is an address or a CIDR block. */

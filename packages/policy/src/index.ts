@@ -21,4 +21,4 @@ export {
   type Rule,
   type TriggerPolicy,
 } from "./policy-schema.js";
-export { type RequestView, requestView } from "./request-view.js";
+export { RequestView, requestView } from "./request-view.js";

@@ -2,8 +2,12 @@ import { domainToASCII } from "node:url";
 
 /** A domain as lists and requests are compared: ASCII (punycode), lower case, no trailing dot; "" if invalid. */
 export function normalizeDomain(domain: string): string {
-  return domainToASCII(domain.trim().replace(/\.$/, ""));
+  const trimmed = domain.trim().replace(/\.$/, "").toLowerCase();
+  // Plain ASCII host names (nearly all) are already what domainToASCII would return; it costs ~0.5 µs.
+  return PLAIN.test(trimmed) && !trimmed.includes("..") ? trimmed : domainToASCII(trimmed);
 }
+
+const PLAIN = /^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$/;
 
 /** An email address as lists and requests are compared: lower case, its domain normalized. */
 export function normalizeEmail(email: string): string {

@@ -2,60 +2,115 @@ import type { InterceptorRequest } from "@gatehouse/contracts";
 import { parseAddress } from "./address-matcher.js";
 import { normalizeEmail } from "./normalize.js";
 
-/** What conditions read from the request, normalized once per request. Absent when the request has none. */
-export interface RequestView {
-  /** Lower case, domain in ASCII. */
-  readonly email?: string;
-  readonly emailDomain?: string;
-  readonly ip?: string;
-  readonly address?: ReturnType<typeof parseAddress>;
-  /** Upper case. */
-  readonly region?: string;
-  /** Lower case, like every text compared case-insensitively below. */
-  readonly city?: string;
-  readonly deviceType?: string;
-  readonly connectionTypes: readonly string[];
-  readonly connectionProviders: readonly string[];
-  readonly organizationId?: string;
-  readonly userId?: string;
-  /** Whether Scalekit sent a user it already knows. */
-  readonly userExists: boolean;
-  readonly memberships: readonly { organizationId?: string; roles: readonly string[] }[];
-  readonly clientId?: string;
-  /** The scopes an M2M client asked for, in the order asked, without repeats. */
-  readonly scopes: readonly string[];
-}
+type Address = ReturnType<typeof parseAddress>;
+type Membership = { readonly organizationId?: string; readonly roles: readonly string[] };
 
 const lower = (value: string | undefined) => value?.toLowerCase();
 
-export function requestView(request: InterceptorRequest): RequestView {
-  const context = request.interceptor_context;
-  const data = request.data;
-  const email = context.user_email ? normalizeEmail(context.user_email) || undefined : undefined;
-  const m2m = data?.m2m_token_claims;
-  const user = data?.user;
-  const scopes = new Set<string>();
-  for (const scope of m2m?.claims?.scope?.split(" ") ?? []) if (scope !== "") scopes.add(scope);
-  for (const scope of m2m?.claims?.scopes ?? []) scopes.add(scope);
-  const connections = context.connection_details ?? [];
-  return {
-    email,
-    emailDomain: email?.slice(email.lastIndexOf("@") + 1),
-    ip: context.ip_address,
-    address: context.ip_address ? parseAddress(context.ip_address) : undefined,
-    region: context.region?.toUpperCase(),
-    city: lower(context.city),
-    deviceType: lower(context.device_type),
-    connectionTypes: connections.flatMap((c) => (c.type ? [c.type.toLowerCase()] : [])),
-    connectionProviders: connections.flatMap((c) => (c.provider ? [c.provider.toLowerCase()] : [])),
-    organizationId: context.organization_id ?? data?.organization?.id ?? m2m?.claims?.oid,
-    userId: context.user_id ?? user?.id,
-    userExists: Boolean(user?.id),
-    memberships: (user?.memberships ?? []).map((m) => ({
+/**
+ * What conditions read from the request, normalized: each value is computed the first time a condition
+ * asks for it, so a policy pays only for what it reads (the default policy reads none of it). Absent
+ * (undefined) when the request does not carry it.
+ */
+export class RequestView {
+  #email?: string | null;
+  #address?: Address | null;
+  #scopes?: readonly string[];
+  #memberships?: readonly Membership[];
+
+  constructor(private readonly request: InterceptorRequest) {}
+
+  get #context() {
+    return this.request.interceptor_context;
+  }
+
+  /** Lower case, domain in ASCII. */
+  get email(): string | undefined {
+    if (this.#email === undefined) {
+      const raw = this.#context.user_email;
+      this.#email = (raw && normalizeEmail(raw)) || null;
+    }
+    return this.#email ?? undefined;
+  }
+
+  get emailDomain(): string | undefined {
+    const email = this.email;
+    return email?.slice(email.lastIndexOf("@") + 1);
+  }
+
+  get ip(): string | undefined {
+    return this.#context.ip_address;
+  }
+
+  get address(): Address {
+    if (this.#address === undefined) this.#address = (this.ip && parseAddress(this.ip)) || null;
+    return this.#address ?? undefined;
+  }
+
+  /** Upper case. */
+  get region(): string | undefined {
+    return this.#context.region?.toUpperCase();
+  }
+
+  /** Lower case, like every text compared case-insensitively. */
+  get city(): string | undefined {
+    return lower(this.#context.city);
+  }
+
+  get deviceType(): string | undefined {
+    return lower(this.#context.device_type);
+  }
+
+  get connectionTypes(): readonly string[] {
+    return (this.#context.connection_details ?? []).flatMap((c) => (c.type ? [c.type.toLowerCase()] : []));
+  }
+
+  get connectionProviders(): readonly string[] {
+    return (this.#context.connection_details ?? []).flatMap((c) =>
+      c.provider ? [c.provider.toLowerCase()] : [],
+    );
+  }
+
+  /** The context's organization, else the body's, else the M2M token's `oid`. */
+  get organizationId(): string | undefined {
+    const data = this.request.data;
+    return this.#context.organization_id ?? data?.organization?.id ?? data?.m2m_token_claims?.claims?.oid;
+  }
+
+  get userId(): string | undefined {
+    return this.#context.user_id ?? this.request.data?.user?.id;
+  }
+
+  /** Whether Scalekit sent a user it already knows. */
+  get userExists(): boolean {
+    return Boolean(this.request.data?.user?.id);
+  }
+
+  get memberships(): readonly Membership[] {
+    this.#memberships ??= (this.request.data?.user?.memberships ?? []).map((m) => ({
       organizationId: m.organization_id,
       roles: m.roles ?? [],
-    })),
-    clientId: context.client_id ?? m2m?.client_id,
-    scopes: [...scopes],
-  };
+    }));
+    return this.#memberships;
+  }
+
+  get clientId(): string | undefined {
+    return this.#context.client_id ?? this.request.data?.m2m_token_claims?.client_id;
+  }
+
+  /** The scopes an M2M client asked for (`scope` and `scopes`), in the order asked, without repeats. */
+  get scopes(): readonly string[] {
+    if (this.#scopes === undefined) {
+      const claims = this.request.data?.m2m_token_claims?.claims;
+      const scopes = new Set<string>();
+      for (const scope of claims?.scope?.split(" ") ?? []) if (scope !== "") scopes.add(scope);
+      for (const scope of claims?.scopes ?? []) scopes.add(scope);
+      this.#scopes = [...scopes];
+    }
+    return this.#scopes;
+  }
+}
+
+export function requestView(request: InterceptorRequest): RequestView {
+  return new RequestView(request);
 }
