@@ -17,7 +17,7 @@ let env: CliEnv;
 
 beforeAll(async () => {
   ingress = await startEchoIngress({ secret });
-  env = { defaultUrl: ingress.url, secrets: [secret] };
+  env = { defaultUrl: ingress.url, secrets: [secret], redisUrl: "redis://127.0.0.1:6379", keyPrefix: "gh" };
 });
 afterAll(async () => {
   await ingress.close();
@@ -172,7 +172,7 @@ describe("gatehouse send", () => {
   });
 
   it("exits 2 without a secret, naming both ways to give one", async () => {
-    const { code, stderr } = await cli(["send", "pre-signup"], { defaultUrl: ingress.url, secrets: [] });
+    const { code, stderr } = await cli(["send", "pre-signup"], { ...env, secrets: [] });
     expect(code).toBe(EXIT_USAGE);
     expect(stderr).toContain("--secret");
     expect(stderr).toContain("SCALEKIT_INTERCEPTOR_SECRET");

@@ -2,15 +2,18 @@ import type { CliIo } from "./cli-io.js";
 import type { CliEnv } from "./env.js";
 import { NetworkError } from "./errors/network-error.js";
 import { UsageError } from "./errors/usage-error.js";
+import { EXIT_NETWORK, EXIT_OK, EXIT_USAGE } from "./exit-codes.js";
+import { explainCommand } from "./explain-command.js";
 import { USAGE } from "./help.js";
+import { policyCommand } from "./policy-command.js";
 import { sendCommand } from "./send-command.js";
 import { signCommand } from "./sign-command.js";
 
-export const EXIT_OK = 0;
-export const EXIT_NETWORK = 1;
-export const EXIT_USAGE = 2;
+export { EXIT_NETWORK, EXIT_NOT_FOUND, EXIT_OK, EXIT_POLICY_FAILED, EXIT_USAGE } from "./exit-codes.js";
 
 const commands: Record<string, (args: string[], env: CliEnv, io: CliIo) => Promise<number>> = {
+  explain: explainCommand,
+  policy: policyCommand,
   send: sendCommand,
   sign: signCommand,
 };
@@ -24,7 +27,8 @@ export async function runCli(argv: readonly string[], env: CliEnv, io: CliIo): P
   }
   try {
     const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
-    if (command === undefined) throw new UsageError(`unknown command "${name}": expected send, sign or help`);
+    if (command === undefined)
+      throw new UsageError(`unknown command "${name}": expected send, sign, policy, explain or help`);
     return await command(args, env, io);
   } catch (error) {
     if (error instanceof UsageError) {

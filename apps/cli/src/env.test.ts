@@ -1,9 +1,19 @@
 import { describe, expect, it } from "vitest";
 import { parseEnv } from "./env.js";
 
+const DEFAULTS = {
+  ok: true,
+  env: {
+    defaultUrl: "http://127.0.0.1:8080",
+    secrets: [],
+    redisUrl: "redis://127.0.0.1:6379",
+    keyPrefix: "gh",
+  },
+};
+
 describe("parseEnv", () => {
   it("points at the local ingress on port 8080 by default, with no secret", () => {
-    expect(parseEnv({})).toEqual({ ok: true, env: { defaultUrl: "http://127.0.0.1:8080", secrets: [] } });
+    expect(parseEnv({})).toEqual(DEFAULTS);
   });
 
   it("follows PORT, and GATEHOUSE_URL over PORT", () => {
@@ -14,15 +24,28 @@ describe("parseEnv", () => {
   });
 
   it("treats blank variables as unset", () => {
-    expect(parseEnv({ PORT: "", GATEHOUSE_URL: "", SCALEKIT_INTERCEPTOR_SECRET: "" })).toEqual({
-      ok: true,
-      env: { defaultUrl: "http://127.0.0.1:8080", secrets: [] },
-    });
+    expect(
+      parseEnv({
+        PORT: "",
+        GATEHOUSE_URL: "",
+        SCALEKIT_INTERCEPTOR_SECRET: "",
+        REDIS_URL: "",
+        GATEHOUSE_KEY_PREFIX: "",
+      }),
+    ).toEqual(DEFAULTS);
   });
 
   it("splits a rotation list of secrets", () => {
     expect(parseEnv({ SCALEKIT_INTERCEPTOR_SECRET: "whsec_AAAA, whsec_BBBB" })).toMatchObject({
       env: { secrets: ["whsec_AAAA", "whsec_BBBB"] },
+    });
+  });
+
+  it("reads the Redis URL and key prefix that explain uses", () => {
+    expect(
+      parseEnv({ REDIS_URL: "rediss://:pw@redis.example.com:6380/2", GATEHOUSE_KEY_PREFIX: "staging_1" }),
+    ).toMatchObject({
+      env: { redisUrl: "rediss://:pw@redis.example.com:6380/2", keyPrefix: "staging_1" },
     });
   });
 
@@ -33,6 +56,10 @@ describe("parseEnv", () => {
     ["PORT", "80.5"],
     ["GATEHOUSE_URL", "not a url"],
     ["GATEHOUSE_URL", "ftp://example.com"],
+    ["REDIS_URL", "localhost:6379"],
+    ["REDIS_URL", "http://127.0.0.1:6379"],
+    ["GATEHOUSE_KEY_PREFIX", "gh:v1"],
+    ["GATEHOUSE_KEY_PREFIX", "x".repeat(33)],
   ])("rejects %s=%j with a message naming it", (name, value) => {
     const result = parseEnv({ [name]: value });
     expect(result.ok).toBe(false);

@@ -22,6 +22,20 @@ const envSchema = z
         .default(8080),
     ),
     SCALEKIT_INTERCEPTOR_SECRET: z.preprocess(blank, z.string().optional()),
+    REDIS_URL: z.preprocess(
+      blank,
+      z
+        .string()
+        .regex(/^rediss?:\/\//, "must start with redis:// or rediss://")
+        .default("redis://127.0.0.1:6379"),
+    ),
+    GATEHOUSE_KEY_PREFIX: z.preprocess(
+      blank,
+      z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{1,32}$/, "letters, digits, '_' or '-', at most 32")
+        .default("gh"),
+    ),
   })
   .transform((env) => ({
     /** Where `send` and `sign` point by default: `GATEHOUSE_URL`, else the local ingress on `PORT` (8080). */
@@ -31,6 +45,10 @@ const envSchema = z
      * when a command signs, so `gatehouse help` works whatever the secret.
      */
     secrets: parseSecrets(env.SCALEKIT_INTERCEPTOR_SECRET ?? ""),
+    /** The Redis `explain` reads the audit from: `REDIS_URL` (redis://127.0.0.1:6379), as the ingress uses. */
+    redisUrl: env.REDIS_URL,
+    /** `GATEHOUSE_KEY_PREFIX` (gh): the namespace of the ingress's keys. */
+    keyPrefix: env.GATEHOUSE_KEY_PREFIX,
   }));
 
 export type CliEnv = z.infer<typeof envSchema>;

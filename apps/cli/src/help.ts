@@ -6,6 +6,12 @@ export const USAGE = `gatehouse — sign and send test interceptor requests, the
 Usage:
   gatehouse send <trigger> [flags]   sign a test request, POST it, print request, answer and latency
   gatehouse sign <trigger> [flags]   print the signed request as a ready-to-paste curl command
+  gatehouse policy test <policy-file> <case…> [--json]
+                                     evaluate a policy offline against request or case files (or
+                                     directories of *.json) and print each decision; checks "expect"
+  gatehouse explain <interceptor-id> [--test] [--json]
+                                     print the audit record of one decision: rule, reason, facts used,
+                                     team facts, velocity counts, shadow hits (reads $REDIS_URL)
   gatehouse help                     this text
 
 Triggers: ${TRIGGER_SLUGS.join(", ")}
@@ -24,16 +30,23 @@ Flags:
   --stale            sign with a timestamp ${STALE_SECONDS / 60} minutes old (expect DENY)
   --json             print one JSON object instead of text
   --timeout <ms>     send only: give up waiting after this long (default 10000)
+  --test             explain only: look in the audit of test requests (gatehouse send)
   -h, --help         this text
 
 Every request carries "gatehouse_test": true (signed with the body), which keeps it out of the
 production audit stream.
 
-Exit codes: 0 an answer was received (whatever the decision), 1 no answer (network), 2 usage error.
+Exit codes: 0 an answer was received (whatever the decision), 1 no answer (network; explain: Redis
+unreachable), 2 usage error or invalid policy file, 3 policy test: an expectation failed or a case is
+invalid, 4 explain: no audit record with that id.
+
+explain reads $REDIS_URL (default redis://127.0.0.1:6379) under $GATEHOUSE_KEY_PREFIX (default gh).
 
 Examples:
   gatehouse send pre-signup --email jane@mailinator.com
   gatehouse send pre-session-creation --user usr_123 --org org_456 --json
   gatehouse send pre-m2m-token-creation --client m2m_789 --tamper
   gatehouse sign pre-user-invitation --email bob@example.com --url https://gatehouse.example.com
+  gatehouse policy test infra/policy/default.yaml policy-cases/
+  gatehouse explain 5f1c0a52-… --test
 `;

@@ -1,0 +1,110 @@
+import { createRedis, type Redis } from "@gatehouse/redis";
+import { NetworkError } from "./errors/network-error.js";
+
+/** Batches read per XREVRANGE: each holds the records of a few milliseconds of traffic. */
+export const AUDIT_PAGE = 200;
+
+/** Where one audit record was found. */
+export interface AuditMatch {
+  /** The record as the ingress wrote it. */
+  readonly record: Record<string, unknown>;
+  /** The stream entry (one batch) that holds it. */
+  readonly entryId: string;
+}
+
+export interface AuditSearch {
+  readonly found?: AuditMatch;
+  /** Batches read; when nothing was found, every batch the stream holds. */
+  readonly batches: number;
+  /** The oldest entry read. */
+  readonly oldestEntryId?: string;
+}
+
+/** `redis://user:password@host:6379/0` → `redis://host:6379/0`: messages never show a password. */
+export function redisDisplayUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = "";
+    parsed.password = "";
+    return parsed.toString();
+  } catch {
+    return "REDIS_URL";
+  }
+}
+
+/**
+ * Connects with the request-path profile (no offline queue: a command fails at once instead of waiting
+ * for a Redis that is gone) and waits for the connection, at most `timeoutMs`. Throws a `NetworkError`.
+ */
+export async function connectAuditRedis(url: string, timeoutMs = 3_000): Promise<Redis> {
+  const redis = createRedis({ url, name: "cli", commandTimeoutMs: 10_000 }, "request-path");
+  // Errors after the first surface through the commands that fail; without a listener they would crash.
+  redis.on("error", () => {});
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`no connection within ${timeoutMs} ms`)), timeoutMs);
+      redis.once("ready", () => resolve());
+      redis.once("error", reject);
+    });
+    return redis;
+  } catch (error) {
+    redis.disconnect();
+    throw new NetworkError(redisDisplayUrl(url), (error as Error).message, { cause: error });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function recordsField(fields: string[]): string | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === "records") return fields[i + 1];
+  return undefined;
+}
+
+function newestWithId(packed: string, interceptorId: string): Record<string, unknown> | undefined {
+  let records: unknown;
+  try {
+    records = JSON.parse(packed);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(records)) return undefined;
+  for (let i = records.length - 1; i >= 0; i--) {
+    const record: unknown = records[i];
+    if (typeof record === "object" && record !== null && "interceptorId" in record) {
+      if (record.interceptorId === interceptorId) return record as Record<string, unknown>;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The newest audit record of `interceptorId` in one audit stream. Reads the batches newest first, a page at
+ * a time, and stops at the first match or at the start of the stream (it is capped, so this is bounded).
+ */
+export async function findAuditRecord(
+  redis: Redis,
+  stream: string,
+  interceptorId: string,
+  pageSize = AUDIT_PAGE,
+): Promise<AuditSearch> {
+  // The id as it appears in the packed JSON: most batches are skipped without being parsed.
+  const needle = JSON.stringify(interceptorId);
+  let end = "+";
+  let batches = 0;
+  let oldestEntryId: string | undefined;
+  for (;;) {
+    const page = await redis.xrevrange(stream, end, "-", "COUNT", pageSize);
+    for (const [entryId, fields] of page) {
+      batches += 1;
+      oldestEntryId = entryId;
+      const packed = recordsField(fields);
+      if (packed === undefined || !packed.includes(needle)) continue;
+      const record = newestWithId(packed, interceptorId);
+      if (record) return { found: { record, entryId }, batches, oldestEntryId };
+    }
+    if (page.length < pageSize || oldestEntryId === undefined) break;
+    end = `(${oldestEntryId}`;
+  }
+  return { batches, ...(oldestEntryId !== undefined && { oldestEntryId }) };
+}

@@ -1,0 +1,75 @@
+import { parseArgs } from "node:util";
+import type { CliIo } from "./cli-io.js";
+import type { CliEnv } from "./env.js";
+import { NetworkError } from "./errors/network-error.js";
+import { UsageError } from "./errors/usage-error.js";
+import { EXIT_NOT_FOUND, EXIT_OK } from "./exit-codes.js";
+import { entryTime, formatExplain, formatExplainJson } from "./explain-print.js";
+import { USAGE } from "./help.js";
+import { parseFlags } from "./request-flags.js";
+
+/**
+ * `gatehouse explain <interceptor-id> [--test] [--json]`: the audit record of one decision, from the audit
+ * stream in Redis (`--test`: the stream of test requests). Exit 0 found, 4 not found, 1 Redis unreachable.
+ */
+export async function explainCommand(args: string[], env: CliEnv, io: CliIo): Promise<number> {
+  const { values, positionals } = parseFlags(() =>
+    parseArgs({
+      args,
+      options: {
+        test: { type: "boolean" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+      allowPositionals: true,
+      strict: true,
+    }),
+  );
+  if (values.help) {
+    io.stdout(USAGE);
+    return EXIT_OK;
+  }
+  const [interceptorId, ...extra] = positionals;
+  if (interceptorId === undefined || interceptorId === "") {
+    throw new UsageError("explain: missing <interceptor-id> (the interceptor-id header of the request)");
+  }
+  if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+
+  // Loaded on use, like the policy engine: a Redis client would slow every other command's start.
+  const [{ cacheKeys }, { connectAuditRedis, findAuditRecord, redisDisplayUrl }] = await Promise.all([
+    import("@gatehouse/decision-cache"),
+    import("./explain-audit.js"),
+  ]);
+  const keys = cacheKeys(env.keyPrefix);
+  const stream = values.test ? keys.testAuditStream : keys.auditStream;
+  const redis = await connectAuditRedis(env.redisUrl);
+  try {
+    const search = await findAuditRecord(redis, stream, interceptorId).catch((error: unknown) => {
+      throw new NetworkError(redisDisplayUrl(env.redisUrl), (error as Error).message, { cause: error });
+    });
+    if (search.found) {
+      const { record, entryId } = search.found;
+      io.stdout(values.json ? formatExplainJson(record) : formatExplain(record, { stream, entryId }));
+      return EXIT_OK;
+    }
+    const since = search.oldestEntryId && entryTime(search.oldestEntryId);
+    const other = values.test
+      ? `production decisions are in ${keys.auditStream}: drop --test`
+      : `test requests (gatehouse send) are in ${keys.testAuditStream}: add --test`;
+    const kept =
+      search.batches === 0
+        ? "the stream is empty: check REDIS_URL and GATEHOUSE_KEY_PREFIX"
+        : `the audit keeps the last ${search.batches} batches${since ? `, since ${since}` : ""}`;
+    io.stderr(
+      [
+        `gatehouse: ${interceptorId}: not found in ${stream} (${kept})`,
+        `  ${other}`,
+        "  a request whose signature failed is audited without its id",
+        "",
+      ].join("\n"),
+    );
+    return EXIT_NOT_FOUND;
+  } finally {
+    redis.disconnect();
+  }
+}
