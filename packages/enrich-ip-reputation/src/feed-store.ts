@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { CacheKeys } from "@gatehouse/decision-cache";
 import { bullPrefix, type StartContext, type StartedHandler } from "@gatehouse/enrichment-sdk";
@@ -155,17 +155,45 @@ export class FeedStore {
     }
   }
 
-  /** The refresh job: downloads one feed and, when it is a usable list, stores it. */
-  async #refresh(name: string): Promise<"stored" | "not-modified" | "unknown"> {
-    const { redis, keys, log } = this.#started();
+  /**
+   * The refresh job. Downloads overlap when a scheduled run, a worker's first-start request and retries
+   * meet; a lock per feed lets one download at a time, and a copy checked within half a period is fresh.
+   */
+  async #refresh(name: string): Promise<"stored" | "not-modified" | "fresh" | "coalesced" | "unknown"> {
+    const { redis, keys } = this.#started();
     const feed = this.#feeds.get(name);
     // A scheduler left by a configuration that named this feed; this worker does not know it.
     if (feed === undefined) return "unknown";
+    const lock = `${feedKey(keys, name)}:lock`;
+    const token = randomUUID();
+    const lockMs = this.options.timeoutMs + 5_000;
+    if ((await redis.set(lock, token, "PX", lockMs, "NX")) !== "OK") {
+      const until = Date.now() + lockMs;
+      while ((await redis.exists(lock)) === 1 && Date.now() < until) await sleep(50);
+      return "coalesced";
+    }
+    try {
+      return await this.#download(feed);
+    } finally {
+      if ((await redis.get(lock)) === token) await redis.del(lock);
+    }
+  }
+
+  async #download(feed: FeedBlocklistSource): Promise<"stored" | "not-modified" | "fresh"> {
+    const { redis, keys, log } = this.#started();
+    const { name } = feed;
     const key = feedKey(keys, name);
     try {
-      const [url, etag, lastModified] = await redis.hmget(key, "url", "etag", "lastModified");
-      const validators =
-        url === feed.url ? { etag: etag ?? undefined, lastModified: lastModified ?? undefined } : {};
+      const [url, etag, lastModified, checkedAt] = await redis.hmget(
+        key,
+        "url",
+        "etag",
+        "lastModified",
+        "checkedAt",
+      );
+      const ours = url === feed.url;
+      if (ours && Number(checkedAt) > Date.now() - this.options.refreshMs / 2) return "fresh";
+      const validators = ours ? { etag: etag ?? undefined, lastModified: lastModified ?? undefined } : {};
       const download = await downloadFeed(feed, { timeoutMs: this.options.timeoutMs, ...validators });
       if (download.status === "not-modified") {
         await redis.multi().hset(key, "checkedAt", Date.now()).pexpire(key, this.#ttlMs).exec();
