@@ -142,6 +142,16 @@ describe("admin API authentication", () => {
   });
 });
 
+describe("admin API routes", () => {
+  it("answers an unknown admin path with 404 no_route, which the CLI tells apart from an unknown id", async () => {
+    const { admin } = await ingress();
+    const route = await admin.get("/teams/t_1");
+    expect(route.statusCode).toBe(404);
+    expect(route.json()).toEqual({ error: "no_route", message: "no such admin route" });
+    expect((await admin.get("/users/nobody")).json().error).toBe("not_found");
+  });
+});
+
 describe("admin API media type and limits", () => {
   it.each([
     ["text/plain", '{"memberCount":1}'],

@@ -4,6 +4,7 @@ import { NetworkError } from "./errors/network-error.js";
 import { UsageError } from "./errors/usage-error.js";
 import { EXIT_NETWORK, EXIT_OK, EXIT_USAGE } from "./exit-codes.js";
 import { explainCommand } from "./explain-command.js";
+import { factsCommand } from "./facts-command.js";
 import { USAGE } from "./help.js";
 import { policyCommand } from "./policy-command.js";
 import { sendCommand } from "./send-command.js";
@@ -14,6 +15,7 @@ export { EXIT_NETWORK, EXIT_NOT_FOUND, EXIT_OK, EXIT_POLICY_FAILED, EXIT_USAGE }
 const commands: Record<string, (args: string[], env: CliEnv, io: CliIo) => Promise<number>> = {
   explain: explainCommand,
   policy: policyCommand,
+  facts: factsCommand,
   send: sendCommand,
   sign: signCommand,
 };
@@ -28,7 +30,7 @@ export async function runCli(argv: readonly string[], env: CliEnv, io: CliIo): P
   try {
     const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
     if (command === undefined)
-      throw new UsageError(`unknown command "${name}": expected send, sign, policy, explain or help`);
+      throw new UsageError(`unknown command "${name}": expected send, sign, policy, explain, facts or help`);
     return await command(args, env, io);
   } catch (error) {
     if (error instanceof UsageError) {

@@ -66,3 +66,17 @@ describe("parseEnv", () => {
     expect(!result.ok && result.message).toMatch(new RegExp(`^invalid environment: ${name}: `));
   });
 });
+
+describe("parseEnv: GATEHOUSE_ADMIN_TOKEN", () => {
+  it("passes the admin token on for `facts`, and leaves it out when unset or blank", () => {
+    const token = "t".repeat(40);
+    expect(parseEnv({ GATEHOUSE_ADMIN_TOKEN: token })).toMatchObject({
+      ok: true,
+      env: { adminToken: token },
+    });
+    for (const source of [{}, { GATEHOUSE_ADMIN_TOKEN: "" }]) {
+      const parsed = parseEnv(source);
+      expect(parsed.ok && Object.hasOwn(parsed.env, "adminToken")).toBe(false);
+    }
+  });
+});

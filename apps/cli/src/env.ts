@@ -22,6 +22,7 @@ const envSchema = z
         .default(8080),
     ),
     SCALEKIT_INTERCEPTOR_SECRET: z.preprocess(blank, z.string().optional()),
+    GATEHOUSE_ADMIN_TOKEN: z.preprocess(blank, z.string().optional()),
     REDIS_URL: z.preprocess(
       blank,
       z
@@ -45,6 +46,8 @@ const envSchema = z
      * when a command signs, so `gatehouse help` works whatever the secret.
      */
     secrets: parseSecrets(env.SCALEKIT_INTERCEPTOR_SECRET ?? ""),
+    /** `GATEHOUSE_ADMIN_TOKEN`: the ingress's admin token, which `facts` sends; checked by the ingress. */
+    ...(env.GATEHOUSE_ADMIN_TOKEN !== undefined && { adminToken: env.GATEHOUSE_ADMIN_TOKEN }),
     /** The Redis `explain` reads the audit from: `REDIS_URL` (redis://127.0.0.1:6379), as the ingress uses. */
     redisUrl: env.REDIS_URL,
     /** `GATEHOUSE_KEY_PREFIX` (gh): the namespace of the ingress's keys. */

@@ -12,6 +12,10 @@ Usage:
   gatehouse explain <interceptor-id> [--test] [--json]
                                      print the audit record of one decision: rule, reason, facts used,
                                      team facts, velocity counts, shadow hits (reads $REDIS_URL)
+  gatehouse facts load <file>        write facts about organizations and users from a .json or .csv
+                                     file through the ingress's admin API ($GATEHOUSE_ADMIN_TOKEN)
+  gatehouse facts get|delete organization|user <id>
+                                     print (as JSON) or delete the facts about one of them
   gatehouse help                     this text
 
 Triggers: ${TRIGGER_SLUGS.join(", ")}
@@ -41,6 +45,14 @@ unreachable), 2 usage error or invalid policy file, 3 policy test: an expectatio
 invalid, 4 explain: no audit record with that id.
 
 explain reads $REDIS_URL (default redis://127.0.0.1:6379) under $GATEHOUSE_KEY_PREFIX (default gh).
+
+facts: --url as above; --ttl <s> expire the records (default: never); --batch <n> records per
+request (default 1000); --dry-run check only; --json. Every record is checked before any is written.
+  .json  {"organizations": [{"id": "org_1", "memberCount": 12, "allowedDomains": ["acme.com"]}],
+          "users": [{"id": "usr_1", "claims": {"plan": "pro"}}]}
+  .csv   header kind,id and any of memberCount,allowedDomains,externalId,claims; kind is organization
+         or user; allowedDomains separated by ";" or spaces; claims a JSON object. Errors name the line.
+  Exit codes: 2 a problem in the file or a refused token, 4 no such organization or user.
 
 Examples:
   gatehouse send pre-signup --email jane@mailinator.com

@@ -212,7 +212,8 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
   });
 
   app.setNotFoundHandler((_request, reply) =>
-    reply.code(404).send({ error: ERROR_CODES[404], message: "no such admin route" }),
+    // Not "not_found", which says that the route exists and the record does not.
+    reply.code(404).send({ error: "no_route", message: "no such admin route" }),
   );
 
   const parseId = (reply: FastifyReply, id: string) => {
