@@ -57,12 +57,17 @@ function record(interceptorId: string, overrides: Record<string, unknown> = {}):
 
 /** Writes each batch through the ingress's own writer: one stream entry per flush. */
 async function writeBatches(keys: CacheKeys, batches: Record<string, unknown>[][]): Promise<void> {
-  const writer = new AfterReplyWriter(redis, keys, { flushMs: 60_000 });
+  const errors: unknown[] = [];
+  const writer = new AfterReplyWriter(redis, keys, {
+    flushMs: 60_000,
+    onError: (error) => errors.push(error),
+  });
   for (const batch of batches) {
     for (const audit of batch) writer.push({ audit, test: audit.test === true });
     await writer.flush();
   }
   await writer.close();
+  expect(errors).toEqual([]);
 }
 
 const explain = (keys: CacheKeys, ...args: string[]) =>
