@@ -55,14 +55,14 @@ function workerSource(url: string, prefix: string): Record<string, string> {
 
 /**
  * A key's family: its variable parts (subjects, interceptor ids, buckets, job ids) masked, so the failure
- * message names each kind of key once: `v1:fact:email-domain.v1:*`, `v1:idem:*`, `bull:enrich.x:<n>:lock`.
+ * message names each kind of key once: `v1:fact:email-domain.v1:*`, `v1:idem:*`, `{bull}:enrich.x:<n>:lock`.
  */
 function familyOf(prefix: string, key: string): string {
   const parts = key.slice(prefix.length + 1).split(":");
   const [root, kind, ...more] = parts;
   if (root === "v1" && kind === "fact") return `v1:fact:${more[0]}:*`;
   if (root === "v1" && (kind === "idem" || kind === "answers")) return `v1:${kind}:*`;
-  if (root === "bull" && more[0] === "de") return `bull:${kind}:de:*`;
+  if (root === "{bull}" && more[0] === "de") return `{bull}:${kind}:de:*`;
   return parts.map((part) => (/^\d+$/.test(part) ? "<n>" : part)).join(":");
 }
 
@@ -176,14 +176,14 @@ describe("the cache's own keys", () => {
         "v1:audit:test",
       ]),
     );
-    // Only the audit streams are streams, and nothing outside v1: and bull: is Gatehouse's.
+    // Only the audit streams are streams, and nothing outside v1: and {bull}: is Gatehouse's.
     expect(
       found
-        .filter((e) => e.type === "stream" && !e.key.includes(":bull:"))
+        .filter((e) => e.type === "stream" && !e.key.startsWith(`${bullPrefix(prefix)}:`))
         .map((e) => e.key)
         .sort(),
     ).toEqual([keys.auditStream, keys.testAuditStream].sort());
-    expect([...families.keys()].filter((f) => !f.startsWith("v1:") && !f.startsWith("bull:"))).toEqual([]);
+    expect([...families.keys()].filter((f) => !f.startsWith("v1:") && !f.startsWith("{bull}:"))).toEqual([]);
 
     // Both audit streams exist and are capped: trimmed below what was added, near MAXLEN (approximate).
     for (const stream of [keys.auditStream, keys.testAuditStream]) {

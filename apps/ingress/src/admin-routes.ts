@@ -7,7 +7,7 @@ import {
   teamFactIdSchema,
   teamFactSchemas,
 } from "@gatehouse/decision-cache";
-import { createRedis } from "@gatehouse/redis";
+import { createRedis, type RedisConnectionOptions } from "@gatehouse/redis";
 import { labelledCounter, type Registry } from "@gatehouse/telemetry";
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import { z } from "zod";
@@ -15,8 +15,11 @@ import { z } from "zod";
 export interface AdminRoutesOptions {
   /** `GATEHOUSE_ADMIN_TOKEN`: requests must carry `Authorization: Bearer <token>`. */
   token: string;
-  /** The admin routes open their own connection: bulk writes get a longer timeout than the request path's. */
-  redisUrl: string;
+  /**
+   * The deployment's Redis or Redis Cluster. The admin routes open their own connection: bulk writes get a
+   * longer timeout than the request path's.
+   */
+  redis: Pick<RedisConnectionOptions, "url" | "clusterNodes">;
   keys: CacheKeys;
   registry: Registry;
 }
@@ -134,7 +137,7 @@ function checkBulk(body: z.output<typeof bulkSchema>): {
 export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, options) => {
   const expected = Buffer.from(options.token);
   const redis = createRedis(
-    { url: options.redisUrl, commandTimeoutMs: ADMIN_REDIS_TIMEOUT_MS, name: "ingress-admin" },
+    { ...options.redis, commandTimeoutMs: ADMIN_REDIS_TIMEOUT_MS, name: "ingress-admin" },
     "request-path",
   );
   // One warning per outage, not one per reconnection attempt.

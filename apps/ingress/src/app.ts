@@ -1,7 +1,7 @@
 import { AfterReplyWriter, cacheKeys, DecisionCache, FactAnnouncements } from "@gatehouse/decision-cache";
 import { Enqueuer } from "@gatehouse/enrichment-sdk";
 import { DEFAULT_POLICY, type Policy } from "@gatehouse/policy";
-import { createRedis, type Redis } from "@gatehouse/redis";
+import { createRedis, type RedisClient, redisTarget } from "@gatehouse/redis";
 import { createVerifier, parseSecrets } from "@gatehouse/signature";
 import { createLogger, createRegistry, type Logger } from "@gatehouse/telemetry";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
@@ -14,7 +14,7 @@ import { interceptorRoutes } from "./interceptor-routes.js";
 import { PolicySource } from "./policy-source.js";
 import { RecentAnswers } from "./recent-answers.js";
 
-const whenReady = (client: Redis) =>
+const whenReady = (client: RedisClient) =>
   client.status === "ready"
     ? Promise.resolve()
     : new Promise<void>((resolve) => client.once("ready", () => resolve()));
@@ -43,7 +43,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
 
   const connection = {
-    url: env.REDIS_URL,
+    ...redisTarget(env),
     commandTimeoutMs: env.GATEHOUSE_REDIS_TIMEOUT_MS,
     name: "ingress",
   };
@@ -106,7 +106,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   // Facts about organizations and users, written by the team: off unless GATEHOUSE_ADMIN_TOKEN is set.
   if (env.GATEHOUSE_ADMIN_TOKEN !== undefined) {
     const token = env.GATEHOUSE_ADMIN_TOKEN;
-    await app.register(adminRoutes, { prefix: "/admin/v1", token, redisUrl: env.REDIS_URL, keys, registry });
+    await app.register(adminRoutes, { prefix: "/admin/v1", token, redis: redisTarget(env), keys, registry });
   }
 
   // Give Redis a moment to connect before listening, so the first requests are not fallbacks; a Redis that

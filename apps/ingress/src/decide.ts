@@ -319,7 +319,8 @@ function planReads(
     plan.counters.push({
       id,
       window: velocity.window,
-      keys: counterKeys(keys, id, subject, velocity.window, now),
+      // Each trigger counts its own requests: a sign-up limit never counts invitations.
+      keys: counterKeys(keys, `${request.trigger_point}:${id}`, subject, velocity.window, now),
     });
   }
   return plan;

@@ -1,3 +1,4 @@
+import { redisEnvShape } from "@gatehouse/redis";
 import { z } from "zod";
 
 const int = (fallback: number, min: number, max: number) =>
@@ -9,10 +10,7 @@ export const ingressEnvSchema = z
     PORT: int(8080, 0, 65_535),
     /** Interface to listen on. Default: all. */
     HOST: z.string().min(1).default("0.0.0.0"),
-    REDIS_URL: z
-      .string()
-      .regex(/^rediss?:\/\//, "must start with redis:// or rediss://")
-      .default("redis://127.0.0.1:6379"),
+    ...redisEnvShape,
     /** One secret or several, comma-separated (rotation): `whsec_…`. */
     SCALEKIT_INTERCEPTOR_SECRET: z
       .string({ error: "is required (whsec_… from the Scalekit dashboard)" })

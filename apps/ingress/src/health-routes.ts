@@ -1,9 +1,9 @@
-import { ping, type Redis } from "@gatehouse/redis";
+import { ping, type RedisClient } from "@gatehouse/redis";
 import type { Registry } from "@gatehouse/telemetry";
 import type { FastifyPluginAsync } from "fastify";
 
 export interface HealthRoutesOptions {
-  redis: Redis;
+  redis: RedisClient;
   registry: Registry;
 }
 

@@ -1,15 +1,13 @@
 import type { AnyEnrichment } from "@gatehouse/enrichment-sdk";
 import { ENRICHMENT_NAMES, type EnrichmentName } from "@gatehouse/enrichments";
+import { redisEnvShape } from "@gatehouse/redis";
 import { z } from "zod";
 
 const names = new Set<string>(ENRICHMENT_NAMES);
 
 /** Every setting of the worker, parsed once at boot; nothing else reads process.env. */
 export const workerEnvSchema = z.object({
-  REDIS_URL: z
-    .string()
-    .regex(/^rediss?:\/\//, "must start with redis:// or rediss://")
-    .default("redis://127.0.0.1:6379"),
+  ...redisEnvShape,
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   GATEHOUSE_KEY_PREFIX: z
     .string()

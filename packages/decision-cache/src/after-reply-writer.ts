@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import { type Command, type RedisClient, sendBatch } from "@gatehouse/redis";
 import type { CacheKeys } from "./keys.js";
 
 /** What one decision leaves behind once it is answered. */
@@ -39,7 +39,7 @@ export class AfterReplyWriter {
     Pick<AfterReplyWriterOptions, "onDrop" | "onError">;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: CacheKeys,
     options: AfterReplyWriterOptions = {},
   ) {
@@ -115,28 +115,19 @@ export class AfterReplyWriter {
       }
       (entry.test ? testAudit : audit).push(entry.audit);
     }
-    const pipeline = this.redis.pipeline();
+    const commands: Command[] = [];
     for (const [bucket, fields] of answers) {
       const key = this.keys.answers(bucket);
-      pipeline.hset(key, ...fields).pexpire(key, this.#options.answerTtlMs);
+      commands.push(["HSET", key, ...fields], ["PEXPIRE", key, this.#options.answerTtlMs]);
     }
     const maxLen = this.#options.auditMaxLen;
-    if (audit.length > 0) {
-      pipeline.xadd(this.keys.auditStream, "MAXLEN", "~", maxLen, "*", "records", JSON.stringify(audit));
+    for (const [stream, records] of [
+      [this.keys.auditStream, audit],
+      [this.keys.testAuditStream, testAudit],
+    ] as const) {
+      if (records.length > 0)
+        commands.push(["XADD", stream, "MAXLEN", "~", maxLen, "*", "records", JSON.stringify(records)]);
     }
-    if (testAudit.length > 0) {
-      pipeline.xadd(
-        this.keys.testAuditStream,
-        "MAXLEN",
-        "~",
-        maxLen,
-        "*",
-        "records",
-        JSON.stringify(testAudit),
-      );
-    }
-    const results = await pipeline.exec();
-    const failed = results?.find(([error]) => error);
-    if (failed?.[0]) throw failed[0];
+    await sendBatch(this.redis, commands);
   }
 }

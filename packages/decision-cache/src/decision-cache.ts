@@ -1,6 +1,6 @@
-import type { Redis } from "ioredis";
+import { isCluster, type RedisClient } from "@gatehouse/redis";
 import type { CacheKeys } from "./keys.js";
-import { READ_SCRIPT, STORED_ANSWER_SCRIPT } from "./read-script.js";
+import { COUNT_SCRIPT, READ_SCRIPT, STORED_ANSWER_SCRIPT } from "./read-script.js";
 import type { CounterKeys } from "./velocity-counter.js";
 
 export type CacheRead =
@@ -20,7 +20,8 @@ export interface DecisionCacheOptions {
 }
 
 type ReadReply = [0 | 1, ...(string | number | null)[]];
-type WithReadCommand = Redis & {
+type WithReadCommand = RedisClient & {
+  gatehouseCount(current: string, previous: string, ttlMs: number): Promise<[number, number]>;
   gatehouseRead(numberOfKeys: number, ...args: (string | number)[]): Promise<ReadReply>;
   gatehouseStoredAnswer(
     idempotencyKey: string,
@@ -35,8 +36,10 @@ export class DecisionCache {
   readonly bucketMs: number;
   readonly #redis: WithReadCommand;
 
+  readonly #cluster: boolean;
+
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     readonly keys: CacheKeys,
     options: DecisionCacheOptions = {},
   ) {
@@ -45,8 +48,10 @@ export class DecisionCache {
     if (!("gatehouseRead" in redis)) {
       redis.defineCommand("gatehouseRead", { lua: READ_SCRIPT });
       redis.defineCommand("gatehouseStoredAnswer", { lua: STORED_ANSWER_SCRIPT, numberOfKeys: 1 });
+      redis.defineCommand("gatehouseCount", { lua: COUNT_SCRIPT, numberOfKeys: 2 });
     }
     this.#redis = redis as WithReadCommand;
+    this.#cluster = isCluster(redis);
   }
 
   /** The bucket an answer given now is stored in. */
@@ -54,13 +59,17 @@ export class DecisionCache {
     return Math.floor(now / this.bucketMs);
   }
 
-  /** Claims the id, GETs `keys` and counts the request in `counters`: one command. */
+  /**
+   * Claims the id, GETs `keys` and counts the request in `counters`: one command on one Redis; on a cluster,
+   * one parallel wave of single-slot commands (see `#readInOneWave`).
+   */
   async read(
     interceptorId: string,
     keys: readonly string[],
     counters: readonly CounterKeys[],
     bucket: number,
   ): Promise<CacheRead> {
+    if (this.#cluster) return this.#readInOneWave(interceptorId, keys, counters, bucket);
     const counterKeys = counters.flatMap((counter) => [counter.current, counter.previous]);
     const reply = await this.#redis.gatehouseRead(
       1 + keys.length + counterKeys.length,
@@ -82,8 +91,36 @@ export class DecisionCache {
     return { kind: "fresh", values, counts };
   }
 
+  /**
+   * A Redis Cluster cannot run one script over keys of many slots: the claim, each GET and each counter go
+   * out at once (ioredis pipelines them per node), so the read still costs one round trip to each node.
+   * A counter cannot know yet whether the claim succeeds; a repeat takes its increments back (Scalekit's
+   * retries are rare, and a limit may count one too many only while a retry is in flight).
+   */
+  async #readInOneWave(
+    interceptorId: string,
+    keys: readonly string[],
+    counters: readonly CounterKeys[],
+    bucket: number,
+  ): Promise<CacheRead> {
+    const redis = this.#redis;
+    const [claimed, values, counts] = await Promise.all([
+      redis.set(this.keys.idempotency(interceptorId), bucket, "PX", this.idempotencyTtlMs, "NX"),
+      Promise.all(keys.map((key) => redis.get(key))),
+      Promise.all(counters.map((c) => redis.gatehouseCount(c.current, c.previous, c.ttlMs))),
+    ]);
+    if (claimed === "OK") return { kind: "fresh", values, counts };
+    await Promise.all(counters.map((c) => redis.decr(c.current)));
+    return { kind: "repeat", answer: await this.storedAnswer(interceptorId) };
+  }
+
   /** The answer stored for a repeated id, or null while its first request is still being answered. */
   async storedAnswer(interceptorId: string): Promise<string | null> {
+    if (this.#cluster) {
+      // The idempotency key and the answers hash live in different slots: two steps.
+      const bucket = await this.#redis.get(this.keys.idempotency(interceptorId));
+      return bucket === null ? null : this.#redis.hget(this.keys.answers(Number(bucket)), interceptorId);
+    }
     return this.#redis.gatehouseStoredAnswer(
       this.keys.idempotency(interceptorId),
       this.keys.answersPrefix,

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@gatehouse/redis";
 import type { CacheKeys } from "./keys.js";
 
 type Waiter = { keys: ReadonlySet<string>; found: Map<string, string>; done: () => void };
@@ -15,7 +15,7 @@ export class FactAnnouncements {
   readonly #sweeper: NodeJS.Timeout;
 
   constructor(
-    private readonly subscriber: Redis,
+    private readonly subscriber: RedisClient,
     private readonly keys: CacheKeys,
     private readonly recentMs = 2_000,
   ) {

@@ -109,7 +109,7 @@ describe("writeFacts", () => {
     const pipelines = vi.spyOn(redis, "pipeline");
     const entries = Array.from({ length: 6 }, (_, i) => ({ key: keys.fact("bulk", 1, `s${i}`), fact: i }));
     expect(await writeFacts(redis, entries, 60, 3)).toBe(6);
-    expect(pipelines).toHaveBeenCalledTimes(3); // two full chunks, then an empty pipeline that is never sent
+    expect(pipelines).toHaveBeenCalledTimes(2); // two full chunks; nothing is sent for the empty rest
     expect(await redis.exists(...entries.map((e) => e.key))).toBe(6);
   });
 

@@ -11,7 +11,10 @@ export interface CacheKeys {
    * `gh:v1:team:organization:org_123`. Written by the team, never by a worker; no TTL unless the team sets one.
    */
   team(kind: TeamFactKind, id: string): string;
-  /** One fixed window of a velocity counter (`ip:60`) for one subject: `gh:v1:velocity:ip:60:203.0.113.7:29000123`. */
+  /**
+   * One fixed window of a velocity counter (`ip:60`) for one subject: `gh:v1:velocity:{ip:60:203.0.113.7}:29000123`.
+   * The braces keep a subject's windows in one Redis Cluster slot, so one command reads this window and the last.
+   */
   velocity(counter: string, subject: string, window: number): string;
   /** Claimed by the first request with this interceptor id; holds the bucket its answer is stored in. */
   idempotency(interceptorId: string): string;
@@ -36,7 +39,7 @@ export function cacheKeys(prefix = "gh"): CacheKeys {
     prefix,
     fact: (enrichment, version, subject) => `${root}fact:${enrichment}.v${version}:${subject}`,
     team: (kind, id) => `${root}team:${kind}:${id}`,
-    velocity: (counter, subject, window) => `${root}velocity:${counter}:${subject}:${window}`,
+    velocity: (counter, subject, window) => `${root}velocity:{${counter}:${subject}}:${window}`,
     idempotency: (interceptorId) => `${root}idem:${interceptorId}`,
     answers: (bucket) => `${root}answers:${bucket}`,
     answersPrefix: `${root}answers:`,

@@ -38,3 +38,14 @@ local bucket = redis.call('GET', KEYS[1])
 if not bucket then return false end
 return redis.call('HGET', ARGV[1] .. bucket, ARGV[2])
 `;
+
+/**
+ * One velocity counter on a Redis Cluster, where the read cannot be one script over keys of many slots:
+ * KEYS[1] this window, KEYS[2] the previous one (one slot: hash-tagged); ARGV[1] the window's TTL in ms.
+ * Returns {this window's count including this request, the previous window's count}.
+ */
+export const COUNT_SCRIPT = `
+local current = redis.call('INCR', KEYS[1])
+if current == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return {current, tonumber(redis.call('GET', KEYS[2]) or '0')}
+`;

@@ -1,5 +1,5 @@
 import { domainToASCII } from "node:url";
-import type { ChainableCommander, Redis } from "ioredis";
+import { type Command, type RedisClient, sendBatch } from "@gatehouse/redis";
 import { z } from "zod";
 import type { CacheKeys, TeamFactKind } from "./keys.js";
 
@@ -131,7 +131,7 @@ export const TEAM_FACT_BATCH = 500;
  */
 export class TeamFactStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: CacheKeys,
   ) {}
 
@@ -160,32 +160,30 @@ export class TeamFactStore {
     return (await this.redis.del(this.keys.team(kind, id))) > 0;
   }
 
-  /** Writes every record, {@link TEAM_FACT_BATCH} per pipeline; returns how many were written. */
+  /** Writes every record, {@link TEAM_FACT_BATCH} per batch; returns how many were written. */
   async putMany(
     entries: Iterable<TeamFactEntry>,
     options: TeamFactWriteOptions = {},
     batch = TEAM_FACT_BATCH,
   ): Promise<number> {
     const now = Date.now();
-    let pipeline: ChainableCommander | undefined;
-    let pending = 0;
+    let commands: Command[] = [];
     let written = 0;
-    const flush = async () => {
-      // A pipeline resolves even when some of its commands failed (e.g. OOM): surface the first failure.
-      for (const [error] of (await pipeline?.exec()) ?? []) if (error) throw error;
-      written += pending;
-      pending = 0;
-      pipeline = undefined;
-    };
     for (const { kind, id, fact } of entries) {
       const key = this.keys.team(kind, id);
       const value = encodeTeamFact(fact, now);
-      pipeline ??= this.redis.pipeline();
-      if (options.ttlSeconds === undefined) pipeline.set(key, value);
-      else pipeline.set(key, value, "EX", options.ttlSeconds);
-      if (++pending === batch) await flush();
+      commands.push(
+        options.ttlSeconds === undefined
+          ? ["SET", key, value]
+          : ["SET", key, value, "EX", options.ttlSeconds],
+      );
+      if (commands.length === batch) {
+        await sendBatch(this.redis, commands);
+        written += commands.length;
+        commands = [];
+      }
     }
-    if (pending > 0) await flush();
-    return written;
+    await sendBatch(this.redis, commands);
+    return written + commands.length;
   }
 }

@@ -1,7 +1,7 @@
 import type { InterceptorRequest } from "@gatehouse/contracts";
 import type { CacheKeys } from "@gatehouse/decision-cache";
+import type { RedisClient } from "@gatehouse/redis";
 import type { Logger } from "@gatehouse/telemetry";
-import type { Redis } from "ioredis";
 import type { z } from "zod";
 
 /** What a running enrichment gets besides its input. */
@@ -16,7 +16,7 @@ export interface StartContext {
    * A `bullmq`-profile connection (commands wait for a reconnect): usable for the handler's own keys and for
    * BullMQ Queues and Workers. Shared: do not close it.
    */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** The deployment's keys; the handler's own go under `${keys.prefix}:v1:`, its queues under `bullPrefix(keys.prefix)`. */
   readonly keys: CacheKeys;
   /** The worker's logger, bound to the enrichment. */

@@ -1,5 +1,5 @@
+import type { RedisClient } from "@gatehouse/redis";
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import type { AnyEnrichment } from "./define-enrichment.js";
 import { bullPrefix, jobName, queueName } from "./queue-names.js";
 import { DEFAULTS } from "./settings.js";
@@ -8,7 +8,7 @@ export type EnqueueResult = "added" | "deduplicated" | "failed";
 
 export interface EnqueuerOptions {
   /** A connection that fails fast (the ingress' request-path profile). */
-  connection: Redis;
+  connection: RedisClient;
   keyPrefix: string;
   /** How long one subject is not enqueued again, even after its job finished or failed. Default: 30 s. */
   dedupMs?: number;

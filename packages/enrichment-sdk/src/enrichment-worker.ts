@@ -1,7 +1,7 @@
 import { type CacheKeys, writeFact } from "@gatehouse/decision-cache";
+import type { RedisClient } from "@gatehouse/redis";
 import { inSpan, type Logger } from "@gatehouse/telemetry";
 import { type Job, UnrecoverableError, Worker } from "bullmq";
-import type { Redis } from "ioredis";
 import {
   type AnyEnrichment,
   type EnrichmentHandler,
@@ -18,9 +18,9 @@ export interface EnrichmentWorkerOptions {
   enrichment: AnyEnrichment;
   handler: EnrichmentHandler<unknown, unknown>;
   /** A `bullmq`-profile connection for the worker's blocking commands. */
-  connection: Redis;
+  connection: RedisClient;
   /** A connection for the facts it writes and announces. */
-  cache: Redis;
+  cache: RedisClient;
   keys: CacheKeys;
   log: Logger;
   /** Overrides the definition's concurrency. */

@@ -27,8 +27,8 @@ describe("queue names", () => {
     expect(jobName(enrichment("user-claims", 12))).toBe("enrich.user-claims.v12");
   });
 
-  it("puts BullMQ's keys under Gatehouse's prefix", () => {
-    expect(bullPrefix("gh")).toBe("gh:bull");
-    expect(bullPrefix("t1234abcd")).toBe("t1234abcd:bull");
+  it("puts BullMQ's keys under Gatehouse's prefix, in one Redis Cluster hash slot", () => {
+    expect(bullPrefix("gh")).toBe("gh:{bull}");
+    expect(bullPrefix("t1234abcd")).toBe("t1234abcd:{bull}");
   });
 });

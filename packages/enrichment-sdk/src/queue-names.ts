@@ -6,5 +6,8 @@ export const queueName = (enrichment: AnyEnrichment) => `enrich.${enrichment.nam
 /** Versioned job name: a worker only runs jobs whose version it knows. */
 export const jobName = (enrichment: AnyEnrichment) => `enrich.${enrichment.name}.v${enrichment.version}`;
 
-/** BullMQ's key prefix, under Gatehouse's own. */
-export const bullPrefix = (keyPrefix: string) => `${keyPrefix}:bull`;
+/**
+ * BullMQ's key prefix, under Gatehouse's own: `gh:{bull}`. The braces are a Redis Cluster hash tag — BullMQ's
+ * scripts touch several keys of a queue at once, so they must share one slot.
+ */
+export const bullPrefix = (keyPrefix: string) => `${keyPrefix}:{bull}`;

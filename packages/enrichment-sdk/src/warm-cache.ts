@@ -1,5 +1,5 @@
 import { type CacheKeys, writeFacts } from "@gatehouse/decision-cache";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@gatehouse/redis";
 import type { AnyEnrichment, EnrichmentHandler } from "./define-enrichment.js";
 import { factKey } from "./fact-key.js";
 import { DEFAULTS } from "./settings.js";
@@ -10,7 +10,7 @@ import { DEFAULTS } from "./settings.js";
  * Returns how many facts were written.
  */
 export async function warmCache(
-  redis: Redis,
+  redis: RedisClient,
   keys: CacheKeys,
   enrichment: AnyEnrichment,
   handler: EnrichmentHandler<unknown, unknown>,

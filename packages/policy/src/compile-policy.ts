@@ -68,7 +68,7 @@ class NeedsBuilder {
 
 const lowerSet = (values: readonly string[]) => new Set(values.map((value) => value.toLowerCase()));
 const oneOf = <T>(values: readonly T[] | undefined, wanted: readonly T[]) =>
-  values !== undefined && values.some((value) => wanted.includes(value));
+  values?.some((value) => wanted.includes(value)) ?? false;
 
 /** Every field written must hold; fields are compiled to small closures once per policy load. */
 function compileCondition(condition: Condition, lists: Policy["lists"], needs: NeedsBuilder): Predicate {

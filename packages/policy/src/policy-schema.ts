@@ -43,8 +43,8 @@ function crossCheck(policy: {
   const addressLists = new Set<string>();
   const domainLists = new Set<string>();
   const checkCondition = (condition: Condition, path: (string | number)[]) => {
-    condition.all?.forEach((c, i) => checkCondition(c, [...path, "all", i]));
-    condition.any?.forEach((c, i) => checkCondition(c, [...path, "any", i]));
+    for (const [i, c] of (condition.all ?? []).entries()) checkCondition(c, [...path, "all", i]);
+    for (const [i, c] of (condition.any ?? []).entries()) checkCondition(c, [...path, "any", i]);
     if (condition.not) checkCondition(condition.not, [...path, "not"]);
     for (const [field, ref] of [
       ["email", condition.email?.inList],

@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from "ioredis";
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
 
 /**
  * How a connection is used decides how it fails:
@@ -9,9 +9,14 @@ import { Redis, type RedisOptions } from "ioredis";
  */
 export type RedisProfile = "request-path" | "subscriber" | "bullmq";
 
+/** One Redis, or a Redis Cluster: every Gatehouse process works with either. */
+export type RedisClient = Redis | Cluster;
+
 export interface RedisConnectionOptions {
-  /** `redis://[user:password@]host:port[/db]` or `rediss://…` for TLS. */
+  /** `redis://[user:password@]host:port[/db]` or `rediss://…` for TLS. Ignored when `clusterNodes` is set. */
   url: string;
+  /** `host:port` of some nodes of a Redis Cluster (`REDIS_CLUSTER_NODES`); the rest are discovered. */
+  clusterNodes?: readonly string[];
   /** Request-path command timeout. Default: 250 ms. */
   commandTimeoutMs?: number;
   /** Shown in `CLIENT LIST`, which helps when a Redis is shared. */
@@ -21,7 +26,29 @@ export interface RedisConnectionOptions {
 // Reconnect quickly at first, then every second at most: Redis restarts should be noticed within a second.
 const retryStrategy = (attempt: number) => Math.min(50 * 2 ** attempt, 1000);
 
-export function createRedis(options: RedisConnectionOptions, profile: RedisProfile): Redis {
+/** Parses `REDIS_CLUSTER_NODES`: comma-separated `host:port`; an error names the entry that is not one. */
+export function parseClusterNodes(value: string): string[] {
+  const nodes = value
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "");
+  for (const node of nodes) {
+    const port = Number(node.slice(node.lastIndexOf(":") + 1));
+    if (!/^[^\s:/]+:\d+$/.test(node) && !/^\[[0-9a-fA-F:]+\]:\d+$/.test(node))
+      throw new Error(`"${node}" is not host:port`);
+    if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new Error(`"${node}" has no valid port`);
+  }
+  if (nodes.length === 0) throw new Error("names no node");
+  return nodes;
+}
+
+/** A client for one Redis (`url`), or for a Redis Cluster when `clusterNodes` is given. */
+export function createRedis(
+  options: RedisConnectionOptions & { clusterNodes?: undefined },
+  profile: RedisProfile,
+): Redis;
+export function createRedis(options: RedisConnectionOptions, profile: RedisProfile): RedisClient;
+export function createRedis(options: RedisConnectionOptions, profile: RedisProfile): RedisClient {
   const base: RedisOptions = {
     connectionName: options.name ? `gatehouse:${options.name}:${profile}` : `gatehouse:${profile}`,
     retryStrategy,
@@ -37,5 +64,26 @@ export function createRedis(options: RedisConnectionOptions, profile: RedisProfi
     subscriber: { maxRetriesPerRequest: null, autoResubscribe: true },
     bullmq: { maxRetriesPerRequest: null, enableReadyCheck: false },
   };
-  return new Redis(options.url, { ...base, ...byProfile[profile] });
+  if (!options.clusterNodes) return new Redis(options.url, { ...base, ...byProfile[profile] });
+
+  // On a cluster, commands to keys of different slots cannot share a pipeline: sent together, ioredis
+  // auto-pipelines them per node, so a batch still costs one round trip to each node it touches.
+  const cluster: ClusterOptions = {
+    clusterRetryStrategy: retryStrategy,
+    enableAutoPipelining: profile !== "bullmq",
+    enableOfflineQueue: profile !== "request-path",
+    enableReadyCheck: profile !== "bullmq",
+    redisOptions: { ...base, ...byProfile[profile] },
+  };
+  return new Cluster(
+    options.clusterNodes.map((node) => {
+      const at = node.lastIndexOf(":");
+      return { host: node.slice(0, at).replace(/^\[|\]$/g, ""), port: Number(node.slice(at + 1)) };
+    }),
+    cluster,
+  );
+}
+
+export function isCluster(client: RedisClient): client is Cluster {
+  return client instanceof Cluster;
 }

@@ -1,3 +1,12 @@
-export type { Redis } from "ioredis";
-export { createRedis, type RedisConnectionOptions, type RedisProfile } from "./create-redis.js";
+export type { Cluster, Redis } from "ioredis";
+export {
+  createRedis,
+  isCluster,
+  parseClusterNodes,
+  type RedisClient,
+  type RedisConnectionOptions,
+  type RedisProfile,
+} from "./create-redis.js";
 export { ping } from "./ping.js";
+export { redisEnvShape, redisTarget } from "./redis-env.js";
+export { type Command, sendBatch } from "./send-batch.js";

@@ -1,7 +1,7 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./create-redis.js";
 
 /** True when Redis answers PING within `timeoutMs`; never throws, never waits longer. */
-export async function ping(redis: Redis, timeoutMs = 500): Promise<boolean> {
+export async function ping(redis: RedisClient, timeoutMs = 500): Promise<boolean> {
   if (redis.status !== "ready") return false;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<boolean>((resolve) => {
