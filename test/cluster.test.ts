@@ -1,0 +1,219 @@
+import { randomUUID } from "node:crypto";
+import { cacheKeys, counterKeys, writeFact } from "@gatehouse/decision-cache";
+import { bullPrefix, factKey, queueName } from "@gatehouse/enrichment-sdk";
+import { ENRICHMENTS } from "@gatehouse/enrichments";
+import { DEFAULT_POLICY, type Policy, policySchema } from "@gatehouse/policy";
+import { createRedis, type RedisClient } from "@gatehouse/redis";
+import { createLogger } from "@gatehouse/telemetry";
+import { parseWorkerEnv } from "@gatehouse/worker/src/env.js";
+import { startWorkers } from "@gatehouse/worker/src/start-workers.js";
+import { Queue } from "bullmq";
+import type { FastifyInstance } from "fastify";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import {
+  type StubDnsServer,
+  startStubDnsServer,
+} from "../packages/enrich-email-domain/src/testing/stub-dns-server.js";
+import { FAIL_CLOSED_SIGNUP_POLICY } from "./support/built-apps.js";
+import { body, send, testEnv, testIngress, UNKNOWN_IP } from "./support/ingress-harness.js";
+import { type RedisCluster, startRedisCluster } from "./support/redis-cluster.js";
+
+// The end-to-end scenarios again, on a real three-master Redis Cluster (REDIS_CLUSTER_NODES): a hit, a miss
+// answered after the worker's announcement, deduplicated jobs, velocity counted once per interceptor id,
+// and the fallback when the node that owns a request's keys dies.
+
+const suffix = randomUUID().slice(0, 8);
+const newDomain = `new${suffix}.example`;
+const log = createLogger({ name: "cluster-test", level: "silent" });
+
+let cluster: RedisCluster;
+let redis: RedisClient;
+let dns: StubDnsServer;
+beforeAll(async () => {
+  cluster = await startRedisCluster();
+  redis = createRedis({ url: "", clusterNodes: cluster.nodes }, "bullmq");
+  dns = await startStubDnsServer({ [newDomain]: { mx: [[10, `mx.${newDomain}`]] } });
+}, 60_000);
+afterAll(async () => {
+  await dns?.close();
+  await redis?.quit();
+  await cluster?.stop();
+});
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+});
+
+async function ingress(policy: Policy = DEFAULT_POLICY) {
+  const env = testEnv("redis://unused.invalid:6379", { REDIS_CLUSTER_NODES: cluster.nodes.join(",") });
+  const app: FastifyInstance = await testIngress(env, policy);
+  cleanups.push(() => app.close());
+  return { app, keys: cacheKeys(env.GATEHOUSE_KEY_PREFIX) };
+}
+
+const emailFact = (domain: string, disposable: boolean) => ({
+  domain,
+  registrable: domain,
+  disposable,
+  freeMail: false,
+  mx: "present" as const,
+});
+
+async function auditRecords(stream: string): Promise<Record<string, unknown>[]> {
+  const entries = await redis.xrange(stream, "-", "+");
+  return entries.flatMap(([, fields]) => JSON.parse(fields[1] ?? "[]") as Record<string, unknown>[]);
+}
+
+describe("on a Redis Cluster", () => {
+  it("answers from cached facts spread over the nodes, and audits each decision once", async () => {
+    const { app, keys } = await ingress();
+    const email = ENRICHMENTS["email-domain"];
+    const ip = ENRICHMENTS["ip-reputation"];
+    const domains = ["trash.test", "acme.test"];
+    for (const [index, domain] of domains.entries()) {
+      await writeFact(redis, keys, factKey(keys, email, { domain }), emailFact(domain, index === 0), 60);
+    }
+    const address = "198.51.100.9";
+    await writeFact(
+      redis,
+      keys,
+      factKey(keys, ip, { ip: address }),
+      { ...UNKNOWN_IP, ip: address, lists: [], listed: false },
+      60,
+    );
+    // The keys a request reads do live on different masters: the read really is spread.
+    const owners = new Set(
+      await Promise.all(
+        [...domains.map((domain) => factKey(keys, email, { domain })), keys.idempotency("x")].map((key) =>
+          cluster.ownerOf(key).then((owner) => owner.port),
+        ),
+      ),
+    );
+    expect(owners.size).toBeGreaterThan(1);
+
+    const denied = await send(
+      app,
+      "/pre-signup",
+      body("PRE_SIGNUP_NEW_USER", { user_email: "a@trash.test", ip_address: address }),
+    );
+    expect(denied.answer.decision).toBe("DENY");
+    expect(denied.answer.error?.message).toMatch(/disposable/);
+    const id = `ic_${randomUUID()}`;
+    const allowed = await send(
+      app,
+      "/pre-signup",
+      body("PRE_SIGNUP_NEW_USER", { user_email: "b@acme.test", ip_address: address }),
+      { id },
+    );
+    expect(allowed.answer).toEqual({ decision: "ALLOW" });
+    // A repeat gets exactly the first answer (stored by the after-reply writer), and is not audited again.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const repeated = await send(
+      app,
+      "/pre-signup",
+      body("PRE_SIGNUP_NEW_USER", { user_email: "b@acme.test", ip_address: address }),
+      { id },
+    );
+    expect(repeated.answer).toEqual({ decision: "ALLOW" });
+
+    await app.close();
+    const records = await auditRecords(keys.auditStream);
+    expect(records.map((r) => [r.decision, r.reason, r.cache])).toEqual([
+      ["DENY", "email.disposable", "hit"],
+      ["ALLOW", "policy.default", "hit"],
+    ]);
+  });
+
+  it("answers a miss after the worker's announcement, with one job for a burst of one new domain", async () => {
+    const policy = policySchema.parse({
+      version: 1,
+      triggers: {
+        PRE_SIGNUP: {
+          rules: [
+            {
+              name: "no-mx",
+              when: { emailDomain: { mx: "absent" } },
+              outcome: { decision: "DENY", reason: "mx" },
+            },
+          ],
+          default: { decision: "ALLOW", reason: "checked" },
+          onMiss: { waitMs: 1_000, afterWait: "DENY" },
+        },
+      },
+    });
+    const { app, keys } = await ingress(policy);
+    const source = {
+      REDIS_URL: "redis://unused.invalid:6379",
+      REDIS_CLUSTER_NODES: cluster.nodes.join(","),
+      GATEHOUSE_KEY_PREFIX: keys.prefix,
+      LOG_LEVEL: "silent",
+      GATEHOUSE_ENRICHMENTS: "email-domain",
+      GATEHOUSE_WARM: "false",
+      GATEHOUSE_DNS_SERVERS: dns.address,
+    };
+    const running = await startWorkers(parseWorkerEnv(source), log, source);
+    cleanups.push(() => running.close());
+    const burst = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        send(app, "/pre-signup", body("PRE_SIGNUP_NEW_USER", { user_email: `u${i}@${newDomain}` })),
+      ),
+    );
+    // Answered by the policy once the fact arrived, not by the miss policy (which would DENY).
+    expect(burst.map((sent) => sent.answer.decision)).toEqual(Array(8).fill("ALLOW"));
+
+    const queue = new Queue(queueName(ENRICHMENTS["email-domain"]), {
+      connection: redis,
+      prefix: bullPrefix(keys.prefix),
+    });
+    cleanups.push(() => queue.close());
+    const counts = await queue.getJobCounts("completed", "active", "waiting", "delayed", "failed");
+    expect(Object.values(counts).reduce((sum, n) => sum + n, 0)).toBe(1);
+  });
+
+  it("counts velocity once per interceptor id, whatever node the counters live on", async () => {
+    const policy = policySchema.parse({
+      version: 1,
+      triggers: {
+        PRE_SIGNUP: {
+          rules: [
+            {
+              name: "busy-ip",
+              when: { velocity: { per: "ip", window: "1h", over: 2 } },
+              outcome: { decision: "DENY", reason: "ip.velocity" },
+            },
+          ],
+        },
+      },
+    });
+    const { app, keys } = await ingress(policy);
+    const ip = "203.0.113.77";
+    const request = body("PRE_SIGNUP_NEW_USER", { ip_address: ip });
+    const ids = ["a", "b"].map((name) => `ic_${name}_${randomUUID()}`);
+    for (const id of ids)
+      expect((await send(app, "/pre-signup", request, { id })).answer.decision).toBe("ALLOW");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    for (const id of ids)
+      expect((await send(app, "/pre-signup", request, { id })).answer.decision).toBe("ALLOW");
+    const counter = counterKeys(keys, "PRE_SIGNUP:ip:3600", ip, 3_600, Date.now());
+    expect(await redis.get(counter.current)).toBe("2");
+    expect((await send(app, "/pre-signup", request)).answer.decision).toBe("DENY");
+  });
+
+  it("answers with the trigger's fallback, within the deadline, when the node owning the request's fact dies", async () => {
+    const { app, keys } = await ingress(FAIL_CLOSED_SIGNUP_POLICY);
+    const domain = `down${suffix}.example`;
+    const key = factKey(keys, ENRICHMENTS["email-domain"], { domain });
+    await writeFact(redis, keys, key, emailFact(domain, false), 60);
+    expect(
+      (await send(app, "/pre-signup", body("PRE_SIGNUP_NEW_USER", { user_email: `x@${domain}` }))).answer,
+    ).toEqual({
+      decision: "ALLOW",
+    });
+
+    await (await cluster.ownerOf(key)).kill();
+    const sent = await send(app, "/pre-signup", body("PRE_SIGNUP_NEW_USER", { user_email: `y@${domain}` }));
+    expect(sent.answer).toEqual({ decision: "DENY" });
+    expect(sent.ms).toBeLessThan(1_500 + 250);
+  });
+});

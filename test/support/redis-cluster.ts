@@ -1,0 +1,60 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { Redis } from "ioredis";
+import { type RedisServer, startRedis } from "./redis-server.js";
+
+const run = promisify(execFile);
+
+/** A real Redis Cluster on loopback: three masters, no replicas, each with its own data directory. */
+export interface RedisCluster {
+  readonly masters: readonly RedisServer[];
+  /** `host:port` of every master, as REDIS_CLUSTER_NODES takes them. */
+  readonly nodes: readonly string[];
+  /** The master that owns a key's slot. */
+  ownerOf(key: string): Promise<RedisServer>;
+  stop(): Promise<void>;
+}
+
+export async function startRedisCluster(): Promise<RedisCluster> {
+  const masters = await Promise.all(
+    [0, 1, 2].map(() => startRedis({ args: ["--cluster-enabled", "yes", "--cluster-node-timeout", "1000"] })),
+  );
+  const nodes = masters.map((master) => `127.0.0.1:${master.port}`);
+  await run("redis-cli", ["--cluster", "create", ...nodes, "--cluster-replicas", "0", "--cluster-yes"]);
+  // Every node must agree the cluster is whole before a client can rely on its slot map.
+  for (const master of masters) {
+    const client = new Redis(master.url);
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const info = (await client.cluster("INFO")) as string;
+        const slots = (await client.cluster("SLOTS")) as unknown[];
+        if (info.includes("cluster_state:ok") && slots.length === 3) break;
+        if (attempt > 100) throw new Error(`cluster on ${master.url} not ready: ${info}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      client.disconnect();
+    }
+  }
+
+  return {
+    masters,
+    nodes,
+    async ownerOf(key) {
+      const client = new Redis(masters[0]!.url);
+      try {
+        const slot = (await client.cluster("KEYSLOT", key)) as number;
+        const ranges = (await client.cluster("SLOTS")) as unknown as [number, number, [string, number]][];
+        const range = ranges.find(([from, to]) => slot >= from && slot <= to);
+        const owner = masters.find((master) => master.port === range?.[2][1]);
+        if (!owner) throw new Error(`no master owns slot ${slot}`);
+        return owner;
+      } finally {
+        client.disconnect();
+      }
+    },
+    async stop() {
+      await Promise.all(masters.map((master) => master.stop()));
+    },
+  };
+}
