@@ -1,5 +1,6 @@
-// `npm start`: the whole system on this machine — an embedded Redis (unless REDIS_URL is set), the
-// ingress and one worker, with the default policy unless GATEHOUSE_POLICY is set. Ctrl-C stops all of it.
+// `npm start`: the whole system on this machine — an embedded Redis (unless REDIS_URL or REDIS_CLUSTER_NODES
+// is set), the ingress and one worker, with the default policy unless GATEHOUSE_POLICY is set. Ctrl-C stops
+// all of it.
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -11,6 +12,8 @@ const state = join(root, ".gatehouse");
 mkdirSync(state, { recursive: true });
 const children: ChildProcess[] = [];
 let stopping = false;
+const clusterNodes = process.env.REDIS_CLUSTER_NODES || undefined;
+const externalRedis = Boolean(process.env.REDIS_URL || clusterNodes);
 
 const portIsFree = (port: number) =>
   new Promise<boolean>((done) => {
@@ -42,7 +45,7 @@ async function stop(code: number): Promise<never> {
     child.exitCode !== null || child.signalCode !== null
       ? Promise.resolve()
       : new Promise<void>((done) => child.once("exit", () => done()));
-  const [redis, ...apps] = process.env.REDIS_URL ? [undefined, ...children] : children;
+  const [redis, ...apps] = externalRedis ? [undefined, ...children] : children;
   for (const child of apps) child?.kill("SIGTERM");
   await Promise.race([
     Promise.all(apps.map((child) => child && exited(child))),
@@ -70,9 +73,10 @@ async function waitFor(url: string, timeoutMs: number): Promise<boolean> {
   return false;
 }
 
-// Redis: the one given, or an embedded one with its own data directory (append-only file, noeviction).
+// Redis: the one (or the cluster) given, or an embedded one with its own data directory (append-only file,
+// noeviction).
 let redisUrl = process.env.REDIS_URL;
-if (!redisUrl) {
+if (!externalRedis) {
   const port = await firstFreePort(6380);
   const dir = join(state, "redis");
   mkdirSync(dir, { recursive: true });
@@ -108,7 +112,12 @@ const secret =
 if (!process.env.SCALEKIT_INTERCEPTOR_SECRET) writeFileSync(secretFile, `${secret}\n`, { mode: 0o600 });
 
 const port = process.env.PORT ?? "8080";
-const env = { ...process.env, REDIS_URL: redisUrl, SCALEKIT_INTERCEPTOR_SECRET: secret, PORT: port };
+const env = {
+  ...process.env,
+  ...(redisUrl && { REDIS_URL: redisUrl }),
+  SCALEKIT_INTERCEPTOR_SECRET: secret,
+  PORT: port,
+};
 const tsx = join(root, "node_modules", ".bin", "tsx");
 run("worker", tsx, ["apps/worker/src/main.ts"], env);
 run("ingress", tsx, ["apps/ingress/src/server.ts"], env);
@@ -124,7 +133,7 @@ console.log(`
 
   Ingress:   ${url}/auth/interceptors/pre-signup   (and /pre-session-creation, /pre-user-invitation,
              /pre-m2m-token-creation, and /auth/interceptors for any trigger)
-  Redis:     ${redisUrl}${process.env.REDIS_URL ? "" : "  (embedded, data in .gatehouse/redis)"}
+  Redis:     ${clusterNodes ? `Redis Cluster ${clusterNodes}` : `${redisUrl}${externalRedis ? "" : "  (embedded, data in .gatehouse/redis)"}`}
   Secret:    ${secret}${process.env.SCALEKIT_INTERCEPTOR_SECRET ? "" : "  (generated, kept in .gatehouse/secret)"}
   Policy:    ${process.env.GATEHOUSE_POLICY ?? "the shipped default policy"}
 

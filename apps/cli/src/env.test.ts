@@ -30,9 +30,19 @@ describe("parseEnv", () => {
         GATEHOUSE_URL: "",
         SCALEKIT_INTERCEPTOR_SECRET: "",
         REDIS_URL: "",
+        REDIS_CLUSTER_NODES: "",
         GATEHOUSE_KEY_PREFIX: "",
       }),
     ).toEqual(DEFAULTS);
+  });
+
+  it("reads a Redis Cluster's nodes for explain, and names a bad entry", () => {
+    expect(parseEnv({ REDIS_CLUSTER_NODES: "127.0.0.1:7000,127.0.0.1:7001" })).toMatchObject({
+      env: { redisClusterNodes: ["127.0.0.1:7000", "127.0.0.1:7001"] },
+    });
+    const bad = parseEnv({ REDIS_CLUSTER_NODES: "127.0.0.1" });
+    expect(bad.ok).toBe(false);
+    expect(!bad.ok && bad.message).toMatch(/REDIS_CLUSTER_NODES.*"127\.0\.0\.1" is not host:port/);
   });
 
   it("splits a rotation list of secrets", () => {

@@ -1,3 +1,4 @@
+import { redisEnvShape } from "@gatehouse/redis";
 import { parseSecrets } from "@gatehouse/signature";
 import { z } from "zod";
 
@@ -30,6 +31,7 @@ const envSchema = z
         .regex(/^rediss?:\/\//, "must start with redis:// or rediss://")
         .default("redis://127.0.0.1:6379"),
     ),
+    REDIS_CLUSTER_NODES: z.preprocess(blank, redisEnvShape.REDIS_CLUSTER_NODES),
     GATEHOUSE_KEY_PREFIX: z.preprocess(
       blank,
       z
@@ -50,6 +52,8 @@ const envSchema = z
     ...(env.GATEHOUSE_ADMIN_TOKEN !== undefined && { adminToken: env.GATEHOUSE_ADMIN_TOKEN }),
     /** The Redis `explain` reads the audit from: `REDIS_URL` (redis://127.0.0.1:6379), as the ingress uses. */
     redisUrl: env.REDIS_URL,
+    /** `REDIS_CLUSTER_NODES`: a Redis Cluster's `host:port`s, used instead of `REDIS_URL` when set. */
+    ...(env.REDIS_CLUSTER_NODES && { redisClusterNodes: env.REDIS_CLUSTER_NODES }),
     /** `GATEHOUSE_KEY_PREFIX` (gh): the namespace of the ingress's keys. */
     keyPrefix: env.GATEHOUSE_KEY_PREFIX,
   }));

@@ -1,4 +1,4 @@
-import { createRedis, type Redis } from "@gatehouse/redis";
+import { createRedis, type RedisClient, type RedisConnectionOptions } from "@gatehouse/redis";
 import { NetworkError } from "./errors/network-error.js";
 
 /** Batches read per XREVRANGE: each holds the records of a few milliseconds of traffic. */
@@ -20,8 +20,13 @@ export interface AuditSearch {
   readonly oldestEntryId?: string;
 }
 
+/** Where the CLI reads from, for messages: the cluster's nodes, or the URL without its password. */
+export function redisDisplay(target: Pick<RedisConnectionOptions, "url" | "clusterNodes">): string {
+  return target.clusterNodes ? `Redis Cluster ${target.clusterNodes.join(",")}` : redisDisplayUrl(target.url);
+}
+
 /** `redis://user:password@host:6379/0` → `redis://host:6379/0`: messages never show a password. */
-export function redisDisplayUrl(url: string): string {
+function redisDisplayUrl(url: string): string {
   try {
     const parsed = new URL(url);
     parsed.username = "";
@@ -36,8 +41,11 @@ export function redisDisplayUrl(url: string): string {
  * Connects with the request-path profile (no offline queue: a command fails at once instead of waiting
  * for a Redis that is gone) and waits for the connection, at most `timeoutMs`. Throws a `NetworkError`.
  */
-export async function connectAuditRedis(url: string, timeoutMs = 3_000): Promise<Redis> {
-  const redis = createRedis({ url, name: "cli", commandTimeoutMs: 10_000 }, "request-path");
+export async function connectAuditRedis(
+  target: Pick<RedisConnectionOptions, "url" | "clusterNodes">,
+  timeoutMs = 3_000,
+): Promise<RedisClient> {
+  const redis = createRedis({ ...target, name: "cli", commandTimeoutMs: 10_000 }, "request-path");
   // Errors after the first surface through the commands that fail; without a listener they would crash.
   redis.on("error", () => {});
   let timer: NodeJS.Timeout | undefined;
@@ -50,7 +58,7 @@ export async function connectAuditRedis(url: string, timeoutMs = 3_000): Promise
     return redis;
   } catch (error) {
     redis.disconnect();
-    throw new NetworkError(redisDisplayUrl(url), (error as Error).message, { cause: error });
+    throw new NetworkError(redisDisplay(target), (error as Error).message, { cause: error });
   } finally {
     clearTimeout(timer);
   }
@@ -83,7 +91,7 @@ function newestWithId(packed: string, interceptorId: string): Record<string, unk
  * a time, and stops at the first match or at the start of the stream (it is capped, so this is bounded).
  */
 export async function findAuditRecord(
-  redis: Redis,
+  redis: RedisClient,
   stream: string,
   interceptorId: string,
   pageSize = AUDIT_PAGE,

@@ -36,16 +36,17 @@ export async function explainCommand(args: string[], env: CliEnv, io: CliIo): Pr
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
 
   // Loaded on use, like the policy engine: a Redis client would slow every other command's start.
-  const [{ cacheKeys }, { connectAuditRedis, findAuditRecord, redisDisplayUrl }] = await Promise.all([
+  const [{ cacheKeys }, { connectAuditRedis, findAuditRecord, redisDisplay }] = await Promise.all([
     import("@gatehouse/decision-cache"),
     import("./explain-audit.js"),
   ]);
   const keys = cacheKeys(env.keyPrefix);
   const stream = values.test ? keys.testAuditStream : keys.auditStream;
-  const redis = await connectAuditRedis(env.redisUrl);
+  const target = { url: env.redisUrl, ...(env.redisClusterNodes && { clusterNodes: env.redisClusterNodes }) };
+  const redis = await connectAuditRedis(target);
   try {
     const search = await findAuditRecord(redis, stream, interceptorId).catch((error: unknown) => {
-      throw new NetworkError(redisDisplayUrl(env.redisUrl), (error as Error).message, { cause: error });
+      throw new NetworkError(redisDisplay(target), (error as Error).message, { cause: error });
     });
     if (search.found) {
       const { record, entryId } = search.found;
