@@ -112,12 +112,8 @@ const secret =
 if (!process.env.SCALEKIT_INTERCEPTOR_SECRET) writeFileSync(secretFile, `${secret}\n`, { mode: 0o600 });
 
 const port = process.env.PORT ?? "8080";
-const env = {
-  ...process.env,
-  ...(redisUrl && { REDIS_URL: redisUrl }),
-  SCALEKIT_INTERCEPTOR_SECRET: secret,
-  PORT: port,
-};
+// REDIS_URL is undefined with a cluster: spawn leaves out variables whose value is undefined.
+const env = { ...process.env, REDIS_URL: redisUrl, SCALEKIT_INTERCEPTOR_SECRET: secret, PORT: port };
 const tsx = join(root, "node_modules", ".bin", "tsx");
 run("worker", tsx, ["apps/worker/src/main.ts"], env);
 run("ingress", tsx, ["apps/ingress/src/server.ts"], env);
