@@ -247,6 +247,47 @@ describe("cache miss", () => {
   });
 });
 
+describe("deciding without waiting", () => {
+  it("answers at once when a rule that needs no missing fact decides, and waits otherwise", async () => {
+    const policy = policySchema.parse({
+      version: 1,
+      triggers: {
+        PRE_SIGNUP: {
+          rules: [
+            {
+              name: "blocked-region",
+              when: { location: { region: ["KP"] } },
+              outcome: { decision: "DENY", reason: "region.blocked" },
+            },
+            {
+              name: "d",
+              when: { emailDomain: { disposable: true } },
+              outcome: { decision: "DENY", reason: "d" },
+            },
+          ],
+          onMiss: { waitMs: 300, afterWait: "evaluate" },
+        },
+      },
+    });
+    const { app } = await ingress({}, policy);
+    // No worker runs: the email-domain fact never comes.
+    const blocked = await send(
+      app,
+      "/pre-signup",
+      body("PRE_SIGNUP_NEW_USER", { region: "KP", user_email: "a@never-looked-up.test" }),
+    );
+    expect(blocked.answer).toEqual({ decision: "DENY" });
+    expect(blocked.ms).toBeLessThan(150);
+    const waited = await send(
+      app,
+      "/pre-signup",
+      body("PRE_SIGNUP_NEW_USER", { region: "US", user_email: "b@never-looked-up.test" }),
+    );
+    expect(waited.answer).toEqual({ decision: "ALLOW" });
+    expect(waited.ms).toBeGreaterThan(250);
+  });
+});
+
 describe("overload", () => {
   it("answers a miss at once by the miss policy when too many requests already wait", async () => {
     const { app } = await ingress(

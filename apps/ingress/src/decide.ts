@@ -14,6 +14,7 @@ import { ENRICHMENTS } from "@gatehouse/enrichments";
 import {
   type CompiledTrigger,
   type EvaluationInput,
+  evaluateUnless,
   evaluateWithMisses,
   type FactName,
   type PolicyFacts,
@@ -261,7 +262,11 @@ async function lookUpAndEvaluate(
   }
   progress.cache = plan.facts.length === 0 ? "none" : missing.length === 0 ? "hit" : "miss";
 
-  if (missing.length > 0) {
+  const input: EvaluationInput = { view, facts, team, counts };
+  // A rule that needs none of the missing facts may decide already: then there is nothing to wait for.
+  let evaluation =
+    missing.length > 0 ? evaluateUnless(policy, input, new Set(missing.map((fact) => fact.name))) : undefined;
+  if (missing.length > 0 && !evaluation) {
     const budget = Math.min(
       policy.policy.onMiss.waitMs,
       engine.deadlineMs - (performance.now() - startedAt) - ANSWER_MARGIN_MS,
@@ -279,10 +284,10 @@ async function lookUpAndEvaluate(
       if (announced.size === missing.length) progress.cache = "waited";
     }
   }
-
-  const input: EvaluationInput = { view, facts, team, counts };
-  const stillMissing = missing.some((fact) => !(fact.name in facts));
-  const evaluation = inSpan("gatehouse.policy", () => evaluateWithMisses(policy, input, stillMissing));
+  if (!evaluation) {
+    const stillMissing = missing.some((fact) => !(fact.name in facts));
+    evaluation = inSpan("gatehouse.policy", () => evaluateWithMisses(policy, input, stillMissing));
+  }
   progress.explanation = {
     facts,
     team,

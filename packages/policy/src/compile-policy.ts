@@ -23,6 +23,8 @@ export interface CompiledRule {
   readonly shadow: boolean;
   readonly outcome: CompiledOutcome;
   readonly test: Predicate;
+  /** The cached facts its condition or outcome reads: while one is missing, the rule cannot be decided. */
+  readonly reads: ReadonlySet<FactName>;
 }
 
 export type CompiledOutcome = Outcome & {
@@ -36,6 +38,8 @@ export interface CompiledTrigger {
   readonly policy: TriggerPolicy;
   readonly rules: readonly CompiledRule[];
   readonly default: CompiledOutcome;
+  /** The cached facts the default outcome reads (cached claims). */
+  readonly defaultReads: ReadonlySet<FactName>;
   readonly needs: ReadNeeds;
 }
 
@@ -60,6 +64,12 @@ class NeedsBuilder {
   readonly facts = new Set<FactName>();
   readonly team = new Set<TeamFactName>();
   readonly counters = new Map<string, Velocity>();
+
+  add(other: NeedsBuilder): void {
+    for (const fact of other.facts) this.facts.add(fact);
+    for (const team of other.team) this.team.add(team);
+    for (const [id, counter] of other.counters) this.counters.set(id, counter);
+  }
 
   build(): ReadNeeds {
     return { facts: [...this.facts], team: [...this.team], counters: [...this.counters.values()] };
@@ -275,13 +285,29 @@ function compileTrigger(
   lists: Policy["lists"],
 ): CompiledTrigger {
   const needs = new NeedsBuilder();
-  const rules = policy.rules.map((rule) => ({
-    name: rule.name,
-    shadow: rule.shadow,
-    outcome: compileOutcome(rule.outcome, needs),
-    test: compileCondition(rule.when, lists, needs),
-  }));
-  return { trigger, policy, rules, default: compileOutcome(policy.default, needs), needs: needs.build() };
+  const rules = policy.rules.map((rule) => {
+    const own = new NeedsBuilder();
+    const compiled = {
+      name: rule.name,
+      shadow: rule.shadow,
+      outcome: compileOutcome(rule.outcome, own),
+      test: compileCondition(rule.when, lists, own),
+      reads: own.facts,
+    };
+    needs.add(own);
+    return compiled;
+  });
+  const ownDefault = new NeedsBuilder();
+  const defaultOutcome = compileOutcome(policy.default, ownDefault);
+  needs.add(ownDefault);
+  return {
+    trigger,
+    policy,
+    rules,
+    default: defaultOutcome,
+    defaultReads: ownDefault.facts,
+    needs: needs.build(),
+  };
 }
 
 /** Turns a validated policy into predicates and read needs, once per load: evaluation then allocates little. */

@@ -14,6 +14,7 @@ export const OPEN_TRIGGER: Omit<CompiledTrigger, "trigger"> = {
   },
   rules: [],
   default: { decision: "ALLOW" },
+  defaultReads: new Set(),
   needs: { facts: [], team: [], counters: [] },
 };
 

@@ -7,7 +7,7 @@ import {
 import { describe, expect, it } from "vitest";
 import { type CompiledTrigger, compilePolicy } from "./compile-policy.js";
 import { DEFAULT_POLICY } from "./default-policy.js";
-import { evaluate } from "./evaluate.js";
+import { evaluate, evaluateUnless } from "./evaluate.js";
 import type { PolicyFacts, TeamFacts } from "./facts.js";
 import { type PolicyInput, policySchema } from "./policy-schema.js";
 import { requestView } from "./request-view.js";
@@ -409,5 +409,62 @@ describe("shadow", () => {
       reason: "policy.shadow",
       shadow: [{ rule: "r", decision: "DENY", reason: "test.deny" }],
     });
+  });
+});
+
+describe("evaluateUnless: deciding before missing facts arrive", () => {
+  const policy: PolicyInput = {
+    version: 1,
+    triggers: {
+      PRE_SIGNUP: {
+        rules: [
+          {
+            name: "region",
+            when: { location: { region: ["KP"] } },
+            outcome: { decision: "DENY", reason: "region" },
+          },
+          {
+            name: "shadow-mx",
+            shadow: true,
+            when: { emailDomain: { mx: "absent" } },
+            outcome: { decision: "DENY", reason: "mx" },
+          },
+          {
+            name: "disposable",
+            when: { emailDomain: { disposable: true } },
+            outcome: { decision: "DENY", reason: "disposable" },
+          },
+          {
+            name: "office",
+            when: { ip: { in: ["10.0.0.0/8"] } },
+            outcome: { decision: "ALLOW", reason: "office" },
+          },
+        ],
+      },
+    },
+  };
+  const compiled = trigger(policy, "PRE_SIGNUP");
+  const input = (context: Record<string, unknown>) => ({
+    view: requestView(request("PRE_SIGNUP_NEW_USER", context)),
+    facts: {},
+    team: {},
+    counts: new Map(),
+  });
+  const missing = new Set(["email-domain"] as const);
+
+  it("decides when a rule before the ones reading a missing fact matches", () => {
+    expect(evaluateUnless(compiled, input({ region: "KP" }), missing)).toMatchObject({ rule: "region" });
+  });
+
+  it("is undecided when a rule reading a missing fact comes first (shadow rules do not count)", () => {
+    expect(
+      evaluateUnless(compiled, input({ region: "US", ip_address: "10.1.2.3" }), missing),
+    ).toBeUndefined();
+  });
+
+  it("equals evaluate when nothing is missing", () => {
+    const everything = input({ region: "US", ip_address: "10.1.2.3" });
+    expect(evaluateUnless(compiled, everything, new Set())).toEqual(evaluate(compiled, everything));
+    expect(evaluate(compiled, everything).rule).toBe("office");
   });
 });

@@ -1,7 +1,7 @@
 import type { Decision, InterceptorAnswer } from "@gatehouse/contracts";
 import type { CompiledOutcome, CompiledTrigger } from "./compile-policy.js";
 import { coveredBy } from "./domain-set.js";
-import type { EvaluationInput } from "./facts.js";
+import type { EvaluationInput, FactName } from "./facts.js";
 
 /** A shadow rule (or a trigger in shadow) that would have decided: recorded, never answered. */
 export interface ShadowHit {
@@ -60,14 +60,34 @@ function answerFor(outcome: CompiledOutcome, input: EvaluationInput): Intercepto
   };
 }
 
+const NONE_MISSING: ReadonlySet<FactName> = new Set();
+
 /**
  * The first matching rule that is not in shadow decides, else the trigger's default. Shadow rules that match
- * before it are recorded. Pure and synchronous: microseconds.
+ * before it are recorded (one after it is never reached). Pure and synchronous: microseconds.
  */
 export function evaluate(trigger: CompiledTrigger, input: EvaluationInput): Evaluation {
+  return evaluateUnless(trigger, input, NONE_MISSING) as Evaluation;
+}
+
+/**
+ * The decision if it does not depend on the `missing` facts — a rule that decides before any rule reading
+ * one of them — else undefined: then it is worth waiting for them. Shadow rules that read a missing fact
+ * are skipped, as they never change the answer.
+ */
+export function evaluateUnless(
+  trigger: CompiledTrigger,
+  input: EvaluationInput,
+  missing: ReadonlySet<FactName>,
+): Evaluation | undefined {
+  const reads = (facts: ReadonlySet<FactName>) => missing.size > 0 && [...facts].some((f) => missing.has(f));
   let shadow = NO_SHADOW;
   let decided: Evaluation | undefined;
   for (const rule of trigger.rules) {
+    if (reads(rule.reads)) {
+      if (rule.shadow) continue;
+      return undefined;
+    }
     if (!rule.test(input)) continue;
     const reason = rule.outcome.reason ?? `rule.${rule.name}`;
     if (rule.shadow) {
@@ -77,11 +97,14 @@ export function evaluate(trigger: CompiledTrigger, input: EvaluationInput): Eval
     decided = { answer: answerFor(rule.outcome, input), reason, rule: rule.name, shadow };
     break;
   }
-  decided ??= {
-    answer: answerFor(trigger.default, input),
-    reason: trigger.default.reason ?? "policy.default",
-    shadow,
-  };
+  if (!decided) {
+    if (reads(trigger.defaultReads)) return undefined;
+    decided = {
+      answer: answerFor(trigger.default, input),
+      reason: trigger.default.reason ?? "policy.default",
+      shadow,
+    };
+  }
   if (!trigger.policy.shadow) return decided;
   return {
     answer: { decision: "ALLOW" },

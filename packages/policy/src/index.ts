@@ -9,7 +9,7 @@ export {
 export type { Condition, Velocity, VelocitySubject } from "./condition-schema.js";
 export { DEFAULT_POLICY } from "./default-policy.js";
 export { PolicyError } from "./errors/policy-error.js";
-export { type Evaluation, evaluate, type ShadowHit } from "./evaluate.js";
+export { type Evaluation, evaluate, evaluateUnless, type ShadowHit } from "./evaluate.js";
 export { evaluateWithMisses, OPEN_TRIGGER, triggerPolicyFor } from "./evaluate-request.js";
 export type { EvaluationInput, FactName, PolicyFacts, TeamFactName, TeamFacts } from "./facts.js";
 export { loadPolicyFile, parsePolicy } from "./load-policy.js";
