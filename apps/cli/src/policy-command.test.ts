@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { policyVersion } from "@gatehouse/policy";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EXIT_OK, EXIT_POLICY_FAILED, EXIT_USAGE } from "./cli.js";
 import { runCliCollecting, testEnv } from "./testing/run-cli.js";
@@ -93,7 +94,8 @@ describe("gatehouse policy test", () => {
     expect(stderr).toBe("");
     expect(code).toBe(EXIT_OK);
     const lines = stdout.split("\n");
-    expect(lines[0]).toBe(`policy ${policy}`);
+    // The version is the one the ingress records in the audit for this file.
+    expect(lines[0]).toBe(`policy ${policy} (version ${policyVersion(readFileSync(policy, "utf8"))})`);
     expect(lines[1]).toBe(
       `ok      ${provisioned} "acme user is provisioned"  PRE_SIGNUP  ALLOW  rule=provision-acme  ` +
         `reason=rule.provision-acme  membership={"organization_id":"org_acme","roles":["member"]}`,

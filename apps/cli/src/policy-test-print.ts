@@ -48,7 +48,7 @@ export function formatPolicyTest(report: PolicyTestReport): string {
   const totals = [`${passed} passed`, `${failed} failed`, `${invalid} invalid`];
   if (ran > 0) totals.push(`${ran} without expectation`);
   const lines = [
-    `policy ${report.policy}`,
+    `policy ${report.policy} (version ${report.version})`,
     ...cases.flatMap(caseLines),
     "",
     `${cases.length} case${cases.length === 1 ? "" : "s"}: ${totals.join(", ")}`,

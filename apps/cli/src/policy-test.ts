@@ -6,7 +6,7 @@ import {
   compilePolicy,
   evaluateWithMisses,
   type FactName,
-  loadPolicyFile,
+  loadVersionedPolicyFile,
   requestView,
   type ShadowHit,
   triggerPolicyFor,
@@ -49,6 +49,8 @@ export interface CaseResult {
 
 export interface PolicyTestReport {
   policy: string;
+  /** The policy's version, as the ingress records it in the audit (`gatehouse explain` shows it). */
+  version: string;
   cases: CaseResult[];
   passed: number;
   failed: number;
@@ -148,10 +150,11 @@ export function runCase(policy: CompiledPolicy, loaded: LoadedCase): CaseResult 
   return { ...id, status, problems, ...evaluated };
 }
 
-export function report(policy: string, cases: CaseResult[]): PolicyTestReport {
+export function report(policy: string, version: string, cases: CaseResult[]): PolicyTestReport {
   const count = (status: CaseStatus) => cases.filter((result) => result.status === status).length;
   return {
     policy,
+    version,
     cases,
     passed: count("pass"),
     failed: count("fail"),
@@ -166,9 +169,11 @@ export function report(policy: string, cases: CaseResult[]): PolicyTestReport {
  */
 export async function testPolicy(policyFile: string, caseArgs: readonly string[]): Promise<PolicyTestReport> {
   const files = caseFiles(caseArgs);
-  const policy = compilePolicy(await loadPolicyFile(policyFile));
+  const loaded = await loadVersionedPolicyFile(policyFile);
+  const policy = compilePolicy(loaded.policy);
   return report(
     policyFile,
+    loaded.version,
     files.map((file) => runCase(policy, loadCase(file))),
   );
 }

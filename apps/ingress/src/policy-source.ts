@@ -1,7 +1,12 @@
-import { createHash } from "node:crypto";
 import { unwatchFile, watchFile } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { type CompiledPolicy, compilePolicy, type Policy, PolicyError, parsePolicy } from "@gatehouse/policy";
+import {
+  type CompiledPolicy,
+  compilePolicy,
+  loadVersionedPolicyFile,
+  type Policy,
+  PolicyError,
+  policyVersion,
+} from "@gatehouse/policy";
 import type { Logger } from "@gatehouse/telemetry";
 
 /** A policy ready to evaluate, and the version the audit records it under. */
@@ -13,10 +18,8 @@ export interface LoadedPolicy {
 
 export type ReloadResult = "applied" | "unchanged" | "invalid";
 
-const versionOf = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 12);
-
-export function loadedPolicy(policy: Policy, text = JSON.stringify(policy)): LoadedPolicy {
-  return { compiled: compilePolicy(policy), version: versionOf(text) };
+export function loadedPolicy(policy: Policy, version = policyVersion(JSON.stringify(policy))): LoadedPolicy {
+  return { compiled: compilePolicy(policy), version };
 }
 
 /**
@@ -48,8 +51,8 @@ export class PolicySource {
     log: Logger,
     onReload: (result: ReloadResult) => void = () => {},
   ): Promise<PolicySource> {
-    const text = await readText(path);
-    return new PolicySource(loadedPolicy(parsePolicy(text, path), text), path, log, onReload);
+    const { policy, version } = await loadVersionedPolicyFile(path);
+    return new PolicySource(loadedPolicy(policy, version), path, log, onReload);
   }
 
   get current(): LoadedPolicy {
@@ -82,10 +85,10 @@ export class PolicySource {
     if (path === undefined) return "unchanged";
     let result: ReloadResult;
     try {
-      const text = await readText(path);
-      if (versionOf(text) === this.#current.version) result = "unchanged";
+      const { policy, version } = await loadVersionedPolicyFile(path);
+      if (version === this.#current.version) result = "unchanged";
       else {
-        this.#current = loadedPolicy(parsePolicy(text, path), text);
+        this.#current = loadedPolicy(policy, version);
         this.log.info({ policy: path, version: this.#current.version }, "policy reloaded");
         result = "applied";
       }
@@ -99,13 +102,5 @@ export class PolicySource {
     }
     this.onReload(result);
     return result;
-  }
-}
-
-async function readText(path: string): Promise<string> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (error) {
-    throw new PolicyError(path, [`cannot read: ${(error as Error).message}`]);
   }
 }

@@ -12,7 +12,7 @@ export { PolicyError } from "./errors/policy-error.js";
 export { type Evaluation, evaluate, evaluateUnless, type ShadowHit } from "./evaluate.js";
 export { evaluateWithMisses, OPEN_TRIGGER, triggerPolicyFor } from "./evaluate-request.js";
 export type { EvaluationInput, FactName, PolicyFacts, TeamFactName, TeamFacts } from "./facts.js";
-export { loadPolicyFile, parsePolicy } from "./load-policy.js";
+export { loadPolicyFile, loadVersionedPolicyFile, parsePolicy, policyVersion } from "./load-policy.js";
 export type { Membership, Outcome } from "./outcome-schema.js";
 export {
   type Policy,

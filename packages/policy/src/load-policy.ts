@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { isNode, LineCounter, parseDocument } from "yaml";
 import { PolicyError } from "./errors/policy-error.js";
@@ -33,12 +34,25 @@ export function parsePolicy(text: string, file = "policy"): Policy {
   );
 }
 
-export async function loadPolicyFile(path: string): Promise<Policy> {
+/**
+ * A policy's version, as the audit records it and `gatehouse explain` / `gatehouse policy test` show it: the
+ * first 12 hex digits of the SHA-256 of its text.
+ */
+export function policyVersion(text: string): string {
+  return createHash("sha256").update(text).digest("hex").slice(0, 12);
+}
+
+/** A policy file, validated, with its version. Throws a `PolicyError` naming each bad line and field. */
+export async function loadVersionedPolicyFile(path: string): Promise<{ policy: Policy; version: string }> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
   } catch (error) {
     throw new PolicyError(path, [`cannot read: ${(error as Error).message}`]);
   }
-  return parsePolicy(text, path);
+  return { policy: parsePolicy(text, path), version: policyVersion(text) };
+}
+
+export async function loadPolicyFile(path: string): Promise<Policy> {
+  return (await loadVersionedPolicyFile(path)).policy;
 }
