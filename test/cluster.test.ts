@@ -15,8 +15,9 @@ import {
   type StubDnsServer,
   startStubDnsServer,
 } from "../packages/enrich-email-domain/src/testing/stub-dns-server.js";
+import { readAudit } from "./support/audit-records.js";
 import { FAIL_CLOSED_SIGNUP_POLICY } from "./support/built-apps.js";
-import { body, send, testEnv, testIngress, UNKNOWN_IP } from "./support/ingress-harness.js";
+import { body, emailFact, send, testEnv, testIngress, UNKNOWN_IP } from "./support/ingress-harness.js";
 import { type RedisCluster, startRedisCluster } from "./support/redis-cluster.js";
 
 // The end-to-end scenarios again, on a real three-master Redis Cluster (REDIS_CLUSTER_NODES): a hit, a miss
@@ -51,19 +52,6 @@ async function ingress(policy: Policy = DEFAULT_POLICY) {
   const app: FastifyInstance = await testIngress(env, policy);
   cleanups.push(() => app.close());
   return { app, keys: cacheKeys(env.GATEHOUSE_KEY_PREFIX) };
-}
-
-const emailFact = (domain: string, disposable: boolean) => ({
-  domain,
-  registrable: domain,
-  disposable,
-  freeMail: false,
-  mx: "present" as const,
-});
-
-async function auditRecords(stream: string): Promise<Record<string, unknown>[]> {
-  const entries = await redis.xrange(stream, "-", "+");
-  return entries.flatMap(([, fields]) => JSON.parse(fields[1] ?? "[]") as Record<string, unknown>[]);
 }
 
 describe("on a Redis Cluster", () => {
@@ -113,7 +101,7 @@ describe("on a Redis Cluster", () => {
     expect(repeated.answer).toEqual({ decision: "ALLOW" });
 
     await app.close();
-    const records = await auditRecords(keys.auditStream);
+    const records = await readAudit(redis, keys.auditStream);
     expect(records.map((r) => [r.decision, r.reason, r.cache])).toEqual([
       ["DENY", "email.disposable", "hit"],
       ["ALLOW", "policy.default", "hit"],

@@ -17,7 +17,7 @@ import {
   UNREADABLE,
   UNVERIFIED,
 } from "./support/hostile-harness.js";
-import { body, SECRET, testEnv, testIngress, UNKNOWN_IP } from "./support/ingress-harness.js";
+import { body, emailFact, SECRET, testEnv, testIngress, UNKNOWN_IP } from "./support/ingress-harness.js";
 
 const redisUrl = inject("redisUrl");
 const OTHER_SECRET = "whsec_c2VjcmV0LW5vYm9keS1rbm93cw==";
@@ -30,14 +30,6 @@ let redis: Redis;
 let app: FastifyInstance;
 let port = 0;
 let keys: ReturnType<typeof cacheKeys>;
-
-const emailFact = (domain: string, disposable: boolean) => ({
-  domain,
-  registrable: domain,
-  disposable,
-  freeMail: false,
-  mx: "present" as const,
-});
 
 beforeAll(async () => {
   redis = createRedis({ url: redisUrl }, "bullmq");

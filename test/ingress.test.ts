@@ -5,7 +5,16 @@ import { createRedis, type Redis } from "@gatehouse/redis";
 import { Queue } from "bullmq";
 import type { FastifyInstance } from "fastify";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
-import { body, SECRET, send, testEnv, testIngress, UNKNOWN_IP } from "./support/ingress-harness.js";
+import { readAudit } from "./support/audit-records.js";
+import {
+  body,
+  emailFact,
+  SECRET,
+  send,
+  testEnv,
+  testIngress,
+  UNKNOWN_IP,
+} from "./support/ingress-harness.js";
 
 const redisUrl = inject("redisUrl");
 let redis: Redis;
@@ -28,14 +37,6 @@ async function ingress(overrides: Record<string, string> = {}, policy = DEFAULT_
   return { app, env, keys: cacheKeys(env.GATEHOUSE_KEY_PREFIX) };
 }
 
-const emailFact = (domain: string, disposable: boolean) => ({
-  domain,
-  registrable: domain,
-  disposable,
-  freeMail: false,
-  mx: "present" as const,
-});
-
 /** PRE_SIGNUP denies disposable domains, with the given miss policy; fallback ALLOW. */
 const disposableOnly = (onMiss: { waitMs: number; afterWait?: "evaluate" | "ALLOW" | "DENY" }) =>
   policySchema.parse({
@@ -54,11 +55,6 @@ const disposableOnly = (onMiss: { waitMs: number; afterWait?: "evaluate" | "ALLO
       },
     },
   });
-
-async function auditRecords(stream: string): Promise<Record<string, unknown>[]> {
-  const entries = await redis.xrange(stream, "-", "+");
-  return entries.flatMap(([, fields]) => JSON.parse(fields[1] ?? "[]") as Record<string, unknown>[]);
-}
 
 describe("warm cache", () => {
   it("denies a disposable domain and allows another, from the cache, with one audit record each", async () => {
@@ -104,7 +100,7 @@ describe("warm cache", () => {
     expect(allowed.answer).toEqual({ decision: "ALLOW" });
 
     await app.close();
-    const records = await auditRecords(keys.auditStream);
+    const records = await readAudit(redis, keys.auditStream);
     expect(records.map((r) => [r.decision, r.reason, r.cache])).toEqual([
       ["DENY", "email.disposable", "hit"],
       ["ALLOW", "policy.default", "hit"],
@@ -166,7 +162,7 @@ describe("idempotency", () => {
     expect(later.answer).toEqual(first.answer);
 
     await app.close();
-    const records = await auditRecords(keys.auditStream);
+    const records = await readAudit(redis, keys.auditStream);
     expect(records.filter((r) => r.interceptorId === "msg_repeat_1")).toHaveLength(1);
   });
 
@@ -367,8 +363,10 @@ describe("hostile and malformed requests", () => {
       { id: "msg_test_1" },
     );
     await app.close();
-    expect((await auditRecords(keys.testAuditStream)).map((r) => r.interceptorId)).toEqual(["msg_test_1"]);
-    expect(await auditRecords(keys.auditStream)).toEqual([]);
+    expect((await readAudit(redis, keys.testAuditStream)).map((r) => r.interceptorId)).toEqual([
+      "msg_test_1",
+    ]);
+    expect(await readAudit(redis, keys.auditStream)).toEqual([]);
   });
 });
 

@@ -12,6 +12,7 @@ import {
   type StubDnsServer,
   startStubDnsServer,
 } from "../packages/enrich-email-domain/src/testing/stub-dns-server.js";
+import { readAudit } from "./support/audit-records.js";
 import { assertBuilt, INGRESS, WORKER } from "./support/built-apps.js";
 import { type Exit, spawnTs, type TsProcess } from "./support/child-process.js";
 import { body, SECRET } from "./support/ingress-harness.js";
@@ -228,11 +229,6 @@ describe("the ingress stopped with SIGTERM under load", () => {
   const valid = (outcome: Outcome) =>
     outcome.status === 200 && interceptorAnswerSchema.safeParse(outcome.answer).success;
 
-  async function auditRecords(keys: CacheKeys): Promise<Record<string, unknown>[]> {
-    const entries = await redis.xrange(keys.auditStream, "-", "+");
-    return entries.flatMap(([, fields]) => JSON.parse(fields[1] ?? "[]") as Record<string, unknown>[]);
-  }
-
   it("answers every request in flight, flushes its audit, and exits 0 within the deadline", async () => {
     const prefix = newPrefix();
     const keys = cacheKeys(prefix);
@@ -312,7 +308,7 @@ describe("the ingress stopped with SIGTERM under load", () => {
     expect(ingress.output()).toBe(""); // nothing at warn or above
 
     // The after-reply buffer was flushed on the way out: one audit record per counted answer.
-    const records = await auditRecords(keys);
+    const records = await readAudit(redis, keys.auditStream);
     expect(records.filter((record) => record.trigger === "PRE_SIGNUP")).toHaveLength(IN_FLIGHT);
     expect(records).toHaveLength(IN_FLIGHT + warmUp.length + lateAnswered);
     console.info(

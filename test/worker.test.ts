@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type CacheKeys, cacheKeys, decodeFact } from "@gatehouse/decision-cache";
+import { cacheKeys, decodeFact } from "@gatehouse/decision-cache";
 import {
   bullPrefix,
   defineEnrichment,
@@ -23,6 +23,7 @@ import {
   type StubDnsServer,
   startStubDnsServer,
 } from "../packages/enrich-email-domain/src/testing/stub-dns-server.js";
+import { readAudit } from "./support/audit-records.js";
 import { body, send, testEnv, testIngress } from "./support/ingress-harness.js";
 
 const redisUrl = inject("redisUrl");
@@ -93,11 +94,6 @@ async function metric(app: FastifyInstance, series: string): Promise<number> {
 const lookups = (result: "hit" | "miss") =>
   `gatehouse_cache_lookups_total{enrichment="email-domain",result="${result}"}`;
 
-async function auditRecords(keys: CacheKeys): Promise<Record<string, unknown>[]> {
-  const entries = await redis.xrange(keys.auditStream, "-", "+");
-  return entries.flatMap(([, fields]) => JSON.parse(fields[1] ?? "[]") as Record<string, unknown>[]);
-}
-
 const signup = (app: FastifyInstance, email: string) =>
   send(app, "/pre-signup", body("PRE_SIGNUP_NEW_USER", { user_email: email }));
 
@@ -142,7 +138,7 @@ describe("the worker fills misses", () => {
     expect(await metric(app, lookups("miss"))).toBe(2);
 
     await app.close();
-    const records = await auditRecords(keys);
+    const records = await readAudit(redis, keys.auditStream);
     expect(records.map((r) => [r.decision, r.reason, r.cache])).toEqual([
       ["DENY", "email.disposable", "waited"],
       ["ALLOW", "policy.default", "waited"],

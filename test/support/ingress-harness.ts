@@ -8,6 +8,15 @@ import type { FastifyInstance } from "fastify";
 
 export const SECRET = generateSecret();
 
+/** The email-domain fact of an ordinary domain with mail servers, disposable or not. */
+export const emailFact = (domain: string, disposable: boolean) => ({
+  domain,
+  registrable: domain,
+  disposable,
+  freeMail: false,
+  mx: "present" as const,
+});
+
 /** The ip-reputation fact's fields for an ordinary address that no IP database knows anything about. */
 export const UNKNOWN_IP = {
   range: "unicast",
