@@ -228,13 +228,25 @@ function compileCondition(condition: Condition, lists: Policy["lists"], needs: N
       const exists = user.exists;
       tests.push(({ view }) => view.userExists === exists);
     }
+    const statuses = user.membershipStatus && new Set(user.membershipStatus.map((s) => s.toUpperCase()));
+    const counted = (view: RequestView) =>
+      statuses
+        ? view.memberships.filter((m) => m.status !== undefined && statuses.has(m.status))
+        : view.memberships;
     if (user.membershipsAtLeast !== undefined) {
       const atLeast = user.membershipsAtLeast;
-      tests.push(({ view }) => view.memberships.length >= atLeast);
+      tests.push(({ view }) => counted(view).length >= atLeast);
     }
     if (user.roles) {
       const roles = user.roles;
-      tests.push(({ view }) => view.memberships.some((m) => oneOf(m.roles, roles)));
+      tests.push(({ view }) => counted(view).some((m) => oneOf(m.roles, roles)));
+    }
+    if (statuses && user.membershipsAtLeast === undefined && !user.roles) {
+      tests.push(({ view }) => counted(view).length > 0);
+    }
+    if (user.emailVerified !== undefined) {
+      const verified = user.emailVerified;
+      tests.push(({ view }) => view.emailVerified === verified);
     }
   }
 

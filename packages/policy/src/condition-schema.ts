@@ -81,9 +81,14 @@ export interface Condition {
     in?: string[];
     /** The request names an existing user (Scalekit sends one for users it already knows). */
     exists?: boolean;
+    /** Memberships counted: all of them, or only those with `membershipStatus` when it is given. */
     membershipsAtLeast?: number;
-    /** Any of the user's memberships has any of these roles. */
+    /** Any of the user's memberships (with `membershipStatus`, when given) has any of these roles. */
     roles?: string[];
+    /** Limits `membershipsAtLeast` and `roles` to memberships in these statuses (ACTIVE, …); alone: any membership has one. */
+    membershipStatus?: string[];
+    /** Scalekit says the user's email address is verified. */
+    emailVerified?: boolean;
   };
   /** The M2M client. */
   client?: { in?: string[]; inList?: string };
@@ -142,6 +147,8 @@ export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
       exists: z.boolean().optional(),
       membershipsAtLeast: z.number().int().min(0).optional(),
       roles: strings.optional(),
+      membershipStatus: strings.optional(),
+      emailVerified: z.boolean().optional(),
     }).optional(),
     client: narrowing({ in: strings.optional(), inList: listName.optional() }).optional(),
     scopes: narrowing({

@@ -165,6 +165,26 @@ describe("conditions on the request", () => {
     expect(signupDecision({ user: { roles: ["owner"] } }, existing)).toBe("ALLOW");
   });
 
+  it("user: membership status narrows memberships and roles; emailVerified as Scalekit sends it", () => {
+    const existing = request("PRE_SIGNUP"); // one ACTIVE admin membership, email verified
+    expect(signupDecision({ user: { membershipStatus: ["active"] } }, existing)).toBe("DENY");
+    expect(signupDecision({ user: { membershipStatus: ["PENDING_INVITE"] } }, existing)).toBe("ALLOW");
+    expect(signupDecision({ user: { membershipStatus: ["ACTIVE"], roles: ["admin"] } }, existing)).toBe(
+      "DENY",
+    );
+    expect(signupDecision({ user: { membershipStatus: ["INACTIVE"], roles: ["admin"] } }, existing)).toBe(
+      "ALLOW",
+    );
+    expect(
+      signupDecision({ user: { membershipStatus: ["INACTIVE"], membershipsAtLeast: 1 } }, existing),
+    ).toBe("ALLOW");
+    expect(signupDecision({ user: { emailVerified: true } }, existing)).toBe("DENY");
+    expect(signupDecision({ user: { emailVerified: false } }, existing)).toBe("ALLOW");
+    // A user Scalekit does not describe is neither verified nor unverified.
+    const fresh = request("PRE_SIGNUP_NEW_USER");
+    expect(signupDecision({ user: { emailVerified: false } }, fresh)).toBe("ALLOW");
+  });
+
   it("all, any and not combine; several fields in one condition must all hold", () => {
     expect(
       signupDecision({ all: [{ device: { type: ["Mobile"] } }, { location: { region: ["US"] } }] }, req),

@@ -3,7 +3,12 @@ import { parseAddress } from "./address-matcher.js";
 import { normalizeEmail } from "./normalize.js";
 
 type Address = ReturnType<typeof parseAddress>;
-type Membership = { readonly organizationId?: string; readonly roles: readonly string[] };
+type Membership = {
+  readonly organizationId?: string;
+  /** Upper case (ACTIVE, …). */
+  readonly status?: string;
+  readonly roles: readonly string[];
+};
 
 const lower = (value: string | undefined) => value?.toLowerCase();
 
@@ -81,6 +86,13 @@ export class RequestView {
     return this.#context.user_id ?? this.request.data?.user?.id;
   }
 
+  /** Whether Scalekit says the user's email address is verified; undefined when it does not say. */
+  get emailVerified(): boolean | undefined {
+    // Not part of the validated contract (a body is never refused over it): read as sent, booleans only.
+    const verified = (this.request.data?.user as { email_verified?: unknown } | undefined)?.email_verified;
+    return typeof verified === "boolean" ? verified : undefined;
+  }
+
   /** Whether Scalekit sent a user it already knows. */
   get userExists(): boolean {
     return Boolean(this.request.data?.user?.id);
@@ -89,6 +101,7 @@ export class RequestView {
   get memberships(): readonly Membership[] {
     this.#memberships ??= (this.request.data?.user?.memberships ?? []).map((m) => ({
       organizationId: m.organization_id,
+      status: m.status?.toUpperCase(),
       roles: m.roles ?? [],
     }));
     return this.#memberships;
