@@ -89,6 +89,9 @@ describe("createDnsResolveA against a DNS server", () => {
   let dns: StubDnsServer;
   beforeAll(async () => {
     dns = await startStubDnsServer((name) => {
+      // 192.0.2.66 is listed on zen (an ordinary listing) and 192.0.2.77 gets a refusal code.
+      if (name === "66.2.0.192.zen.example") return { a: ["127.0.0.2", "127.0.0.4"] };
+      if (name === "77.2.0.192.zen.example") return { a: ["127.255.255.254"] };
       if (name.includes("servfail")) return { rcode: 2 };
       if (name.includes("silent")) return "silent";
       return undefined; // NXDOMAIN
@@ -122,6 +125,14 @@ describe("createDnsResolveA against a DNS server", () => {
     const started = performance.now();
     await expect(resolve("silent.zen.example", controller.signal)).rejects.toThrow("job timed out");
     expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
+  it("reports a listing answered over DNS (127.0.0.x A records), and refuses a refusal code", async () => {
+    const resolve = createDnsResolveA({ servers: [dns.address], timeoutMs: 1_000 });
+    const lookup = createDnsblLookup(ZONES, resolve);
+    expect(await lookup(value("192.0.2.66"), signal)).toEqual(["zen"]);
+    expect(await lookup(value("192.0.2.65"), signal)).toEqual([]);
+    await expect(lookup(value("192.0.2.77"), signal)).rejects.toMatchObject({ retryable: false });
   });
 
   it("makes a zone that does not answer a retryable failure of the whole lookup", async () => {

@@ -1,8 +1,12 @@
 import { createSocket } from "node:dgram";
 
-/** How the stub answers a name: MX records, an error rcode (2 SERVFAIL, 3 NXDOMAIN), or not at all. */
+/**
+ * How the stub answers a name: MX records, A records (IPv4 addresses, e.g. a DNSBL's 127.0.0.2), an error
+ * rcode (2 SERVFAIL, 3 NXDOMAIN), or not at all.
+ */
 export type StubAnswer =
   | { readonly mx: readonly (readonly [number, string])[] }
+  | { readonly a: readonly string[] }
   | { readonly rcode: number }
   | "silent";
 
@@ -75,18 +79,25 @@ function encodeName(name: string): Buffer {
 }
 
 function respond(query: Buffer, questionEnd: number, answer: Exclude<StubAnswer, "silent">): Buffer {
-  const records = "mx" in answer ? answer.mx : [];
+  const records: [type: number, data: Buffer][] =
+    "mx" in answer
+      ? answer.mx.map(([preference, exchange]) => [
+          15,
+          Buffer.concat([Buffer.from([preference >> 8, preference & 0xff]), encodeName(exchange)]),
+        ])
+      : "a" in answer
+        ? answer.a.map((address) => [1, Buffer.from(address.split(".").map(Number))])
+        : [];
   const header = Buffer.alloc(12);
   query.copy(header, 0, 0, 2);
   // QR, the query's RD, RA, and the rcode; one question, the records as answers.
   header.writeUInt16BE(0x8080 | (query.readUInt16BE(2) & 0x0100) | ("rcode" in answer ? answer.rcode : 0), 2);
   header.writeUInt16BE(1, 4);
   header.writeUInt16BE(records.length, 6);
-  const resourceRecords = records.map(([preference, exchange]) => {
-    const data = Buffer.concat([Buffer.from([preference >> 8, preference & 0xff]), encodeName(exchange)]);
+  const resourceRecords = records.map(([type, data]) => {
     const head = Buffer.alloc(12);
     head.writeUInt16BE(0xc00c, 0); // a pointer to the question's name
-    head.writeUInt16BE(15, 2); // MX
+    head.writeUInt16BE(type, 2);
     head.writeUInt16BE(1, 4); // IN
     head.writeUInt32BE(60, 6);
     head.writeUInt16BE(data.length, 10);
