@@ -93,6 +93,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     loggerInstance: log as FastifyBaseLogger,
     // Per-request log lines only when asked for (debug, in the route); info level costs no line per request.
     logController: new LogController({ disableRequestLogging: true }),
+    // No child logger per request (pino builds one, redaction included, for every request): lines that
+    // concern a request carry its interceptor id themselves.
+    childLoggerFactory: (logger) => logger,
     bodyLimit: env.GATEHOUSE_BODY_LIMIT_BYTES,
     return503OnClosing: false,
   });

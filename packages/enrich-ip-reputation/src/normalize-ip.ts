@@ -9,7 +9,10 @@ import ipaddr from "ipaddr.js";
  */
 export function normalizeIp(raw: string): string | undefined {
   const text = raw.trim();
-  if (isIP(text) === 0 || text.includes("%")) return undefined;
+  const family = isIP(text);
+  // node:net accepts only plain dotted decimal for IPv4 (no leading zeros): already canonical.
+  if (family === 4) return text;
+  if (family === 0 || text.includes("%")) return undefined;
   const address = ipaddr.parse(text);
   if (address instanceof ipaddr.IPv6) {
     return address.isIPv4MappedAddress() ? address.toIPv4Address().toString() : address.toRFC5952String();
