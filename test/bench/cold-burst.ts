@@ -1,7 +1,9 @@
 // The cold burst: thousands of signups from domains nobody has seen, all at once, with the worker running
 // and the trigger's miss policy "wait" (the default PRE_SIGNUP policy: wait up to 1 s for the facts, then
 // evaluate). Checks that every request is answered before the deadline, that no more enrichment jobs are
-// created than there are distinct subjects, and measures how fast the worker drains them.
+// created than there are distinct subjects, and measures how fast the worker drains them. With
+// `holdWorkers`, the queues are paused until every request is answered: then the drain measures the
+// workers alone, on a backlog, and not the rate at which the burst reaches them.
 import { readFileSync } from "node:fs";
 import { type CacheKeys, cacheKeys } from "@gatehouse/decision-cache";
 import { bullPrefix } from "@gatehouse/enrichment-sdk";
@@ -17,7 +19,7 @@ export interface BurstOptions {
   readonly load: LoadGenerator;
   readonly ingressUrl: string;
   /** The bare route: it gets the same burst first, to tell what TCP and the machine cost from what Gatehouse does. */
-  readonly bareUrl: string;
+  readonly bareUrl?: string;
   readonly redisUrl: string;
   readonly prefix: string;
   readonly secret: string;
@@ -27,6 +29,10 @@ export interface BurstOptions {
   readonly deadlineMs: number;
   readonly drainTimeoutS: number;
   readonly watch: Readonly<Record<string, number>>;
+  /** The enrichments whose facts the burst waits for (default: email-domain and ip-reputation). */
+  readonly enrichments?: readonly BurstEnrichment[];
+  /** Pause the queues until the whole burst is answered, then resume them and time the drain. */
+  readonly holdWorkers?: boolean;
 }
 
 export interface BurstResult {
@@ -34,7 +40,7 @@ export interface BurstResult {
   readonly distinctSubjects: { readonly domains: number; readonly ips: number };
   readonly load: RunResult;
   /** The same burst at the bare route (its own listen queue overflows counted apart). */
-  readonly bareControl: RunResult & { readonly listenOverflows: number };
+  readonly bareControl?: RunResult & { readonly listenOverflows: number };
   readonly deadlineMs: number;
   /** Answers the load generator saw later than the deadline (queueing before the handler included). */
   readonly lateAnswers: number;
@@ -59,13 +65,23 @@ export interface BurstResult {
   readonly worker: {
     /** Facts written per second, first to last announcement of the burst's subjects. */
     readonly jobsPerSecond: number;
-    /** From the first request to the last fact written. */
+    /** From the first request (with `holdWorkers`: from the resume) to the last fact written. */
     readonly drainSeconds: number;
     readonly missingAfterDrain: number;
   };
+  /** With `holdWorkers`: the jobs waiting when the queues resumed, and Redis' memory growth for them (audit excluded). */
+  readonly backlog?: { readonly jobs: number; readonly bytes: number };
 }
 
-const ENRICHMENTS_IN_BURST = ["email-domain", "ip-reputation"] as const;
+export type BurstEnrichment = "email-domain" | "ip-reputation";
+const ENRICHMENTS_IN_BURST: readonly BurstEnrichment[] = ["email-domain", "ip-reputation"];
+
+/** used_memory of INFO memory, and the audit stream's own MEMORY USAGE. */
+async function memoryOutsideAudit(redis: Redis, keys: CacheKeys): Promise<number> {
+  const used = Number(/used_memory:(\d+)/.exec(await redis.info("memory"))?.[1]);
+  const audit = Number((await redis.memory("USAGE", keys.auditStream)) ?? 0);
+  return used - audit;
+}
 
 /**
  * The kernel's count of connections refused because a listen queue was full (TcpExt ListenOverflows):
@@ -96,15 +112,18 @@ export async function coldBurst(options: BurstOptions): Promise<BurstResult> {
   const keys = cacheKeys(options.prefix);
   const redis = createRedis({ url: options.redisUrl }, "bullmq");
   const subscriber = createRedis({ url: options.redisUrl }, "subscriber");
+  const enrichments = options.enrichments ?? ENRICHMENTS_IN_BURST;
   const queues = Object.fromEntries(
-    ENRICHMENTS_IN_BURST.map((name) => [
+    enrichments.map((name) => [
       name,
       new Queue(`enrich.${name}`, { connection: redis, prefix: bullPrefix(options.prefix) }),
     ]),
   );
   const { domains, ips } = options.workload;
   const domainKeys = domains.map((domain) => emailDomainKey(keys, domain));
-  const ipKeys = [...new Set(domains.map((_, n) => ips[n % ips.length]!))].map((ip) => ipKey(keys, ip));
+  const ipKeys = enrichments.includes("ip-reputation")
+    ? [...new Set(domains.map((_, n) => ips[n % ips.length]!))].map((ip) => ipKey(keys, ip))
+    : [];
   const watched = new Map<string, string>([
     ...domainKeys.map((key) => [key, "email-domain"] as const),
     ...ipKeys.map((key) => [key, "ip-reputation"] as const),
@@ -125,17 +144,12 @@ export async function coldBurst(options: BurstOptions): Promise<BurstResult> {
   const failedCount = async () =>
     Object.fromEntries(
       await Promise.all(
-        ENRICHMENTS_IN_BURST.map(async (name) => [
-          name,
-          (await queues[name]!.getJobCounts("failed")).failed ?? 0,
-        ]),
+        enrichments.map(async (name) => [name, (await queues[name]!.getJobCounts("failed")).failed ?? 0]),
       ),
     ) as Record<string, number>;
   const addCounters = async () =>
     Object.fromEntries(
-      await Promise.all(
-        ENRICHMENTS_IN_BURST.map(async (name) => [name, Number((await redis.get(idKey(name))) ?? 0)]),
-      ),
+      await Promise.all(enrichments.map(async (name) => [name, Number((await redis.get(idKey(name))) ?? 0)])),
     ) as Record<string, number>;
 
   try {
@@ -158,14 +172,30 @@ export async function coldBurst(options: BurstOptions): Promise<BurstResult> {
         timeoutS: 10,
         countOverMs: options.deadlineMs,
       });
-    const controlOverflowsBefore = listenOverflows();
-    const control = await burstRun("cold burst, bare route", options.bareUrl);
-    const bareControl = { ...control, listenOverflows: listenOverflows() - controlOverflowsBefore };
-    await new Promise((resolve) => setTimeout(resolve, 2_000)); // let the sockets of the control close
+    let bareControl: BurstResult["bareControl"];
+    if (options.bareUrl) {
+      const controlOverflowsBefore = listenOverflows();
+      const control = await burstRun("cold burst, bare route", options.bareUrl);
+      bareControl = { ...control, listenOverflows: listenOverflows() - controlOverflowsBefore };
+      await new Promise((resolve) => setTimeout(resolve, 2_000)); // let the sockets of the control close
+    }
 
+    const memoryBefore = await memoryOutsideAudit(redis, keys);
+    if (options.holdWorkers) await Promise.all(Object.values(queues).map((queue) => queue.pause()));
     const overflowsBefore = listenOverflows();
     const load = await burstRun("cold burst", options.ingressUrl);
     const overflows = listenOverflows() - overflowsBefore;
+    let backlog: BurstResult["backlog"];
+    let drainFrom = load.startedAt;
+    if (options.holdWorkers) {
+      const counts = await Promise.all(
+        Object.values(queues).map((queue) => queue.getJobCounts("wait", "paused", "prioritized")),
+      );
+      const jobs = counts.reduce((sum, c) => sum + (c.wait ?? 0) + (c.paused ?? 0) + (c.prioritized ?? 0), 0);
+      backlog = { jobs, bytes: (await memoryOutsideAudit(redis, keys)) - memoryBefore };
+      drainFrom = Date.now();
+      await Promise.all(Object.values(queues).map((queue) => queue.resume()));
+    }
     const missingAfterDrain = await waitForFacts(redis, [...watched.keys()], options.drainTimeoutS * 1000);
     await new Promise((resolve) => setTimeout(resolve, 500)); // the last announcements, and the audit flush
     const [metricsAfter, failedAfter, addsAfter] = [
@@ -178,7 +208,7 @@ export async function coldBurst(options: BurstOptions): Promise<BurstResult> {
     const created: Record<string, number> = {};
     const failed: Record<string, number> = {};
     const addCalls: Record<string, number> = {};
-    for (const name of ENRICHMENTS_IN_BURST) {
+    for (const name of enrichments) {
       failed[name] = (failedAfter[name] ?? 0) - (failedBefore[name] ?? 0);
       addCalls[name] = (addsAfter[name] ?? 0) - (addsBefore[name] ?? 0);
       created[name] = failed[name]!;
@@ -209,9 +239,10 @@ export async function coldBurst(options: BurstOptions): Promise<BurstResult> {
       jobs: { created, failed, duplicates, addCalls },
       worker: {
         jobsPerSecond: announcedCount / Math.max(0.001, (lastAt - firstAt) / 1000),
-        drainSeconds: (lastAt - load.startedAt) / 1000,
+        drainSeconds: (lastAt - drainFrom) / 1000,
         missingAfterDrain,
       },
+      ...(backlog && { backlog }),
     };
   } finally {
     await Promise.all(Object.values(queues).map((queue) => queue.close()));

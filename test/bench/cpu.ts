@@ -106,3 +106,9 @@ export function delta(before: CpuSnapshot, after: CpuSnapshot): CpuDelta {
   const seconds = (after.at - before.at) / 1000;
   return { seconds, byName, waitByName, machineCores: (after.machine - before.machine) / seconds };
 }
+
+/** Cores used meanwhile by processes outside `d.byName` (other users' test runs): they disturb every figure. */
+export function otherCores(d: CpuDelta): number {
+  const ours = Object.values(d.byName).reduce((sum, value) => sum + value, 0);
+  return Math.max(0, d.machineCores - ours / d.seconds);
+}

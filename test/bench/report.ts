@@ -118,7 +118,7 @@ function rows(aggregates: readonly Aggregate[]): string[][] {
   ]);
 }
 
-function textTable(headers: string[], body: string[][]): string {
+export function textTable(headers: string[], body: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? "").length)));
   const line = (cells: string[]) =>
     cells
@@ -129,7 +129,7 @@ function textTable(headers: string[], body: string[][]): string {
   return [line(headers), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
 }
 
-function markdownTable(headers: string[], body: string[][]): string {
+export function markdownTable(headers: string[], body: string[][]): string {
   const escapeText = (cell: string) => cell.replaceAll("|", "\\|");
   return [
     `| ${headers.map(escapeText).join(" | ")} |`,
@@ -140,7 +140,15 @@ function markdownTable(headers: string[], body: string[][]): string {
 
 const mark = (met: boolean | undefined) => (met === undefined ? "—" : met ? "MET" : "MISSED");
 
-function burstLines(burst: BurstResult): string[] {
+function bareControlLine(c: NonNullable<BurstResult["bareControl"]>, deadlineMs: number): string {
+  return (
+    `the bare route under the same burst (the limit: TCP, the machine, the load generator): ${int(c.responses)} answered in ${c.seconds.toFixed(1)} s, ` +
+    `p50 ${ms(c.latency.p50)} ms, p99 ${ms(c.latency.p99)} ms, max ${ms(c.latency.max)} ms, ` +
+    `${int(c.over ?? 0)} after ${deadlineMs} ms, ${c.errors} errors, ${int(c.listenOverflows)} listen queue overflows`
+  );
+}
+
+export function burstLines(burst: BurstResult): string[] {
   const b = burst;
   const outcomes = Object.entries(b.cacheOutcomes)
     .map(([k, v]) => `${k} ${int(v)}`)
@@ -152,9 +160,7 @@ function burstLines(burst: BurstResult): string[] {
     `${int(b.requests)} signups from ${int(b.distinctSubjects.domains)} new domains and ${int(b.distinctSubjects.ips)} new IPs, ` +
       `${int(b.load.responses)} answered in ${b.load.seconds.toFixed(1)} s (${int(b.load.achievedRate)} req/s, ${b.load.errors} errors, ${b.load.timeouts} timeouts, ${b.load.non2xx} non-2xx)`,
     `client latency: p50 ${ms(b.load.latency.p50)} ms, p99 ${ms(b.load.latency.p99)} ms, max ${ms(b.load.latency.max)} ms; ${int(b.lateAnswers)} after the ${b.deadlineMs} ms deadline`,
-    `the bare route under the same burst (the limit: TCP, the machine, the load generator): ${int(b.bareControl.responses)} answered in ${b.bareControl.seconds.toFixed(1)} s, ` +
-      `p50 ${ms(b.bareControl.latency.p50)} ms, p99 ${ms(b.bareControl.latency.p99)} ms, max ${ms(b.bareControl.latency.max)} ms, ` +
-      `${int(b.bareControl.over ?? 0)} after ${b.deadlineMs} ms, ${b.bareControl.errors} errors, ${int(b.bareControl.listenOverflows)} listen queue overflows`,
+    ...(b.bareControl ? [bareControlLine(b.bareControl, b.deadlineMs)] : []),
     `listen queue overflows during the burst: ${int(b.listenOverflows)} (each such client retries its TCP handshake after 1 s, then 3 s: latency the ingress never sees)`,
     `ingress latency (audit): p50 ${ms(b.serverLatency.p50)} ms, p99 ${ms(b.serverLatency.p99)} ms, max ${ms(b.serverLatency.max)} ms; cache outcomes: ${outcomes}`,
     `answers: ALLOW ${int(b.load.decisions.ALLOW ?? 0)}, DENY ${int(b.load.decisions.DENY ?? 0)}, other ${int(b.load.decisions.other ?? 0)}; reasons: ${reasons}`,
@@ -167,7 +173,12 @@ function burstLines(burst: BurstResult): string[] {
     )
       .map(([k, v]) => `${k} ${int(v)}`)
       .join(", ")}`,
-    `worker: ${int(b.worker.jobsPerSecond)} jobs/s, all facts written ${b.worker.drainSeconds.toFixed(1)} s after the burst began` +
+    ...(b.backlog
+      ? [
+          `queues paused during the burst: ${int(b.backlog.jobs)} jobs waiting, Redis grew ${int(b.backlog.bytes / Math.max(1, b.backlog.jobs))} bytes per waiting job (audit excluded)`,
+        ]
+      : []),
+    `worker: ${int(b.worker.jobsPerSecond)} jobs/s, all facts written ${b.worker.drainSeconds.toFixed(1)} s after the ${b.backlog ? "queues resumed" : "burst began"}` +
       (b.worker.missingAfterDrain > 0 ? `, ${b.worker.missingAfterDrain} never written` : ""),
   ];
 }

@@ -6,27 +6,25 @@
 // --profile (CPU profile of the ingress; skips the burst); --rate=N; --connections=N;
 // --provider-latency=MS (default 50); --burst=N; --burst-connections=N; --pacing=smooth|autocannon; --log-level=LEVEL;
 // --wait-quiet=S (wait up to S seconds, default 120, for other processes to leave the CPUs alone).
-import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readdirSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { cacheKeys } from "@gatehouse/decision-cache";
 import { createRedis } from "@gatehouse/redis";
 import { generateSecret } from "@gatehouse/signature";
-import { ROOT } from "../support/child-process.js";
 import { type BurstResult, coldBurst } from "./cold-burst.js";
 import { LoadGenerator } from "./load.js";
 import { describeMachine, waitForQuiet } from "./machine.js";
 import { type MemoryResult, RssSampler } from "./memory.js";
 import { increases, scrape } from "./metrics-scrape.js";
 import { writeResults } from "./output.js";
-import { ProcessGroup } from "./processes.js";
 import { formatProfile, type ProfileSummary, summarizeProfile } from "./profile.js";
 import { handWrittenConnections, PROFILES } from "./profiles.js";
 import { type BenchResults, boundOf, formatText, type ThroughputNote } from "./report.js";
 import type { BenchTrigger } from "./requests.js";
 import { type BenchServers, startServers } from "./servers.js";
+import { buildApps, startSession } from "./session.js";
 import { computeRatios, evaluateTargets } from "./targets.js";
 import { warmCache } from "./warm.js";
 import {
@@ -72,44 +70,12 @@ const DEADLINE_MS = 1_500; // the ingress' GATEHOUSE_DEADLINE_MS default
 /** Cores used by processes outside the benchmark above which a window counts as disturbed. */
 const BUSY_CORES = 0.25;
 
-const startedAt = new Date();
-const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
-const resultsDir = join(ROOT, "test/bench/results", stamp);
-const logDir = join(resultsDir, "logs");
-mkdirSync(logDir, { recursive: true });
+const session = startSession({ timeoutS: profile.globalTimeoutS + Number(flags["wait-quiet"]) });
+const { startedAt, stamp, resultsDir, logDir, group, say } = session;
 const profileDir = flags.profile ? join(resultsDir, "profiles") : undefined;
-const t0 = performance.now();
-const elapsed = () => `${((performance.now() - t0) / 1000).toFixed(0).padStart(4)}s`;
-const say = (line: string) => console.log(`[${elapsed()}] ${line}`);
-
-// Everything started from here on ends with the run: on success, error, Ctrl-C or the global timeout.
-const group = new ProcessGroup(logDir);
 let servers: BenchServers | undefined;
-let load: LoadGenerator | undefined;
-process.on("exit", () => {
-  load?.close();
-  group.killAll();
-});
-const abort = (why: string, code: number) => {
-  console.error(`\nbench: ${why}; stopping every process.`);
-  load?.close();
-  group.killAll();
-  process.exit(code);
-};
-process.on("SIGINT", () => abort("interrupted", 130));
-process.on("SIGTERM", () => abort("terminated", 143));
-const globalTimeoutS = profile.globalTimeoutS + Number(flags["wait-quiet"]);
-const globalTimer = setTimeout(() => abort(`global timeout (${globalTimeoutS} s)`, 2), globalTimeoutS * 1000);
 
-if (!flags["no-build"]) {
-  say("building the apps (npm run build)");
-  const build = spawnSync("npx", ["turbo", "run", "build", "--output-logs=errors-only"], {
-    cwd: ROOT,
-    stdio: "inherit",
-    env: { ...process.env, TURBO_TELEMETRY_DISABLED: "1" },
-  });
-  if (build.status !== 0) abort("the build failed", 1);
-}
+if (!flags["no-build"]) buildApps(session);
 
 const machine = describeMachine();
 const secret = generateSecret();
@@ -138,7 +104,8 @@ async function main(): Promise<BenchResults> {
     profileDir,
   });
   const s = servers;
-  load = LoadGenerator.start(join(logDir, "load-generator.log"));
+  const load = LoadGenerator.start(join(logDir, "load-generator.log"));
+  session.load = load;
   say(
     `up: ingress ${s.ingress.url}, worker, redis ${s.redis.url}, bare ${s.bare.url}, hand-written ${s.handWritten.url}`,
   );
@@ -190,7 +157,7 @@ async function main(): Promise<BenchResults> {
     },
   ) => {
     const counters = server === "gatehouse" ? await scrape(s.ingress.url) : undefined;
-    const run = await load!.run({
+    const run = await load.run({
       label: `${scenario} ${server} #${round}`,
       baseUrl: urls[server],
       pool: { kind: "warm", trigger: spec.trigger, workload, seed: seed++ },
@@ -241,7 +208,7 @@ async function main(): Promise<BenchResults> {
 
   // JIT warm-up of every server, unmeasured, so that the first round is not the one that pays for it.
   for (const server of ["bare", "gatehouse", "hand-written"] as const) {
-    await load!.run({
+    await load.run({
       label: `JIT warm-up ${server}`,
       baseUrl: urls[server],
       pool: { kind: "warm", trigger: "PRE_SIGNUP", workload, seed: seed++ },
@@ -411,7 +378,7 @@ async function main(): Promise<BenchResults> {
   const ratios = computeRatios(windows);
   return {
     startedAt: startedAt.toISOString(),
-    durationS: (performance.now() - t0) / 1000,
+    durationS: session.seconds(),
     profile: profile.name,
     options: {
       fixedRate: profile.fixedRate,
@@ -443,7 +410,7 @@ async function main(): Promise<BenchResults> {
 let exitCode = 0;
 try {
   const results = await main();
-  load?.close();
+  session.load?.close();
   await group.stopAll();
   await servers?.redis.stop();
   let cpuProfile: ProfileSummary | undefined;
@@ -462,10 +429,10 @@ try {
   exitCode = 1;
   console.error(`\nbench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   console.error(`logs: ${logDir}`);
-  load?.close();
+  session.load?.close();
   await group.stopAll(3_000);
   await servers?.redis.stop().catch(() => {});
 } finally {
-  clearTimeout(globalTimer);
+  session.done();
 }
 process.exit(exitCode);

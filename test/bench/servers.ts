@@ -48,37 +48,41 @@ export const INGRESS = "apps/ingress/dist/server.js";
 export const WORKER = "apps/worker/dist/main.js";
 const TSX = ["--import", "tsx"];
 
+/** Polls `check` until it holds; throws with the output of any of `managed` that exits meanwhile. */
 async function waitUntil(
   what: string,
-  managed: Managed | undefined,
+  managed: readonly Managed[],
   check: () => Promise<boolean>,
   timeoutMs = 30_000,
 ) {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
-    if (managed && (managed.child.exitCode !== null || managed.child.signalCode !== null)) {
-      throw new Error(`${what} exited early:\n${managed.tail()}`);
-    }
+    const exited = managed.find((m) => m.child.exitCode !== null || m.child.signalCode !== null);
+    if (exited) throw new Error(`${what} exited early:\n${exited.tail()}`);
     if (await check().catch(() => false)) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`${what} not ready after ${timeoutMs} ms${managed ? `:\n${managed.tail()}` : ""}`);
+  const tails = managed.map((m) => m.tail()).join("\n");
+  throw new Error(`${what} not ready after ${timeoutMs} ms${tails ? `:\n${tails}` : ""}`);
 }
 
 const answersOk = (url: string) => async () => (await fetch(url)).ok;
 
-async function startProviders(options: ServerOptions, blocklistFile: string): Promise<Providers> {
+export async function startProviders(
+  options: Pick<ServerOptions, "group" | "providerLatencyMs">,
+  blocklistFile?: string,
+): Promise<Providers> {
   const managed = options.group.spawn(
     "providers",
     process.execPath,
     [...TSX, "test/bench/stub-providers.ts"],
     {
       BENCH_PROVIDER_LATENCY_MS: String(options.providerLatencyMs),
-      BENCH_BLOCKLIST_FILE: blocklistFile,
+      ...(blocklistFile && { BENCH_BLOCKLIST_FILE: blocklistFile }),
     },
   );
   let addresses: { dns: string; http: string } | undefined;
-  await waitUntil("stub providers", managed, async () => {
+  await waitUntil("stub providers", [managed], async () => {
     const line = managed
       .tail()
       .split("\n")
@@ -101,18 +105,28 @@ async function startProviders(options: ServerOptions, blocklistFile: string): Pr
   };
 }
 
-/** The worker is up once every enabled enrichment's queue has a worker (it warmed its lists before that). */
-async function workerListening(redisUrl: string, prefix: string, managed: Managed): Promise<void> {
+/**
+ * Workers are up once each of `enrichments`' queues has one per process in `workers` (each warmed its
+ * lists before it listens).
+ */
+export async function workersListening(
+  redisUrl: string,
+  prefix: string,
+  workers: readonly Managed[],
+  enrichments: readonly string[] = Object.keys(ENRICHMENTS),
+): Promise<void> {
   const connection = createRedis({ url: redisUrl }, "bullmq");
-  const queues = Object.keys(ENRICHMENTS).map(
+  const queues = enrichments.map(
     (name) => new Queue(`enrich.${name}`, { connection, prefix: bullPrefix(prefix) }),
   );
   try {
     await waitUntil(
-      "worker",
-      managed,
+      workers.length === 1 ? "worker" : `${workers.length} workers`,
+      workers,
       async () =>
-        (await Promise.all(queues.map((queue) => queue.getWorkersCount()))).every((count) => count > 0),
+        (await Promise.all(queues.map((queue) => queue.getWorkersCount()))).every(
+          (count) => count >= workers.length,
+        ),
       60_000,
     );
   } finally {
@@ -121,43 +135,88 @@ async function workerListening(redisUrl: string, prefix: string, managed: Manage
   }
 }
 
-export async function startServers(options: ServerOptions): Promise<BenchServers> {
+export function assertBuilt(): void {
   for (const entry of [INGRESS, WORKER]) {
     if (!existsSync(join(ROOT, entry))) throw new Error(`${entry} is missing: run npm run build first`);
   }
-  const { group } = options;
-  // Production persistence (infra/redis/redis.conf): append-only file, fsync every second, noeviction.
+}
+
+/** The pid of the redis-server behind `url` (to read its CPU time from /proc). */
+export async function redisProcessId(url: string): Promise<number> {
+  const info = createRedis({ url }, "bullmq");
+  try {
+    return Number(/process_id:(\d+)/.exec(await info.info("server"))?.[1]);
+  } finally {
+    await info.quit();
+  }
+}
+
+/** Redis with production persistence (infra/redis/redis.conf): append-only file, fsync every second, noeviction. */
+export async function startProductionRedis(
+  group: ProcessGroup,
+): Promise<{ redis: RedisServer; redisPid: number }> {
   const redis = await startRedis({ args: ["--appendonly", "yes", "--appendfsync", "everysec"] });
-  const info = createRedis({ url: redis.url }, "bullmq");
-  const redisPid = Number(/process_id:(\d+)/.exec(await info.info("server"))?.[1]);
-  await info.quit();
+  const redisPid = await redisProcessId(redis.url);
   group.adopt(redisPid);
+  return { redis, redisPid };
+}
+
+type AppOptions = Pick<
+  ServerOptions,
+  "group" | "secret" | "prefix" | "logLevel" | "profileDir" | "ingressNodeArgs"
+>;
+
+const productionEnv = (options: AppOptions, redisUrl: string) => ({
+  REDIS_URL: redisUrl,
+  SCALEKIT_INTERCEPTOR_SECRET: options.secret,
+  GATEHOUSE_KEY_PREFIX: options.prefix,
+  LOG_LEVEL: options.logLevel,
+  NODE_ENV: "production",
+});
+
+const localUrl = (port: number) => `http://127.0.0.1:${port}`;
+
+/** The built ingress as production runs it, once it answers `/readyz`. */
+export async function startIngress(
+  options: AppOptions,
+  redisUrl: string,
+): Promise<Managed & { readonly url: string }> {
+  const port = await freePort();
+  const profile = options.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}`] : [];
+  const ingress = options.group.spawn(
+    "ingress",
+    process.execPath,
+    [...profile, ...(options.ingressNodeArgs ?? []), INGRESS],
+    { ...productionEnv(options, redisUrl), PORT: String(port), HOST: "127.0.0.1" },
+  );
+  await waitUntil("ingress", [ingress], answersOk(`${localUrl(port)}/readyz`));
+  return Object.assign(ingress, { url: localUrl(port) });
+}
+
+/** One built worker process as production runs it; `env` adds the enrichments' settings (providers, queues). */
+export function spawnWorker(
+  options: AppOptions,
+  redisUrl: string,
+  env: Record<string, string>,
+  name = "worker",
+): Managed {
+  return options.group.spawn(name, process.execPath, [WORKER], {
+    ...productionEnv(options, redisUrl),
+    ...env,
+  });
+}
+
+export async function startServers(options: ServerOptions): Promise<BenchServers> {
+  assertBuilt();
+  const { group } = options;
+  const { redis, redisPid } = await startProductionRedis(group);
 
   const blocklistFile = join(options.workDir, "blocklist.txt");
   writeFileSync(blocklistFile, `# benchmark blocklist\n${options.blocklisted.join("\n")}\n`);
   const providers = await startProviders(options, blocklistFile);
 
-  const production = {
-    REDIS_URL: redis.url,
-    SCALEKIT_INTERCEPTOR_SECRET: options.secret,
-    GATEHOUSE_KEY_PREFIX: options.prefix,
-    LOG_LEVEL: options.logLevel,
-    NODE_ENV: "production",
-  };
-  const [ingressPort, barePort, handPort] = [await freePort(), await freePort(), await freePort()];
-  const profile = options.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}`] : [];
-  const ingress = group.spawn(
-    "ingress",
-    process.execPath,
-    [...profile, ...(options.ingressNodeArgs ?? []), INGRESS],
-    {
-      ...production,
-      PORT: String(ingressPort),
-      HOST: "127.0.0.1",
-    },
-  );
-  const worker = group.spawn("worker", process.execPath, [WORKER], {
-    ...production,
+  const [barePort, handPort] = [await freePort(), await freePort()];
+  const worker = spawnWorker(options, redis.url, {
     GATEHOUSE_DNS_SERVERS: providers.dns,
     GATEHOUSE_IP_BLOCKLISTS: `bench=${blocklistFile}`,
     GATEHOUSE_CLAIMS_URL: `${providers.http}/claims`,
@@ -178,20 +237,19 @@ export async function startServers(options: ServerOptions): Promise<BenchServers
       BENCH_PROVIDERS_URL: providers.http,
     },
   );
-  const url = (port: number) => `http://127.0.0.1:${port}`;
-  await Promise.all([
-    waitUntil("ingress", ingress, answersOk(`${url(ingressPort)}/readyz`)),
-    waitUntil("bare route", bare, answersOk(`${url(barePort)}/healthz`)),
-    waitUntil("hand-written endpoint", handWritten, answersOk(`${url(handPort)}/healthz`)),
-    workerListening(redis.url, options.prefix, worker),
+  const [ingress] = await Promise.all([
+    startIngress(options, redis.url),
+    waitUntil("bare route", [bare], answersOk(`${localUrl(barePort)}/healthz`)),
+    waitUntil("hand-written endpoint", [handWritten], answersOk(`${localUrl(handPort)}/healthz`)),
+    workersListening(redis.url, options.prefix, [worker]),
   ]);
   return {
     redis,
     redisPid,
     providers,
-    ingress: Object.assign(ingress, { url: url(ingressPort) }),
+    ingress,
     worker,
-    bare: Object.assign(bare, { url: url(barePort) }),
-    handWritten: Object.assign(handWritten, { url: url(handPort) }),
+    bare: Object.assign(bare, { url: localUrl(barePort) }),
+    handWritten: Object.assign(handWritten, { url: localUrl(handPort) }),
   };
 }

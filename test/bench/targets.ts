@@ -176,9 +176,11 @@ export function evaluateTargets(input: {
       name: `cold burst: every request answered before the deadline (${burst.deadlineMs} ms), as the client sees it`,
       goal: "all",
       value:
-        `${burst.lateAnswers} late, ${burst.load.errors} errors/timeouts, client max ${fixed(burst.load.latency.max, 0)} ms ` +
-        `(bare route under the same burst: ${burst.bareControl.over ?? 0} late, max ${fixed(burst.bareControl.latency.max, 0)} ms, ` +
-        `${burst.bareControl.errors} errors)`,
+        `${burst.lateAnswers} late, ${burst.load.errors} errors/timeouts, client max ${fixed(burst.load.latency.max, 0)} ms` +
+        (burst.bareControl
+          ? ` (bare route under the same burst: ${burst.bareControl.over ?? 0} late, max ${fixed(burst.bareControl.latency.max, 0)} ms, ` +
+            `${burst.bareControl.errors} errors)`
+          : ""),
       met: allAnswered && burst.lateAnswers === 0,
     });
     const created = Object.values(burst.jobs.created).reduce((sum, n) => sum + n, 0);

@@ -1,4 +1,5 @@
 // One measured window, and the medians over a scenario's rounds: the vocabulary of the report.
+import { otherCores } from "./cpu.js";
 import type { RunResult } from "./load.js";
 import { type LatencySummary, median, PERCENTILES } from "./stats.js";
 
@@ -74,10 +75,7 @@ export function toWindow(
   }
   cores.machine = run.cpu.machineCores;
   // Whatever else ran on the machine meanwhile (other users' test runs): it disturbs every figure.
-  cores.other = Math.max(
-    0,
-    run.cpu.machineCores - Object.values(run.cpu.byName).reduce((s, v) => s + v, 0) / run.cpu.seconds,
-  );
+  cores.other = otherCores(run.cpu);
   const servedCpuUs = SERVED_BY[meta.server].reduce((sum, name) => sum + (cpuUs[name] ?? Number.NaN), 0);
   const servedWaitUs = SERVED_BY[meta.server].reduce(
     (sum, name) => sum + ((run.cpu.waitByName[name] ?? Number.NaN) * 1e6) / run.responses,
