@@ -9,6 +9,7 @@ import { type CacheKeys, cacheKeys } from "@gatehouse/decision-cache";
 import { bullPrefix } from "@gatehouse/enrichment-sdk";
 import { createRedis, type Redis } from "@gatehouse/redis";
 import { Queue } from "bullmq";
+import { type CpuDelta, delta, snapshot } from "./cpu.js";
 import type { LoadGenerator, RunResult } from "./load.js";
 import { increases, scrape } from "./metrics-scrape.js";
 import { type LatencySummary, summarize } from "./stats.js";
@@ -69,8 +70,11 @@ export interface BurstResult {
     readonly drainSeconds: number;
     readonly missingAfterDrain: number;
   };
-  /** With `holdWorkers`: the jobs waiting when the queues resumed, and Redis' memory growth for them (audit excluded). */
-  readonly backlog?: { readonly jobs: number; readonly bytes: number };
+  /**
+   * With `holdWorkers`: the jobs waiting when the queues resumed, Redis' memory growth for them (audit
+   * excluded), and the watched processes' CPU from the resume until every fact was written.
+   */
+  readonly backlog?: { readonly jobs: number; readonly bytes: number; readonly drainCpu?: CpuDelta };
 }
 
 export type BurstEnrichment = "email-domain" | "ip-reputation";
@@ -196,7 +200,9 @@ export async function coldBurst(options: BurstOptions): Promise<BurstResult> {
       drainFrom = Date.now();
       await Promise.all(Object.values(queues).map((queue) => queue.resume()));
     }
+    const drainStart = snapshot(options.watch);
     const missingAfterDrain = await waitForFacts(redis, [...watched.keys()], options.drainTimeoutS * 1000);
+    if (backlog) backlog = { ...backlog, drainCpu: delta(drainStart, snapshot(options.watch)) };
     await new Promise((resolve) => setTimeout(resolve, 500)); // the last announcements, and the audit flush
     const [metricsAfter, failedAfter, addsAfter] = [
       await scrape(options.ingressUrl),

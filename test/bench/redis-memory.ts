@@ -20,8 +20,13 @@ import { type SampleEnrichment, sampleFact, ttlSeconds } from "./sample-facts.js
 export interface MemoryRow {
   readonly what: string;
   readonly items: number;
-  /** Growth of INFO memory's used_memory per item (allocator overhead, key, expiry included). */
+  /**
+   * Growth of INFO memory's used_memory per item, each kind written into a database of its own: key, value,
+   * expiry, allocator overhead and the growth of the keyspace's hash tables, amortized.
+   */
   readonly bytesPerItem: number;
+  /** MEMORY USAGE … SAMPLES 0 per item (averaged over a sample of keys, or the one key / its items). */
+  readonly usageBytes: number;
   /** The stored value's own length, where there is one value per item. */
   readonly valueBytes?: number;
   readonly note: string;
@@ -31,6 +36,11 @@ const usedMemory = async (redis: Redis) => Number(/used_memory:(\d+)/.exec(await
 /** MEMORY USAGE with every element counted (SAMPLES 0), not an estimate from five. */
 const keyBytes = async (redis: Redis, key: string) =>
   Number((await redis.call("MEMORY", "USAGE", key, "SAMPLES", "0")) ?? 0);
+const averageKeyBytes = async (redis: Redis, keys: readonly string[]) => {
+  const sample = keys.filter((_, n) => n % Math.max(1, Math.floor(keys.length / 200)) === 0);
+  const sizes = await Promise.all(sample.map((key) => keyBytes(redis, key)));
+  return sizes.reduce((sum, size) => sum + size, 0) / sample.length;
+};
 const interceptorId = () => `msg_${randomBytes(16).toString("base64url")}`;
 
 async function inChunks(count: number, task: (n: number) => Promise<unknown>, size = 500): Promise<void> {
@@ -75,90 +85,112 @@ function decisionEntry(keys: CacheKeys, n: number, bucket: number, withAnswer: b
   };
 }
 
+type Written = { readonly keys: readonly string[]; readonly perKey: boolean; readonly valueBytes?: number };
+
 export async function measureRedisMemory(redisUrl: string, items: number): Promise<MemoryRow[]> {
-  const redis = createRedis({ url: redisUrl }, "bullmq");
   const rows: MemoryRow[] = [];
-  const measure = async (what: string, note: string, write: () => Promise<number | undefined>) => {
-    const before = await usedMemory(redis);
-    const valueBytes = await write();
-    const bytesPerItem = ((await usedMemory(redis)) - before) / items;
-    rows.push({ what, items, bytesPerItem, ...(valueBytes !== undefined && { valueBytes }), note });
-  };
-  try {
-    // Facts: one string key per subject and enrichment, with the enrichment's TTL.
-    for (const enrichment of ["email-domain", "ip-reputation", "user-claims"] as SampleEnrichment[]) {
-      const keys = cacheKeys(`mem${enrichment.replace(/\W/g, "")}`);
-      const ttl = ttlSeconds(enrichment);
-      await measure(`fact: ${enrichment}`, `one key per subject, TTL ${ttl} s`, async () => {
-        const facts = Array.from({ length: items }, (_, n) => sampleFact(keys, enrichment, n));
-        await writeFacts(redis, facts, ttl);
-        return encodeFact(facts[0]!.fact, ttl).length;
+  let db = 0;
+  /** Runs `write` against a database of its own, so each kind's keyspace grows from empty. */
+  const measure = async (what: string, note: string, write: (redis: Redis) => Promise<Written>) => {
+    const redis = createRedis({ url: `${redisUrl}/${++db}` }, "bullmq");
+    try {
+      const before = await usedMemory(redis);
+      const written = await write(redis);
+      const bytesPerItem = ((await usedMemory(redis)) - before) / items;
+      const usageBytes = written.perKey
+        ? await averageKeyBytes(redis, written.keys)
+        : (await Promise.all(written.keys.map((key) => keyBytes(redis, key)))).reduce((a, b) => a + b, 0) /
+          items;
+      rows.push({
+        what,
+        items,
+        bytesPerItem,
+        usageBytes,
+        ...(written.valueBytes !== undefined && { valueBytes: written.valueBytes }),
+        note,
       });
+    } finally {
+      await redis.quit();
     }
+  };
 
-    // The ingress' read: an idempotency claim per interceptor id (600 s), and a velocity counter window.
-    const keys = cacheKeys("memread");
+  // Facts: one string key per subject and enrichment, with the enrichment's TTL.
+  for (const enrichment of ["email-domain", "ip-reputation", "user-claims"] as SampleEnrichment[]) {
+    const ttl = ttlSeconds(enrichment);
+    await measure(`fact: ${enrichment}`, `one key per subject, TTL ${ttl} s`, async (redis) => {
+      const facts = Array.from({ length: items }, (_, n) => sampleFact(cacheKeys(), enrichment, n));
+      await writeFacts(redis, facts, ttl);
+      return {
+        keys: facts.map((fact) => fact.key),
+        perKey: true,
+        valueBytes: encodeFact(facts[0]!.fact, ttl).length,
+      };
+    });
+  }
+
+  // The ingress' read: an idempotency claim per interceptor id.
+  const keys = cacheKeys();
+  const bucket = Math.floor(Date.now() / 60_000);
+  await measure("idempotency claim", "one key per interceptor id, TTL 600 s", async (redis) => {
     const cache = new DecisionCache(redis, keys);
-    const bucket = cache.bucket();
-    await measure(
-      "idempotency claim",
-      `one key per interceptor id, TTL ${cache.idempotencyTtlMs / 1000} s`,
-      async () => {
-        await inChunks(items, () => cache.read(interceptorId(), [], [], bucket));
-        return undefined;
-      },
-    );
-    const claimBytes = rows.at(-1)!.bytesPerItem;
-    const now = Date.now();
-    await measure(
-      "velocity counter window",
-      "one key per subject and window (claim subtracted), TTL 2 windows + 1 s",
-      async () => {
-        await inChunks(items, (n) =>
-          cache.read(
-            interceptorId(),
-            [],
-            [counterKeys(keys, "PRE_SIGNUP:ip:3600", `81.0.${n >> 8}.${n & 255}`, 3_600, now)],
-            bucket,
-          ),
-        );
-        return undefined;
-      },
-    );
-    const counterRow = rows.pop()!;
-    rows.push({ ...counterRow, bytesPerItem: counterRow.bytesPerItem - claimBytes });
+    const ids = Array.from({ length: items }, interceptorId);
+    await inChunks(items, (n) => cache.read(ids[n]!, [], [], bucket));
+    return { keys: ids.map((id) => keys.idempotency(id)), perKey: true };
+  });
+  // A velocity counter's window, through the counter script the cluster read runs (the same INCR and
+  // PEXPIRE the one-Redis read script does), so no claim is written beside it.
+  const now = Date.now();
+  await measure(
+    "velocity counter window",
+    "one key per subject and window, TTL 2 windows + 1 s",
+    async (redis) => {
+      new DecisionCache(redis, keys); // defines the counter script on this connection
+      const counters = Array.from({ length: items }, (_, n) =>
+        counterKeys(keys, "PRE_SIGNUP:ip:3600", `81.0.${n >> 8}.${n & 255}`, 3_600, now),
+      );
+      const counting = redis as unknown as {
+        gatehouseCount(current: string, previous: string, ttlMs: number): Promise<unknown>;
+      };
+      await inChunks(items, (n) =>
+        counting.gatehouseCount(counters[n]!.current, counters[n]!.previous, counters[n]!.ttlMs),
+      );
+      return { keys: counters.map((counter) => counter.current), perKey: true };
+    },
+  );
 
-    // After the reply: the stored answer (one field of a per-minute hash) and the audit record, packed
-    // `perBatch` records to an XADD entry — what one flush (5 ms) carries.
-    for (const perBatch of [1, 16, 512]) {
-      const batchKeys = cacheKeys(`memaudit${perBatch}`);
-      const writer = new AfterReplyWriter(redis, batchKeys, { maxBatch: Math.max(512, perBatch) });
-      const withAnswer = perBatch === 16;
+  // After the reply: the stored answer (one field of a per-minute hash) and the audit record, packed
+  // `perBatch` records to an XADD entry — what one flush (every 5 ms, at most 512) carries.
+  for (const perBatch of [1, 16, 512]) {
+    const withAnswer = perBatch === 16;
+    const write = async (redis: Redis, keep: "audit" | "answers"): Promise<Written> => {
+      const writer = new AfterReplyWriter(redis, keys, { maxBatch: Math.max(512, perBatch) });
       for (let from = 0; from < items; from += perBatch) {
         for (let n = from; n < Math.min(items, from + perBatch); n++)
-          writer.push(decisionEntry(batchKeys, n, bucket, withAnswer));
+          writer.push(decisionEntry(keys, n, bucket, withAnswer));
         await writer.flush();
       }
       await writer.close();
-      const stream = await keyBytes(redis, batchKeys.auditStream);
-      rows.push({
-        what: `audit record, ${perBatch} per stream entry`,
-        items,
-        bytesPerItem: stream / items,
-        note: `MEMORY USAGE of the stream / records (${Math.ceil(items / perBatch)} entries)`,
-      });
-      if (withAnswer) {
-        rows.push({
-          what: "stored answer",
-          items,
-          bytesPerItem: (await keyBytes(redis, batchKeys.answers(bucket))) / items,
-          valueBytes: decisionEntry(batchKeys, 0, bucket, true).answer!.json.length,
-          note: "one field of the minute's answers hash (5% DENY with message), TTL 600 s",
-        });
-      }
-    }
-  } finally {
-    await redis.quit();
+      // Each row counts one key: drop the other one before measuring.
+      await redis.del(keep === "audit" ? keys.answers(bucket) : keys.auditStream);
+      return keep === "audit"
+        ? { keys: [keys.auditStream], perKey: false }
+        : {
+            keys: [keys.answers(bucket)],
+            perKey: false,
+            valueBytes: decisionEntry(keys, 0, bucket, true).answer!.json.length,
+          };
+    };
+    await measure(
+      `audit record, ${perBatch} per stream entry`,
+      `${Math.ceil(items / perBatch)} XADD entries`,
+      (redis) => write(redis, "audit"),
+    );
+    if (withAnswer)
+      await measure(
+        "stored answer",
+        "one field of the minute's answers hash (5% DENY with its message), TTL 600 s",
+        (redis) => write(redis, "answers"),
+      );
   }
   return rows;
 }

@@ -138,11 +138,12 @@ function workerTable(rows: readonly WorkerScalingRow[]): [string[], string[][]] 
 
 function memoryTable(rows: readonly MemoryRow[]): [string[], string[][]] {
   return [
-    ["what", "items", "bytes per item", "value bytes", "how"],
+    ["what", "items", "used_memory growth / item", "MEMORY USAGE / item", "value bytes", "how"],
     rows.map((row) => [
       row.what,
       int(row.items),
       int(row.bytesPerItem),
+      int(row.usageBytes),
       row.valueBytes === undefined ? "" : int(row.valueBytes),
       row.note,
     ]),
@@ -200,7 +201,7 @@ function format(results: ScalingResults, table: (headers: string[], body: string
     out.push(
       "",
       "### Redis memory per item",
-      "A Redis of its own (no persistence), written the way the processes write: facts with `writeFacts`, claims and counters with `DecisionCache.read`, answers and audit records with `AfterReplyWriter` (records shaped by the ingress' `auditExplanation`). bytes per item: growth of INFO memory's used_memory / items (key, value, expiry, allocator overhead); for the stream and the answers hash, MEMORY USAGE … SAMPLES 0 / items.",
+      "A Redis of its own (no persistence), written the way the processes write: facts with `writeFacts`, claims and counters with `DecisionCache.read`, answers and audit records with `AfterReplyWriter` (records shaped by the ingress' `auditExplanation`). used_memory growth: INFO memory's used_memory after − before, / items, each kind written into a database of its own from empty (key, value, expiry, allocator overhead and the keyspace's hash tables, amortized); MEMORY USAGE: `MEMORY USAGE key SAMPLES 0`, averaged over ~200 keys, or the stream's / hash's one key / its items.",
       "",
       table(...memoryTable(results.memory)),
     );
@@ -219,7 +220,7 @@ function format(results: ScalingResults, table: (headers: string[], body: string
     out.push(
       "",
       "### Worker throughput by worker processes (email-domain queue, cold burst)",
-      "Built worker processes (`node apps/worker/dist/main.js`, `GATEHOUSE_ENRICHMENTS=email-domain`, concurrency 64 each) beside the built ingress, Redis with AOF, the stub DNS provider at 50 ms and the load generator — all on this machine's cores. Each burst: new domains, known IPs (their facts written first), one request per domain, PRE_SIGNUP with the default policy (wait up to 1 s for a missing fact). **live**: the workers run while the burst arrives; jobs/s from the first to the last fact written, drain from the first request. **held**: the queue is paused until every request is answered (so every answer is a miss), then resumed; jobs/s and drain are the workers' alone on that backlog. worker cores at that rate: CPU per job × jobs/s, the cores the workers used while the facts were being written; the cores columns: averages over the whole burst and drain.",
+      "Built worker processes (`node apps/worker/dist/main.js`, `GATEHOUSE_ENRICHMENTS=email-domain`, concurrency 64 each) beside the built ingress, Redis with AOF, the stub DNS provider at 50 ms and the load generator — all on this machine's cores. Each burst: new domains, known IPs (their facts written first), one request per domain, PRE_SIGNUP with the default policy (wait up to 1 s for a missing fact). **live**: the workers run while the burst arrives; jobs/s from the first to the last fact written, drain from the first request. **held**: the queue is paused until every request is answered (so every answer is a miss), then resumed; jobs/s and drain are the workers' alone on that backlog. worker CPU per job and the cores columns: live, from the first request to the last fact; held, over the drain alone (from the resume to the last fact). worker cores at that rate: CPU per job × jobs/s.",
       "",
       table(...workerTable(results.workers)),
     );

@@ -42,7 +42,10 @@ export interface WorkerScalingRow {
   readonly burst: BurstResult;
   /** Email-domain jobs that ran (facts announced, failures kept). */
   readonly jobs: number;
-  /** From before the burst to the last fact: CPU of the workers per job, and cores used. */
+  /**
+   * CPU of the workers per job, and cores used — live: from before the burst to the last fact; held: from
+   * the resume to the last fact (the drain alone).
+   */
   readonly workerCpuUsPerJob: number;
   readonly workerCores: number;
   readonly ingressCores: number;
@@ -110,7 +113,7 @@ export async function measureWorkerScaling(options: WorkerScalingOptions): Promi
           enrichments: [ENRICHMENT],
           holdWorkers: mode === "held",
         });
-        const cpu = delta(before, snapshot(watch));
+        const cpu = burst.backlog?.drainCpu ?? delta(before, snapshot(watch));
         const workerSeconds = workers.reduce((sum, worker) => sum + (cpu.byName[worker.name] ?? 0), 0);
         const jobs = burst.jobs.created[ENRICHMENT] ?? 0;
         const row: WorkerScalingRow = {
