@@ -27,6 +27,14 @@ describe("emailDomain: the part the ingress uses", () => {
     ).toEqual({ domain: "x.mailinator.com" });
   });
 
+  it("keeps a fact a day, but an MX lookup that could not be made only five minutes", () => {
+    const fact = { domain: "a.example", registrable: "a.example", disposable: false, freeMail: false };
+    expect(emailDomain.ttlSeconds).toBe(86_400);
+    expect(emailDomain.ttlFor?.({ ...fact, mx: "present" })).toBe(86_400);
+    expect(emailDomain.ttlFor?.({ ...fact, mx: "absent" })).toBe(86_400);
+    expect(emailDomain.ttlFor?.({ ...fact, mx: "unknown" })).toBe(300);
+  });
+
   it("does not apply to a request without an email", () => {
     expect(emailDomain.fromRequest(request("PRE_M2M_TOKEN_CREATION", { user_email: null }))).toBeUndefined();
   });

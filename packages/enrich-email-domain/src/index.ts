@@ -20,7 +20,8 @@ export { type EmailDomainSettings, emailDomainSettingsSchema } from "./settings.
  * Facts about the domain of the user's email: registrable domain, disposable, free-mail, MX.
  *
  * TTL 1 day: list membership only changes with a new release of the lists (and a new worker warms the
- * cache again), but MX records do change, and a transient "unknown" should not outlive a day.
+ * cache again), but MX records do change. An MX lookup that could not be made ("unknown": the resolver
+ * failed or timed out) lives 5 minutes, so the domain is looked up again soon.
  */
 export const emailDomain = defineEnrichment({
   name: "email-domain",
@@ -30,6 +31,7 @@ export const emailDomain = defineEnrichment({
   fromRequest: emailDomainInputFromRequest,
   subject: (input) => input.domain,
   ttlSeconds: 86_400,
+  ttlFor: (fact) => (fact.mx === "unknown" ? 300 : 86_400),
   timeoutMs: 5_000,
   retry: { attempts: 3, backoffMs: 500 },
   // A job is one DNS query of up to the MX timeout: waiting, not computing. 16 capped a worker at ~300 jobs/s

@@ -74,6 +74,11 @@ export interface EnrichmentDefinition<Name extends string, Input, Fact, Settings
   subject(input: Input): string;
   /** How long a fact stays in the cache. Default: 1 day. */
   readonly ttlSeconds?: number;
+  /**
+   * A shorter life for some facts, e.g. one that records a lookup that could not be made (an MX "unknown"
+   * should be retried in minutes, not kept for a day). Returns seconds; default: `ttlSeconds`.
+   */
+  ttlFor?(fact: Fact): number;
   /** How long one run may take before it is aborted and retried. Default: 5 s. */
   readonly timeoutMs?: number;
   /** Attempts in all (first run included) and the first exponential backoff delay. Default: 3 and 500 ms. */

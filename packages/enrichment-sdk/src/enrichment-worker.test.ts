@@ -45,6 +45,8 @@ const checked = defineEnrichment({
   fromRequest: () => undefined,
   subject: (input) => input.id,
   ttlSeconds: 120,
+  // `short-*` facts live 30 s, the others the default 120 s.
+  ttlFor: (fact) => (fact.id.startsWith("short") ? 30 : 120),
   timeoutMs: 1_000,
   retry: { attempts: 3, backoffMs: 10 },
   concurrency: 2,
@@ -125,6 +127,15 @@ describe("startEnrichmentWorker", () => {
     expect(ttl).toBeGreaterThan(110);
     expect(ttl).toBeLessThanOrEqual(120);
     expect((await announced).get(key)).toBe(stored);
+  });
+
+  it("caches a fact for the time ttlFor gives it", async () => {
+    const { keys, queue } = await start();
+    const job = await settled(queue, (await add(queue, "enrich.test-checked.v2", { id: "short-1" })).id!);
+    expect(await job.getState()).toBe("completed");
+    const ttl = await redis.ttl(factKey(keys, checked, { id: "short-1" }));
+    expect(ttl).toBeGreaterThan(20);
+    expect(ttl).toBeLessThanOrEqual(30);
   });
 
   it("fails a job named for another version at once, without running it, and says why", async () => {

@@ -93,7 +93,8 @@ export function startEnrichmentWorker(options: EnrichmentWorkerOptions): Worker 
         );
         const checked = enrichment.fact.safeParse(fact);
         if (!checked.success) throw new InvalidJobError(name, "fact", issuesOf(checked.error));
-        await writeFact(options.cache, keys, factKey(keys, enrichment, input.data), checked.data, ttlSeconds);
+        const ttl = enrichment.ttlFor?.(checked.data) ?? ttlSeconds;
+        await writeFact(options.cache, keys, factKey(keys, enrichment, input.data), checked.data, ttl);
         return { subject: enrichment.subject(input.data) };
       } catch (error) {
         if (error instanceof EnrichmentError && !error.retryable) throw new UnrecoverableError(error.message);
