@@ -1,7 +1,7 @@
 import { AfterReplyWriter, cacheKeys, DecisionCache, FactAnnouncements } from "@gatehouse/decision-cache";
 import { Enqueuer } from "@gatehouse/enrichment-sdk";
 import { DEFAULT_POLICY, type Policy } from "@gatehouse/policy";
-import { createRedis, type RedisClient, redisTarget } from "@gatehouse/redis";
+import { createRedis, logConnectionErrors, type RedisClient, redisTarget } from "@gatehouse/redis";
 import { createVerifier, parseSecrets } from "@gatehouse/signature";
 import { createLogger, createRegistry, type Logger } from "@gatehouse/telemetry";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
@@ -51,16 +51,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const subscriber = createRedis(connection, "subscriber");
   // Enqueues fail fast too, but nothing waits for them: give a busy Redis time before a job is lost.
   const queueRedis = createRedis({ ...connection, commandTimeoutMs: 2_000 }, "request-path");
-  // Connection errors are expected while Redis is away; requests fall back on their own. Log them, throttled.
-  let lastRedisError = 0;
-  for (const client of [redis, subscriber, queueRedis]) {
-    client.on("error", (error: Error) => {
-      if (Date.now() - lastRedisError > 5_000) {
-        lastRedisError = Date.now();
-        log.warn({ err: error.message }, "redis connection error");
-      }
-    });
-  }
+  // Connection errors are expected while Redis is away; requests fall back on their own.
+  logConnectionErrors([redis, subscriber, queueRedis], log);
 
   const keys = cacheKeys(env.GATEHOUSE_KEY_PREFIX);
   const idempotencyTtlMs = 2 * env.GATEHOUSE_SIGNATURE_TOLERANCE_SECONDS * 1000;

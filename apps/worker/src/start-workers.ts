@@ -1,7 +1,7 @@
 import { cacheKeys } from "@gatehouse/decision-cache";
 import { startEnrichmentWorker, warmCache } from "@gatehouse/enrichment-sdk";
 import { ENRICHMENTS } from "@gatehouse/enrichments";
-import { createRedis, redisTarget } from "@gatehouse/redis";
+import { createRedis, logConnectionErrors, redisTarget } from "@gatehouse/redis";
 import type { Logger } from "@gatehouse/telemetry";
 import type { Worker } from "bullmq";
 import { parseEnrichmentSettings, type WorkerEnv } from "./env.js";
@@ -21,8 +21,7 @@ export async function startWorkers(
   const keys = cacheKeys(env.GATEHOUSE_KEY_PREFIX);
   const cache = createRedis({ ...redisTarget(env), name: "worker" }, "bullmq");
   const connection = createRedis({ ...redisTarget(env), name: "worker" }, "bullmq");
-  for (const client of [cache, connection])
-    client.on("error", (error: Error) => log.warn({ err: error.message }, "redis error"));
+  logConnectionErrors([cache, connection], log);
   await warnUnlessNoEviction(cache, log);
 
   const workers: Worker[] = [];
