@@ -49,10 +49,12 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   };
   const redis = createRedis(connection, "request-path");
   const subscriber = createRedis(connection, "subscriber");
-  // Enqueues fail fast too, but nothing waits for them: give a busy Redis time before a job is lost.
-  const queueRedis = createRedis({ ...connection, commandTimeoutMs: 2_000 }, "request-path");
+  // Work after the reply and enqueues: nothing waits for them, so they get their own socket (a batch of
+  // audit records never delays a request's read) and time to finish on a busy Redis (a batch that timed
+  // out on the client but ran on Redis would be written twice when retried).
+  const backgroundRedis = createRedis({ ...connection, commandTimeoutMs: 2_000 }, "request-path");
   // Connection errors are expected while Redis is away; requests fall back on their own.
-  logConnectionErrors([redis, subscriber, queueRedis], log);
+  logConnectionErrors([redis, subscriber, backgroundRedis], log);
 
   const keys = cacheKeys(env.GATEHOUSE_KEY_PREFIX);
   const idempotencyTtlMs = 2 * env.GATEHOUSE_SIGNATURE_TOLERANCE_SECONDS * 1000;
@@ -60,8 +62,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   void announcements
     .start()
     .catch((error: unknown) => log.warn({ err: error }, "announcements not subscribed yet"));
-  const enqueuer = new Enqueuer({ connection: queueRedis, keyPrefix: keys.prefix });
-  const writer = new AfterReplyWriter(redis, keys, {
+  const enqueuer = new Enqueuer({ connection: backgroundRedis, keyPrefix: keys.prefix });
+  const writer = new AfterReplyWriter(backgroundRedis, keys, {
     auditMaxLen: env.GATEHOUSE_AUDIT_MAXLEN,
     answerTtlMs: idempotencyTtlMs + 60_000,
     onDrop: (count) => metrics.auditDropped({}, count),
@@ -107,7 +109,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   // Give Redis a moment to connect before listening, so the first requests are not fallbacks; a Redis that
   // is down at boot does not stop the ingress from starting (it answers fallbacks and /readyz says 503).
   app.addHook("onReady", async () => {
-    const connected = Promise.all([redis, subscriber, queueRedis].map(whenReady));
+    const connected = Promise.all([redis, subscriber, backgroundRedis].map(whenReady));
     await Promise.race([connected, new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
     await announcements.start().catch(() => {});
   });
@@ -135,7 +137,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     // QUIT fails on a request-path client while Redis is away (no offline queue); disconnect it then, or it
     // would keep reconnecting after the app is closed.
     await Promise.allSettled(
-      [redis, subscriber, queueRedis].map((client) => client.quit().catch(() => client.disconnect())),
+      [redis, subscriber, backgroundRedis].map((client) => client.quit().catch(() => client.disconnect())),
     );
   });
   policy.watch(env.GATEHOUSE_POLICY_POLL_MS);
