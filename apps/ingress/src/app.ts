@@ -8,6 +8,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { adminRoutes } from "./admin-routes.js";
 import type { DecisionEngine } from "./decide.js";
 import type { IngressEnv } from "./env.js";
+import { EventLoopLag } from "./event-loop-lag.js";
 import { healthRoutes } from "./health-routes.js";
 import { createIngressMetrics } from "./ingress-metrics.js";
 import { interceptorRoutes } from "./interceptor-routes.js";
@@ -69,6 +70,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     onDrop: (count) => metrics.auditDropped({}, count),
   });
   const recent = new RecentAnswers();
+  const lag = new EventLoopLag();
 
   const engine: DecisionEngine = {
     verifier,
@@ -78,6 +80,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     policy,
     recent,
     deadlineMs: env.GATEHOUSE_DEADLINE_MS,
+    lag,
     maxWaiting: env.GATEHOUSE_MAX_WAITING,
     metrics,
     log,
@@ -130,6 +133,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   // One shutdown path: after the last in-flight request is answered, flush what is buffered and disconnect.
   app.addHook("onClose", async () => {
     policy.close();
+    lag.close();
     recent.close();
     announcements.close();
     await writer.close();

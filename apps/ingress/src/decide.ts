@@ -45,6 +45,8 @@ export interface DecisionEngine {
   readonly policy: PolicySource;
   readonly recent: RecentAnswers;
   readonly deadlineMs: number;
+  /** How late timers fire now: every budget below is shortened by it, so answers stay inside the deadline. */
+  readonly lag: { readonly marginMs: number };
   /** Requests allowed to wait for an announcement at once; the rest answer a miss without waiting. */
   readonly maxWaiting: number;
   readonly metrics: IngressMetrics;
@@ -170,7 +172,7 @@ export async function decide(
   let settle: (json: string) => void = () => {};
   engine.recent.set(interceptorId, new Promise((resolve) => (settle = resolve)));
 
-  const remaining = engine.deadlineMs - (performance.now() - startedAt);
+  const remaining = timeLeft(engine, startedAt);
   const result = await withDeadline(
     lookUpAndEvaluate(engine, interceptorId, request, policy, progress, startedAt),
     remaining,
@@ -224,7 +226,7 @@ async function lookUpAndEvaluate(
     // within its own deadline, which ends before ours. Look once soon, once just before our deadline.
     progress.cache = "repeat";
     progress.counted = false;
-    const lastLook = engine.deadlineMs - (performance.now() - startedAt) - ANSWER_MARGIN_MS;
+    const lastLook = timeLeft(engine, startedAt) - ANSWER_MARGIN_MS;
     for (const delay of [Math.min(PENDING_FIRST_LOOK_MS, lastLook), lastLook - PENDING_FIRST_LOOK_MS]) {
       if (delay <= 0) continue;
       await new Promise((resolve) => setTimeout(resolve, delay));
@@ -267,10 +269,7 @@ async function lookUpAndEvaluate(
   let evaluation =
     missing.length > 0 ? evaluateUnless(policy, input, new Set(missing.map((fact) => fact.name))) : undefined;
   if (missing.length > 0 && !evaluation) {
-    const budget = Math.min(
-      policy.policy.onMiss.waitMs,
-      engine.deadlineMs - (performance.now() - startedAt) - ANSWER_MARGIN_MS,
-    );
+    const budget = Math.min(policy.policy.onMiss.waitMs, timeLeft(engine, startedAt) - ANSWER_MARGIN_MS);
     if (budget > 0 && engine.announcements.waiting < engine.maxWaiting) {
       const announced = await engine.announcements.wait(
         missing.map((fact) => fact.key),
@@ -329,6 +328,11 @@ function planReads(
     });
   }
   return plan;
+}
+
+/** What is left of the request's deadline, less what the event loop is running late by. */
+function timeLeft(engine: DecisionEngine, startedAt: number): number {
+  return engine.deadlineMs - (performance.now() - startedAt) - engine.lag.marginMs;
 }
 
 function enqueue(engine: DecisionEngine, fact: PlannedFact): void {
