@@ -1,4 +1,4 @@
-import { createLogger } from "@gatehouse/telemetry";
+import { createLogger, stopOnSignals } from "@gatehouse/telemetry";
 import { buildApp } from "./app.js";
 import { parseIngressEnv } from "./env.js";
 
@@ -16,22 +16,12 @@ const app = await buildApp({ env }).catch((error: unknown) => {
   process.exit(78);
 });
 
-let closing = false;
-const shutdown = (signal: string) => {
-  if (closing) return;
-  closing = true;
-  app.log.info({ signal }, "shutting down: answering in-flight requests, then exiting");
-  const force = setTimeout(() => process.exit(1), 10_000).unref();
-  app.close().then(
-    () => {
-      clearTimeout(force);
-      process.exit(0);
-    },
-    () => process.exit(1),
-  );
-};
-process.on("SIGTERM", () => shutdown("SIGTERM"));
-process.on("SIGINT", () => shutdown("SIGINT"));
+stopOnSignals({
+  log: app.log,
+  message: "shutting down: answering in-flight requests, then exiting",
+  stop: () => app.close(),
+  forceAfterMs: 10_000,
+});
 
 // A burst of new connections (every signup at once) overflowed Node's default backlog of 511 in the
 // benchmark: dropped handshakes are retried by the client after 1 s, then 3 s — past Scalekit's timeout.

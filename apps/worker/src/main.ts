@@ -1,4 +1,4 @@
-import { createLogger } from "@gatehouse/telemetry";
+import { createLogger, stopOnSignals } from "@gatehouse/telemetry";
 import { parseWorkerEnv } from "./env.js";
 import { startWorkers } from "./start-workers.js";
 
@@ -17,19 +17,9 @@ const running = await startWorkers(env, log, process.env).catch((error: unknown)
   process.exit(78);
 });
 
-let closing = false;
-const shutdown = (signal: string) => {
-  if (closing) return;
-  closing = true;
-  log.info({ signal }, "shutting down: finishing in-flight jobs");
-  const force = setTimeout(() => process.exit(1), 30_000).unref();
-  running.close().then(
-    () => {
-      clearTimeout(force);
-      process.exit(0);
-    },
-    () => process.exit(1),
-  );
-};
-process.on("SIGTERM", () => shutdown("SIGTERM"));
-process.on("SIGINT", () => shutdown("SIGINT"));
+stopOnSignals({
+  log,
+  message: "shutting down: finishing in-flight jobs",
+  stop: () => running.close(),
+  forceAfterMs: 30_000,
+});

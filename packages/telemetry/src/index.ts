@@ -8,3 +8,4 @@ export {
   Registry,
 } from "./metrics.js";
 export { inSpan } from "./span.js";
+export { type StopOnSignalsOptions, stopOnSignals } from "./stop-on-signals.js";
