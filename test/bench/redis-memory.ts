@@ -80,7 +80,7 @@ function decisionEntry(keys: CacheKeys, n: number, bucket: number, withAnswer: b
       ms: Math.round((0.8 + (n % 13) / 10) * 1000) / 1000,
       test: false,
       policy: POLICY_VERSION,
-      ...auditExplanation({ facts, team: {}, counts: {}, shadow: [] }),
+      ...auditExplanation({ facts, team: {}, counts: new Map(), shadow: [] }),
     },
   };
 }

@@ -287,12 +287,7 @@ async function lookUpAndEvaluate(
     const stillMissing = missing.some((fact) => !(fact.name in facts));
     evaluation = inSpan("gatehouse.policy", () => evaluateWithMisses(policy, input, stillMissing));
   }
-  progress.explanation = {
-    facts,
-    team,
-    counts: Object.fromEntries(counts),
-    shadow: evaluation.shadow,
-  };
+  progress.explanation = { facts, team, counts, shadow: evaluation.shadow };
   return verdict(evaluation.answer, evaluation.reason, evaluation.rule);
 }
 

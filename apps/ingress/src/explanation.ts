@@ -4,7 +4,8 @@ import type { PolicyFacts, ShadowHit, TeamFacts } from "@gatehouse/policy";
 export interface Explanation {
   readonly facts: PolicyFacts;
   readonly team: TeamFacts;
-  readonly counts: Readonly<Record<string, number>>;
+  /** Velocity counts by counter id, as the policy read them. */
+  readonly counts: ReadonlyMap<string, number>;
   readonly shadow: readonly ShadowHit[];
 }
 
@@ -44,7 +45,7 @@ export function auditExplanation({ facts, team, counts, shadow }: Explanation) {
       }),
       ...(team.user && { user: { claimNames: Object.keys(team.user.claims ?? {}) } }),
     },
-    counts,
+    counts: Object.fromEntries(counts),
     shadow,
   };
 }
