@@ -1,14 +1,7 @@
 import { isIP } from "node:net";
+import { commaList, unsetIfEmpty } from "@gatehouse/enrichment-sdk";
 import { z } from "zod";
 import { normalizeDomain } from "./normalize-domain.js";
-
-// An environment variable set to "" counts as unset, so `FOO=` in an env file falls back to the default.
-const unsetIfEmpty = (value: unknown) => (value === "" ? undefined : value);
-const commaList = (value: string) =>
-  value
-    .split(",")
-    .map((item) => item.trim())
-    .filter((item) => item !== "");
 
 const domainList = z.string().transform((value, ctx) => {
   const domains: string[] = [];

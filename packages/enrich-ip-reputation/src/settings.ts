@@ -1,16 +1,10 @@
 import { Resolver } from "node:dns";
 import { basename, extname } from "node:path";
+import { commaList, unsetIfEmpty } from "@gatehouse/enrichment-sdk";
 import { z } from "zod";
 import type { BlocklistSource } from "./load-blocklists.js";
 import type { MaxmindPaths } from "./maxmind-databases.js";
 
-// An environment variable set to "" counts as unset, so `FOO=` in an env file falls back to the default.
-const unsetIfEmpty = (value: unknown) => (value === "" ? undefined : value);
-const commaList = (value: string) =>
-  value
-    .split(",")
-    .map((item) => item.trim())
-    .filter((item) => item !== "");
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const URL_START = /^https?:\/\//i;
 const DNS_NAME = /^(?=.{1,200}$)([A-Za-z0-9_]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\.?$/;

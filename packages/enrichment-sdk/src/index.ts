@@ -16,5 +16,6 @@ export { type EnrichmentWorkerOptions, startEnrichmentWorker } from "./enrichmen
 export { EnrichmentError, EnrichmentTimeoutError, InvalidJobError } from "./errors/enrichment-error.js";
 export { factKey } from "./fact-key.js";
 export { bullPrefix, jobName, queueName } from "./queue-names.js";
+export { commaList, unsetIfEmpty } from "./setting-values.js";
 export { DEFAULTS } from "./settings.js";
 export { warmCache } from "./warm-cache.js";
