@@ -5,9 +5,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EXIT_NETWORK, EXIT_OK, EXIT_USAGE, runCli } from "./cli.js";
+import { EXIT_NETWORK, EXIT_OK, EXIT_USAGE } from "./cli.js";
 import type { CliEnv } from "./env.js";
 import { type EchoIngress, startEchoIngress, testSecret } from "./testing/echo-ingress.js";
+import { runCliCollecting, testEnv } from "./testing/run-cli.js";
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 const exec = promisify(execFile);
@@ -17,25 +18,13 @@ let env: CliEnv;
 
 beforeAll(async () => {
   ingress = await startEchoIngress({ secret });
-  env = { defaultUrl: ingress.url, secrets: [secret], redisUrl: "redis://127.0.0.1:6379", keyPrefix: "gh" };
+  env = testEnv({ defaultUrl: ingress.url, secrets: [secret] });
 });
 afterAll(async () => {
   await ingress.close();
 });
 
-async function cli(argv: string[], withEnv: CliEnv = env) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(argv, withEnv, {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-  });
-  return { code, stdout, stderr };
-}
+const cli = (argv: string[], withEnv: CliEnv = env) => runCliCollecting(argv, withEnv);
 
 describe("gatehouse help", () => {
   it.each([[[]], [["help"]], [["--help"]], [["-h"]], [["send", "--help"]], [["sign", "-h"]]])(
