@@ -47,8 +47,12 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
 });
 
+// Facts are read from the cluster on every request (no copies in memory): these tests are about the read.
 async function ingress(policy: Policy = DEFAULT_POLICY) {
-  const env = testEnv("redis://unused.invalid:6379", { REDIS_CLUSTER_NODES: cluster.nodes.join(",") });
+  const env = testEnv("redis://unused.invalid:6379", {
+    REDIS_CLUSTER_NODES: cluster.nodes.join(","),
+    GATEHOUSE_LOCAL_FACTS_MS: "0",
+  });
   const app: FastifyInstance = await testIngress(env, policy);
   cleanups.push(() => app.close());
   return { app, keys: cacheKeys(env.GATEHOUSE_KEY_PREFIX) };

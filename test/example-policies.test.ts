@@ -281,7 +281,9 @@ describe("block-disposable-domains.yaml", () => {
       null,
       "disposable-email",
     ]);
-    expect(audit.get(noMail.id)).toMatchObject({ reason: "email.no_mx", cache: "hit" });
+    // Decided on the cached fact: read from Redis, or from the copy its announcement left in memory.
+    expect(audit.get(noMail.id)).toMatchObject({ reason: "email.no_mx" });
+    expect(["hit", "memory"]).toContain(audit.get(noMail.id)?.cache);
   });
 });
 

@@ -1,4 +1,4 @@
-import { cacheKeys, writeFact } from "@gatehouse/decision-cache";
+import { cacheKeys, encodeFact, writeFact } from "@gatehouse/decision-cache";
 import { bullPrefix } from "@gatehouse/enrichment-sdk";
 import { DEFAULT_POLICY, policySchema } from "@gatehouse/policy";
 import { createRedis, type Redis } from "@gatehouse/redis";
@@ -58,7 +58,7 @@ const disposableOnly = (onMiss: { waitMs: number; afterWait?: "evaluate" | "ALLO
 
 describe("warm cache", () => {
   it("denies a disposable domain and allows another, from the cache, with one audit record each", async () => {
-    const { app, keys } = await ingress();
+    const { app, keys } = await ingress({ GATEHOUSE_LOCAL_FACTS_MS: "0" }); // every request reads Redis
     await writeFact(
       redis,
       keys,
@@ -107,6 +107,39 @@ describe("warm cache", () => {
     ]);
     // No personal data in the audit: no email address, no IP.
     expect(JSON.stringify(records)).not.toMatch(/trashmail|acme\.test|198\.51/);
+  });
+
+  it("keeps the facts it read or heard announced in memory: warm requests read no Redis until a worker's write replaces them", async () => {
+    const { app, keys } = await ingress();
+    const emailKey = keys.fact("email-domain", 1, "kept.test");
+    // Plain SETs, not announced: the ingress learns these facts by reading them.
+    await redis.set(emailKey, encodeFact(emailFact("kept.test", false), 60));
+    await redis.set(
+      keys.fact("ip-reputation", 2, "198.51.100.9"),
+      encodeFact({ ...UNKNOWN_IP, ip: "198.51.100.9", lists: [], listed: false }, 60),
+    );
+    const signup = () =>
+      send(
+        app,
+        "/pre-signup",
+        body("PRE_SIGNUP_NEW_USER", { user_email: "a@kept.test", ip_address: "198.51.100.9" }),
+      );
+
+    expect((await signup()).answer).toEqual({ decision: "ALLOW" }); // read from Redis, kept
+    expect((await signup()).answer).toEqual({ decision: "ALLOW" }); // from memory
+    await redis.del(emailKey);
+    expect((await signup()).answer).toEqual({ decision: "ALLOW" }); // still from memory: Redis not read
+    // A worker's write is announced: the copy is replaced at once.
+    await writeFact(redis, keys, emailKey, emailFact("kept.test", true), 60);
+    await vi.waitFor(async () => expect((await signup()).answer.decision).toBe("DENY"), {
+      timeout: 2_000,
+      interval: 20,
+    });
+
+    await app.close();
+    const caches = (await readAudit(redis, keys.auditStream)).map((record) => record.cache);
+    expect(caches.slice(0, 3)).toEqual(["hit", "memory", "memory"]);
+    expect(caches.at(-1)).toBe("memory");
   });
 
   it("denies an address on a blocklist", async () => {

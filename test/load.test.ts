@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { interceptorAnswerSchema, type TriggerPoint } from "@gatehouse/contracts";
-import { type CacheKeys, cacheKeys, writeFact } from "@gatehouse/decision-cache";
+import { type CacheKeys, cacheKeys, encodeFact, writeFact } from "@gatehouse/decision-cache";
 import { bullPrefix, factKey } from "@gatehouse/enrichment-sdk";
 import { ENRICHMENTS } from "@gatehouse/enrichments";
 import { createRedis, type Redis } from "@gatehouse/redis";
@@ -13,6 +13,7 @@ import {
   type StubDnsServer,
   startStubDnsServer,
 } from "../packages/enrich-email-domain/src/testing/stub-dns-server.js";
+import { readAudit } from "./support/audit-records.js";
 import {
   assertAlive,
   assertBuilt,
@@ -473,34 +474,46 @@ describe("Redis slow", () => {
   let server: RedisServer;
   let client: Redis;
   let stall: Redis;
+  /** Reads Redis on every request; `withCopies` keeps facts in memory (the default). */
   let app: FastifyInstance;
+  let withCopies: FastifyInstance;
   let slowKeys: CacheKeys;
 
   beforeAll(async () => {
     // DEBUG is refused unless enabled; `local` allows it from loopback connections only.
     server = await startRedis({ args: ["--enable-debug-command", "local"] });
-    const env = testEnv(server.url, {
+    const settings = {
       GATEHOUSE_REDIS_TIMEOUT_MS: "100",
       GATEHOUSE_DEADLINE_MS: String(SLOW_DEADLINE_MS),
-    });
+    };
+    const env = testEnv(server.url, { ...settings, GATEHOUSE_LOCAL_FACTS_MS: "0" });
     slowKeys = cacheKeys(env.GATEHOUSE_KEY_PREFIX);
     app = await testIngress(env, POLICY);
+    withCopies = await testIngress({ ...env, GATEHOUSE_LOCAL_FACTS_MS: 30_000 }, POLICY);
     client = createRedis({ url: server.url }, "bullmq");
     stall = createRedis({ url: server.url }, "bullmq");
   });
   afterAll(async () => {
     await app?.close();
+    await withCopies?.close();
     await Promise.allSettled([client?.quit(), stall?.quit()]);
     await server?.stop();
   });
 
-  const signup = (domain: string) =>
-    send(app, "/pre-signup", body("PRE_SIGNUP_NEW_USER", { user_email: `someone@${domain}` }));
+  const signup = (domain: string, to = app) =>
+    send(to, "/pre-signup", body("PRE_SIGNUP_NEW_USER", { user_email: `someone@${domain}` }));
+  const writeDomainFact = (domain: string) =>
+    writeFact(
+      client,
+      slowKeys,
+      slowKeys.fact("email-domain", 1, domain),
+      { domain, registrable: domain, disposable: false, freeMail: false, mx: "present" },
+      60,
+    );
 
   it("answers every request during DEBUG SLEEP with the fallback before the deadline, then normally", async () => {
     const domain = `slow-${run}.test`;
-    const fact = { domain, registrable: domain, disposable: false, freeMail: false, mx: "present" };
-    await writeFact(client, slowKeys, slowKeys.fact("email-domain", 1, domain), fact, 60);
+    await writeDomainFact(domain);
     const before = await signup(domain);
     expect(before).toMatchObject({ status: 200, answer: { decision: "ALLOW" } });
 
@@ -532,5 +545,40 @@ describe("Redis slow", () => {
     });
     const after = await Promise.all(Array.from({ length: 5 }, () => signup(domain)));
     for (const answer of after) expect(answer).toMatchObject({ status: 200, answer: { decision: "ALLOW" } });
+  });
+
+  it("answers a warm domain from memory during DEBUG SLEEP, at once, and audits it once Redis is back", async () => {
+    const warm = `warm-${run}.test`;
+    await writeDomainFact(warm);
+    expect((await signup(warm, withCopies)).answer).toEqual({ decision: "ALLOW" }); // read and kept
+    const cold = `cold-${run}.test`;
+    // In Redis, but neither announced (a plain SET) nor read by this ingress before the stall.
+    await client.set(
+      slowKeys.fact("email-domain", 1, cold),
+      encodeFact({ domain: cold, registrable: cold, disposable: false, freeMail: false, mx: "present" }, 60),
+    );
+
+    const sleeping = stall.call("DEBUG", "SLEEP", "1");
+    await sleep(20);
+    const id = `ic_${randomUUID()}`;
+    const warmBody = body("PRE_SIGNUP_NEW_USER", { user_email: `someone@${warm}` });
+    const [fromMemory, needsRedis] = await Promise.all([
+      send(withCopies, "/pre-signup", warmBody, { id }),
+      signup(cold, withCopies),
+    ]);
+    await sleeping;
+    expect(fromMemory.answer).toEqual({ decision: "ALLOW" });
+    expect(fromMemory.ms).toBeLessThan(SLOW_DEADLINE_MS / 2); // not the deadline: no Redis on its path
+    expect(needsRedis.answer).toEqual({ decision: "DENY" }); // the fail-closed fallback
+
+    // Its id was claimed and its audit record written after the reply, once Redis woke up.
+    await vi.waitFor(
+      async () => {
+        const records = await readAudit(client, slowKeys.auditStream);
+        const audited = records.filter((record) => record.interceptorId === id);
+        expect(audited.map((record) => [record.decision, record.cache])).toEqual([["ALLOW", "memory"]]);
+      },
+      { timeout: 5_000, interval: 100 },
+    );
   });
 });

@@ -45,9 +45,16 @@ const POLICY = policySchema.parse({
   },
 });
 
+// The same without team facts or velocity: enrichment facts only, which the ingress keeps in memory.
+const FACTS_ONLY_POLICY = policySchema.parse({
+  version: 1,
+  triggers: { PRE_USER_INVITATION: { rules: POLICY.triggers.PRE_USER_INVITATION?.rules.slice(0, 2) } },
+});
+
 let server: RedisServer;
 let redis: Redis;
 let app: FastifyInstance;
+let factsOnly: FastifyInstance;
 const commands: { name: string; fromScript: boolean }[] = [];
 let recording = false;
 
@@ -90,13 +97,17 @@ beforeAll(async () => {
   monitor.on("monitor", (_time: string, args: string[], source: string) => {
     if (recording) commands.push({ name: (args[0] ?? "").toLowerCase(), fromScript: source === "lua" });
   });
-  app = await testIngress(env, POLICY);
+  app = await testIngress({ ...env, GATEHOUSE_LOCAL_FACTS_MS: 0 }, POLICY);
+  factsOnly = await testIngress(env, FACTS_ONLY_POLICY);
   // The first request loads the read script (EVALSHA, NOSCRIPT, EVAL): not what steady state costs.
   await send(app, "/pre-user-invitation", body("PRE_USER_INVITATION"));
+  // Reads both facts once and keeps them.
+  await send(factsOnly, "/pre-user-invitation", body("PRE_USER_INVITATION"));
 });
 
 afterAll(async () => {
   await app?.close();
+  await factsOnly?.close();
   await redis?.quit();
   await server?.stop();
 });
@@ -124,5 +135,30 @@ describe("Redis round trips per decision", () => {
     const inScript = commands.filter((command) => command.fromScript).map((command) => command.name);
     expect(inScript.filter((name) => name === "incr")).toHaveLength(2 * requests);
     expect(inScript.filter((name) => name === "get")).toHaveLength(5 * requests);
+  });
+
+  it("is none for a warm request whose policy reads enrichment facts only: the id is claimed after the reply", async () => {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    commands.length = 0;
+    recording = true;
+    const requests = 20;
+    for (let i = 0; i < requests; i++) {
+      const sent = await send(factsOnly, "/pre-user-invitation", body("PRE_USER_INVITATION"), {
+        id: `ic_${randomUUID()}`,
+      });
+      expect(sent.answer).toEqual({ decision: "ALLOW" });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    recording = false;
+
+    const topLevel = commands.filter((command) => !command.fromScript).map((command) => command.name);
+    // Only after-reply batches: the claims (one script per batch: a SET NX per id), answers and audit.
+    const afterReply = new Set(["evalsha", "eval", "hset", "pexpire", "xadd"]);
+    expect(topLevel.filter((name) => !afterReply.has(name))).toEqual([]);
+    const batches = topLevel.filter((name) => name === "xadd").length;
+    expect(batches).toBeGreaterThan(0);
+    expect(topLevel.filter((name) => name === "evalsha").length).toBeLessThanOrEqual(batches);
+    const inScript = commands.filter((command) => command.fromScript).map((command) => command.name);
+    expect(inScript).toEqual(Array.from({ length: requests }, () => "set"));
   });
 });

@@ -91,7 +91,7 @@ async function metric(app: FastifyInstance, series: string): Promise<number> {
   return line ? Number(line.slice(series.length + 1)) : 0;
 }
 
-const lookups = (result: "hit" | "miss") =>
+const lookups = (result: "hit" | "memory" | "miss") =>
   `gatehouse_cache_lookups_total{enrichment="email-domain",result="${result}"}`;
 
 const signup = (app: FastifyInstance, email: string) =>
@@ -130,11 +130,13 @@ describe("the worker fills misses", () => {
     const plainFact = decodeFact((await redis.get(keys.fact("email-domain", 1, plainDomain))) ?? "")?.fact;
     expect(plainFact).toMatchObject({ domain: plainDomain, disposable: false, mx: "present" });
 
-    // The fact is cached now: the same domain again is a hit.
-    expect(await metric(app, lookups("hit"))).toBe(0);
+    // The fact is cached now, and the announcement left a copy in this ingress' memory: the same domain
+    // again is answered from it, without a Redis read.
+    expect(await metric(app, lookups("memory"))).toBe(0);
     const again = await signup(app, `other@${plainDomain}`);
     expect(again.answer).toEqual({ decision: "ALLOW" });
-    expect(await metric(app, lookups("hit"))).toBe(1);
+    expect(await metric(app, lookups("memory"))).toBe(1);
+    expect(await metric(app, lookups("hit"))).toBe(0);
     expect(await metric(app, lookups("miss"))).toBe(2);
 
     await app.close();
@@ -142,7 +144,7 @@ describe("the worker fills misses", () => {
     expect(records.map((r) => [r.decision, r.reason, r.cache])).toEqual([
       ["DENY", "email.disposable", "waited"],
       ["ALLOW", "policy.default", "waited"],
-      ["ALLOW", "policy.default", "hit"],
+      ["ALLOW", "policy.default", "memory"],
     ]);
     const counts = await queueOf(prefix, "email-domain").getJobCounts("completed", "failed");
     expect(counts).toEqual({ completed: 2, failed: 0 });

@@ -23,6 +23,7 @@ const auditRecordSchema = z.object({
 
 const CACHE: Record<string, string> = {
   hit: "every fact the policy read was cached",
+  memory: "every fact the policy read was in the ingress' memory: no Redis round trip",
   miss: "a fact was not cached: the policy decided without it (onMiss)",
   waited: "a fact was not cached and arrived while the request waited",
   none: "no cached fact was read (the trigger reads none, or the request was answered before the policy)",

@@ -1,4 +1,10 @@
-import { AfterReplyWriter, cacheKeys, DecisionCache, FactAnnouncements } from "@gatehouse/decision-cache";
+import {
+  AfterReplyWriter,
+  cacheKeys,
+  DecisionCache,
+  FactAnnouncements,
+  LocalFacts,
+} from "@gatehouse/decision-cache";
 import { Enqueuer } from "@gatehouse/enrichment-sdk";
 import { DEFAULT_POLICY, type Policy } from "@gatehouse/policy";
 import { createRedis, logConnectionErrors, type RedisClient, redisTarget } from "@gatehouse/redis";
@@ -59,7 +65,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   const keys = cacheKeys(env.GATEHOUSE_KEY_PREFIX);
   const idempotencyTtlMs = 2 * env.GATEHOUSE_SIGNATURE_TOLERANCE_SECONDS * 1000;
-  const announcements = new FactAnnouncements(subscriber, keys);
+  const local =
+    env.GATEHOUSE_LOCAL_FACTS_MS > 0
+      ? new LocalFacts({ maxAgeMs: env.GATEHOUSE_LOCAL_FACTS_MS, maxEntries: env.GATEHOUSE_LOCAL_FACTS_MAX })
+      : undefined;
+  const announcements = new FactAnnouncements(subscriber, keys, { ...(local && { local }) });
   void announcements
     .start()
     .catch((error: unknown) => log.warn({ err: error }, "announcements not subscribed yet"));
@@ -67,7 +77,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const writer = new AfterReplyWriter(backgroundRedis, keys, {
     auditMaxLen: env.GATEHOUSE_AUDIT_MAXLEN,
     answerTtlMs: idempotencyTtlMs + 60_000,
+    idempotencyTtlMs,
     onDrop: (count) => metrics.auditDropped({}, count),
+    onRepeat: (entry) => metrics.repeats({ trigger: String(entry.audit.trigger) }),
   });
   const recent = new RecentAnswers();
   const lag = new EventLoopLag();
@@ -76,6 +88,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     verifier,
     cache: new DecisionCache(redis, keys, { idempotencyTtlMs }),
     announcements,
+    ...(local && { local }),
     enqueuer,
     policy,
     recent,

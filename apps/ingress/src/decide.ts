@@ -7,6 +7,7 @@ import {
   decodeFact,
   decodeTeamFact,
   type FactAnnouncements,
+  type LocalFacts,
   slidingCount,
 } from "@gatehouse/decision-cache";
 import { type AnyEnrichment, type Enqueuer, factKey } from "@gatehouse/enrichment-sdk";
@@ -40,6 +41,8 @@ export interface DecisionEngine {
   readonly verifier: Verifier;
   readonly cache: DecisionCache;
   readonly announcements: FactAnnouncements;
+  /** Facts held in memory (GATEHOUSE_LOCAL_FACTS_MS): a warm request they cover makes no Redis round trip. */
+  readonly local?: LocalFacts;
   readonly enqueuer: Enqueuer;
   /** The policy in force, compiled; replaced as a whole when the file changes. */
   readonly policy: PolicySource;
@@ -53,8 +56,8 @@ export interface DecisionEngine {
   readonly log: Logger;
 }
 
-/** How the cache served a decision: for audit and metrics. */
-export type CacheOutcome = "hit" | "miss" | "waited" | "none" | "repeat" | "error";
+/** How the cache served a decision: for audit and metrics. "memory": every fact from the process' copies. */
+export type CacheOutcome = "hit" | "memory" | "miss" | "waited" | "none" | "repeat" | "error";
 
 export interface Decided {
   readonly verdict: Verdict;
@@ -67,8 +70,10 @@ export interface Decided {
   readonly test: boolean;
   /** False for an idempotent repeat: it is neither counted nor audited again. */
   readonly counted: boolean;
-  /** The bucket the answer is to be stored in, when this request claimed its interceptor id. */
+  /** The bucket the answer is to be stored in, when this request claimed its interceptor id (or is to). */
   readonly storeInBucket?: number;
+  /** Answered without a read: the id is claimed after the reply, with the answer. */
+  readonly claimAfterReply?: boolean;
   /** What the policy read and what it would have done in shadow: for the audit record and `gatehouse explain`. */
   readonly explanation?: Explanation;
   /** The version of the policy that decided. */
@@ -90,14 +95,18 @@ type ReadPlan = {
 };
 type Progress = { cache: CacheOutcome; counted: boolean; bucket?: number; explanation?: Explanation };
 
-/** Verify → parse → validate → one Redis round trip → (wait for misses) → evaluate. Never throws. */
-export async function decide(
+/**
+ * Verify → parse → validate → facts from memory, or one Redis round trip (then wait for misses) → evaluate.
+ * A warm request is decided synchronously: nothing to wait for, so no promise and no deadline timer.
+ * Never throws.
+ */
+export function decide(
   engine: DecisionEngine,
   routeTrigger: TriggerPoint | undefined,
   headers: Record<string, string | string[] | undefined>,
   raw: Buffer,
   startedAt: number,
-): Promise<Decided> {
+): Decided | Promise<Decided> {
   const unverifiedTrigger = routeTrigger ?? "unknown";
   const verified = inSpan("gatehouse.verify", () =>
     engine.verifier.verify(
@@ -151,31 +160,92 @@ export async function decide(
 
   const loaded = engine.policy.current;
   const policy = triggerPolicyFor(loaded.compiled, request);
-  const progress: Progress = { cache: "error", counted: true };
   const test = (body as { gatehouse_test?: unknown }).gatehouse_test === true;
-  const environmentId = request.interceptor_context.environment_id;
+  const about = { trigger, interceptorId, environmentId: request.interceptor_context.environment_id, test };
 
   // The same id already being answered (or just answered) here: join it. It is bound by its own deadline.
   const earlier = engine.recent.get(interceptorId);
-  if (earlier) {
-    const json = await earlier;
-    return {
-      verdict: repeat(json, progress),
-      trigger,
-      interceptorId,
-      environmentId,
+  if (earlier !== undefined) {
+    const joined = (json: string): Decided => ({
+      ...about,
+      verdict: repeatVerdict(json),
       cache: "repeat",
-      test,
       counted: false,
+    });
+    return typeof earlier === "string" ? joined(earlier) : earlier.then(joined);
+  }
+
+  try {
+    return decideWarmOrRead(engine, request, policy, loaded.version, about, startedAt);
+  } catch (error) {
+    // A bug here, or in an enrichment package's `fromRequest`: the trigger's fallback answers, and it shows.
+    engine.log.error({ interceptorId, err: error }, "decision failed; answering with the fallback");
+    return {
+      ...about,
+      verdict: bare(policy.policy.fallback, "decision.failed"),
+      cache: "none",
+      counted: true,
     };
   }
+}
+
+/** Decided at once from the facts in memory when they cover the request; otherwise read from Redis. */
+function decideWarmOrRead(
+  engine: DecisionEngine,
+  request: InterceptorRequest,
+  policy: CompiledTrigger,
+  policyVersion: string,
+  about: { trigger: string; interceptorId: string; environmentId: string | undefined; test: boolean },
+  startedAt: number,
+): Decided | Promise<Decided> {
+  const { interceptorId } = about;
+  const view = requestView(request);
+  const now = Date.now();
+  const bucket = engine.cache.bucket(now);
+  const plan = planReads(engine, request, view, policy, now);
+  const remembered = fromMemory(engine, plan, now);
+  if (remembered) {
+    const input: EvaluationInput = { view, facts: remembered, team: {}, counts: new Map() };
+    const evaluation = inSpan("gatehouse.policy", () => evaluateWithMisses(policy, input, false));
+    const answer = verdict(evaluation.answer, evaluation.reason, evaluation.rule);
+    engine.recent.set(interceptorId, answer.json);
+    return {
+      ...about,
+      verdict: answer,
+      cache: plan.facts.length === 0 ? "none" : "memory",
+      counted: true,
+      policyVersion,
+      storeInBucket: bucket,
+      claimAfterReply: true,
+      explanation: { facts: remembered, team: {}, counts: input.counts, shadow: evaluation.shadow },
+    };
+  }
+  return decideFromRedis(engine, { ...about, policy, policyVersion, view, plan, bucket, startedAt });
+}
+
+/** The request's facts, team facts and counts from Redis, under the deadline guard. */
+async function decideFromRedis(
+  engine: DecisionEngine,
+  work: {
+    trigger: string;
+    interceptorId: string;
+    environmentId: string | undefined;
+    test: boolean;
+    policy: CompiledTrigger;
+    policyVersion: string;
+    view: RequestView;
+    plan: ReadPlan;
+    bucket: number;
+    startedAt: number;
+  },
+): Promise<Decided> {
+  const { interceptorId, policy, startedAt } = work;
   let settle: (json: string) => void = () => {};
   engine.recent.set(interceptorId, new Promise((resolve) => (settle = resolve)));
-
-  const remaining = timeLeft(engine, startedAt);
+  const progress: Progress = { cache: "error", counted: true };
   const result = await withDeadline(
-    lookUpAndEvaluate(engine, interceptorId, request, policy, progress, startedAt),
-    remaining,
+    lookUpAndEvaluate(engine, work, progress),
+    timeLeft(engine, startedAt),
     () => bare(policy.policy.fallback, "deadline.exceeded"),
     (error) => {
       engine.log.warn(
@@ -188,13 +258,13 @@ export async function decide(
   settle(result.json);
   return {
     verdict: result,
-    trigger,
+    trigger: work.trigger,
     interceptorId,
-    environmentId,
+    environmentId: work.environmentId,
     cache: progress.cache,
-    test,
+    test: work.test,
     counted: progress.counted,
-    policyVersion: loaded.version,
+    policyVersion: work.policyVersion,
     ...(progress.bucket !== undefined && { storeInBucket: progress.bucket }),
     ...(progress.explanation && { explanation: progress.explanation }),
   };
@@ -202,16 +272,18 @@ export async function decide(
 
 async function lookUpAndEvaluate(
   engine: DecisionEngine,
-  interceptorId: string,
-  request: InterceptorRequest,
-  policy: CompiledTrigger,
+  work: {
+    interceptorId: string;
+    policy: CompiledTrigger;
+    view: RequestView;
+    plan: ReadPlan;
+    bucket: number;
+    startedAt: number;
+  },
   progress: Progress,
-  startedAt: number,
 ): Promise<Verdict> {
-  const view = requestView(request);
+  const { interceptorId, policy, view, plan, bucket, startedAt } = work;
   const now = Date.now();
-  const plan = planReads(engine, request, view, policy, now);
-  const bucket = engine.cache.bucket(now);
   const read = await inSpan("gatehouse.cache_read", () =>
     engine.cache.read(
       interceptorId,
@@ -241,7 +313,7 @@ async function lookUpAndEvaluate(
   const missing: PlannedFact[] = [];
   for (const [index, fact] of plan.facts.entries()) {
     const raw = read.values[index];
-    const record = raw ? decodeFact(raw) : undefined;
+    const record = raw ? (engine.local?.put(fact.key, raw, now) ?? decodeFact(raw)) : undefined;
     engine.metrics.cacheLookups({ enrichment: fact.name, result: record ? "hit" : "miss" });
     if (record) {
       (facts as Record<string, unknown>)[fact.name] = record.fact;
@@ -289,6 +361,26 @@ async function lookUpAndEvaluate(
   }
   progress.explanation = { facts, team, counts, shadow: evaluation.shadow };
   return verdict(evaluation.answer, evaluation.reason, evaluation.rule);
+}
+
+/**
+ * Every fact the request needs, from the process' copies, when it needs nothing else (team facts and
+ * velocity counters live in Redis only) and every copy is current; undefined otherwise (then read Redis).
+ */
+function fromMemory(engine: DecisionEngine, plan: ReadPlan, now: number): PolicyFacts | undefined {
+  const local = engine.local;
+  if (!local || plan.team.length > 0 || plan.counters.length > 0) return undefined;
+  const facts: PolicyFacts = {};
+  const stale: PlannedFact[] = [];
+  for (const fact of plan.facts) {
+    const record = local.get(fact.key, now);
+    if (!record) return undefined;
+    (facts as Record<string, unknown>)[fact.name] = record.fact;
+    if (now > record.refreshAt) stale.push(fact);
+  }
+  for (const fact of plan.facts) engine.metrics.cacheLookups({ enrichment: fact.name, result: "memory" });
+  for (const fact of stale) enqueue(engine, fact);
+  return facts;
 }
 
 /** The keys this request reads: the facts the trigger's policy needs whose subject is in the request. */
@@ -339,6 +431,11 @@ function enqueue(engine: DecisionEngine, fact: PlannedFact): void {
 function repeat(json: string, progress: Progress): Verdict {
   progress.cache = "repeat";
   progress.counted = false;
+  return repeatVerdict(json);
+}
+
+/** The first answer to an interceptor id, given again. */
+function repeatVerdict(json: string): Verdict {
   const decision = (JSON.parse(json) as { decision: "ALLOW" | "DENY" }).decision;
   return { json, decision, reason: "idempotency.repeat" };
 }

@@ -38,6 +38,14 @@ export const ingressEnvSchema = z
      * trigger's miss policy (a burst of new subjects must not pile up a second of waiting each).
      */
     GATEHOUSE_MAX_WAITING: int(2_000, 0, 1_000_000),
+    /**
+     * How long the ingress keeps a fact it read or heard announced in its own memory, in ms: a warm request
+     * whose policy reads only enrichment facts is then answered without a Redis round trip (its id is claimed
+     * after the reply). Announcements replace a copy at once; this bounds its age otherwise. 0: always read.
+     */
+    GATEHOUSE_LOCAL_FACTS_MS: int(30_000, 0, 3_600_000),
+    /** Facts kept in memory at most (the oldest go first): about 0.5 KB each. */
+    GATEHOUSE_LOCAL_FACTS_MAX: int(100_000, 1, 10_000_000),
     /** Approximate cap on the audit stream, in batches of records. */
     GATEHOUSE_AUDIT_MAXLEN: int(10_000, 100, 10_000_000),
     /**

@@ -67,7 +67,12 @@ export const interceptorRoutes: FastifyPluginAsync<InterceptorRoutesOptions> = a
     writer.push({
       ...(decided.storeInBucket !== undefined &&
         decided.interceptorId !== undefined && {
-          answer: { interceptorId: decided.interceptorId, bucket: decided.storeInBucket, json: verdict.json },
+          answer: {
+            interceptorId: decided.interceptorId,
+            bucket: decided.storeInBucket,
+            json: verdict.json,
+            ...(decided.claimAfterReply && { claim: true }),
+          },
         }),
       test: decided.test,
       audit: {
@@ -87,14 +92,24 @@ export const interceptorRoutes: FastifyPluginAsync<InterceptorRoutesOptions> = a
     });
   };
 
+  const answer = (reply: FastifyReply, decided: Decided, startedAt: number) => {
+    reply.type(JSON_TYPE).send(decided.verdict.json);
+    afterReply(decided, startedAt);
+    return reply;
+  };
+  // Not an async function: a request decided at once (facts in memory, or refused) makes no promise of its own.
   const handler =
-    (routeTrigger: TriggerPoint | undefined) => async (request: FastifyRequest, reply: FastifyReply) => {
+    (routeTrigger: TriggerPoint | undefined) => (request: FastifyRequest, reply: FastifyReply) => {
       const startedAt = performance.now();
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      const decided = await decide(engine, routeTrigger, request.headers, raw, startedAt);
-      reply.type(JSON_TYPE).send(decided.verdict.json);
-      afterReply(decided, startedAt);
-      return reply;
+      const decided = decide(engine, routeTrigger, request.headers, raw, startedAt);
+      if (decided instanceof Promise) return decided.then((later) => answer(reply, later, startedAt));
+      // Decided at once: written in the event loop's check phase, with the other answers
+      // decided in this poll phase. Measured (test/bench) cheaper per request than writing it from inside
+      // the request's own tick, notably in the closed loop (about 195 against 240 µs of ingress CPU here).
+      return new Promise<FastifyReply>((resolve) =>
+        setImmediate(() => resolve(answer(reply, decided, startedAt))),
+      );
     };
 
   for (const [slug, trigger] of Object.entries(ROUTE_TRIGGERS)) app.post(`/${slug}`, handler(trigger));

@@ -107,6 +107,57 @@ describe("AfterReplyWriter batching", () => {
     ]);
   });
 
+  it("claims the ids of answers given from memory: only a first answer is stored and audited", async () => {
+    const keys = newKeys();
+    const repeats: unknown[] = [];
+    const w = writer(keys, {
+      flushMs: 1_000,
+      idempotencyTtlMs: 5_000,
+      onRepeat: (entry) => repeats.push(entry),
+    });
+    const fromMemory = (id: string): AfterReplyEntry => ({
+      answer: { interceptorId: id, bucket: 100, json: `{"decision":"ALLOW","id":"${id}"}`, claim: true },
+      audit: { id },
+      test: false,
+    });
+    // "b" was answered first elsewhere (another replica): this answer to it is a repeat.
+    await redis.set(keys.idempotency("b"), "99");
+    const a = fromMemory("a");
+    const b = fromMemory("b");
+    w.push(a);
+    w.push(b);
+    await w.flush();
+
+    expect(await redis.get(keys.idempotency("a"))).toBe("100");
+    const pttl = await redis.pttl(keys.idempotency("a"));
+    expect(pttl).toBeGreaterThan(4_000);
+    expect(pttl).toBeLessThanOrEqual(5_000);
+    expect(await redis.get(keys.idempotency("b"))).toBe("99");
+    expect(await redis.hgetall(keys.answers(100))).toEqual({ a: '{"decision":"ALLOW","id":"a"}' });
+    expect(await batches(keys.auditStream)).toEqual([[{ id: "a" }]]);
+    expect(repeats).toEqual([b]);
+  });
+
+  it("tries a claim once: entries whose claim failed with Redis are written as first answers", async () => {
+    const keys = newKeys();
+    const { client, reopen } = await redisAway();
+    let errors = 0;
+    const w = writer(keys, { flushMs: 10, onError: () => errors++ }, client);
+    w.push({
+      answer: { interceptorId: "x", bucket: 7, json: "{}", claim: true },
+      audit: { id: "x" },
+      test: false,
+    });
+    await vi.waitFor(() => expect(errors).toBeGreaterThanOrEqual(1), { timeout: 1_000, interval: 5 });
+    // Meanwhile another replica answers "x" too. Dropping this record could lose the only one; it is kept.
+    await redis.set(keys.idempotency("x"), "7");
+    await reopen();
+    await vi.waitFor(async () => expect((await batches(keys.auditStream)).flat()).toEqual([{ id: "x" }]), {
+      timeout: 3_000,
+      interval: 20,
+    });
+  });
+
   it("sends test requests' records to the test stream only", async () => {
     const keys = newKeys();
     const w = writer(keys, { flushMs: 1_000 });
@@ -241,15 +292,7 @@ describe("AfterReplyWriter while Redis is unreachable", () => {
 
   it("writes the kept records once Redis is reachable again, in order", async () => {
     const keys = newKeys();
-    // A port where nothing listens yet; later a proxy to the test Redis opens on it.
-    const proxy = await tcpProxy(redisPort);
-    cleanups.push(() => proxy.stop());
-    const port = proxy.port;
-    await proxy.stop();
-    const client = createRedis({ url: `redis://127.0.0.1:${port}` }, "request-path");
-    client.on("error", () => {});
-    cleanups.push(async () => client.disconnect());
-
+    const { client, reopen } = await redisAway();
     let errors = 0;
     const w = writer(keys, { flushMs: 10, onError: () => errors++ }, client);
     w.push(audit(1));
@@ -258,7 +301,7 @@ describe("AfterReplyWriter while Redis is unreachable", () => {
     w.push(audit(3));
     expect(await redis.exists(keys.auditStream)).toBe(0);
 
-    await proxy.listen(port);
+    await reopen();
     await vi.waitFor(
       async () => {
         const records = (await batches(keys.auditStream)).flat();
@@ -268,6 +311,18 @@ describe("AfterReplyWriter while Redis is unreachable", () => {
     );
   });
 });
+
+/** A client of a port where nothing listens yet; `reopen()` opens a proxy to the test Redis on it. */
+async function redisAway() {
+  const proxy = await tcpProxy(redisPort);
+  cleanups.push(() => proxy.stop());
+  const port = proxy.port;
+  await proxy.stop();
+  const client = createRedis({ url: `redis://127.0.0.1:${port}` }, "request-path");
+  client.on("error", () => {});
+  cleanups.push(async () => client.disconnect());
+  return { client, reopen: () => proxy.listen(port) };
+}
 
 /** A TCP proxy to the test Redis that can stop listening (connections refused) and listen again. */
 async function tcpProxy(targetPort: number) {

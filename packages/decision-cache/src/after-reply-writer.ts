@@ -1,10 +1,25 @@
-import { type Command, type RedisClient, sendBatch } from "@gatehouse/redis";
+import { type Command, isCluster, type RedisClient, sendBatch } from "@gatehouse/redis";
 import type { CacheKeys } from "./keys.js";
+import { CLAIM_SCRIPT } from "./read-script.js";
+
+type WithClaimCommand = RedisClient & {
+  gatehouseClaim(numberOfKeys: number, ...args: (string | number)[]): Promise<(0 | 1)[]>;
+};
 
 /** What one decision leaves behind once it is answered. */
 export interface AfterReplyEntry {
-  /** Set when the answer should be stored for idempotent repeats (the request claimed its id). */
-  readonly answer?: { readonly interceptorId: string; readonly bucket: number; readonly json: string };
+  /** Set when the answer should be stored for idempotent repeats (the request claimed its id, or is to). */
+  readonly answer?: {
+    readonly interceptorId: string;
+    readonly bucket: number;
+    readonly json: string;
+    /**
+     * The id is not claimed yet (answered from the process' memory, without a read): the batch claims it
+     * first. Where another request claimed it already, this one was a repeat answered elsewhere too:
+     * neither its answer nor its audit record is written.
+     */
+    readonly claim?: boolean;
+  };
   /** The audit record; test requests go to their own stream. */
   readonly audit: Record<string, unknown>;
   readonly test: boolean;
@@ -21,6 +36,10 @@ export interface AfterReplyWriterOptions {
   auditMaxLen?: number;
   /** How long a stored answer outlives its bucket; at least the idempotency window. Default: 600 s. */
   answerTtlMs?: number;
+  /** How long a claimed interceptor id is remembered (the decision cache's). Default: 600 s. */
+  idempotencyTtlMs?: number;
+  /** Called for each entry whose claim found its id claimed already (a repeat): nothing of it is written. */
+  onRepeat?: (entry: AfterReplyEntry) => void;
   /** Called with the number of entries dropped because the buffer was full. */
   onDrop?: (count: number) => void;
   onError?: (error: unknown) => void;
@@ -29,26 +48,31 @@ export interface AfterReplyWriterOptions {
 /**
  * Writes that may happen after the reply, coalesced: whatever accumulates in a few milliseconds goes out
  * as one pipeline of one command per *batch* — one HSET of all answers of a bucket, one XADD whose entry
- * carries the packed audit records — never one command per request. Bounded in memory; flushed on close.
+ * carries the packed audit records — never one command per request; before it, one pipeline of the
+ * claims of ids answered from memory (SET NX each). Bounded in memory; flushed on close.
  */
 export class AfterReplyWriter {
   #buffer: AfterReplyEntry[] = [];
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
-  readonly #options: Required<Omit<AfterReplyWriterOptions, "onDrop" | "onError">> &
-    Pick<AfterReplyWriterOptions, "onDrop" | "onError">;
+  /** Claims already made, by entry: kept across retries, so a retried batch never claims twice. */
+  readonly #claimed = new WeakMap<AfterReplyEntry, boolean>();
+  readonly #options: Required<Omit<AfterReplyWriterOptions, "onDrop" | "onError" | "onRepeat">> &
+    Pick<AfterReplyWriterOptions, "onDrop" | "onError" | "onRepeat">;
 
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: CacheKeys,
     options: AfterReplyWriterOptions = {},
   ) {
+    if (!("gatehouseClaim" in redis)) redis.defineCommand("gatehouseClaim", { lua: CLAIM_SCRIPT });
     this.#options = {
       flushMs: 5,
       maxBatch: 512,
       maxBuffered: 20_000,
       auditMaxLen: 10_000,
       answerTtlMs: 600_000,
+      idempotencyTtlMs: 600_000,
       ...options,
     };
   }
@@ -104,10 +128,12 @@ export class AfterReplyWriter {
   }
 
   async #send(batch: AfterReplyEntry[]): Promise<void> {
+    await this.#claim(batch);
     const answers = new Map<number, string[]>();
     const audit: Record<string, unknown>[] = [];
     const testAudit: Record<string, unknown>[] = [];
     for (const entry of batch) {
+      if (this.#claimed.get(entry) === false) continue;
       if (entry.answer) {
         const fields = answers.get(entry.answer.bucket) ?? [];
         fields.push(entry.answer.interceptorId, entry.answer.json);
@@ -129,5 +155,53 @@ export class AfterReplyWriter {
         commands.push(["XADD", stream, "MAXLEN", "~", maxLen, "*", "records", JSON.stringify(records)]);
     }
     await sendBatch(this.redis, commands);
+  }
+
+  /**
+   * Claims the ids of entries answered without a read (SET NX each): one script on one Redis, one SET per
+   * id on a cluster (their keys live in different slots). A claim is tried once: when it fails, its entries
+   * count as first answers and are written (a repeat answered at that very moment by another replica may
+   * then be audited twice; dropping records would lose them).
+   */
+  async #claim(batch: readonly AfterReplyEntry[]): Promise<void> {
+    const unclaimed: AfterReplyEntry[] = [];
+    const ids: string[] = [];
+    const buckets: number[] = [];
+    for (const entry of batch) {
+      if (!entry.answer?.claim || this.#claimed.has(entry)) continue;
+      unclaimed.push(entry);
+      ids.push(this.keys.idempotency(entry.answer.interceptorId));
+      buckets.push(entry.answer.bucket);
+    }
+    if (unclaimed.length === 0) return;
+    let first: boolean[];
+    try {
+      first = await this.#claimIds(ids, buckets);
+    } catch (error) {
+      this.#options.onError?.(error);
+      first = unclaimed.map(() => true);
+    }
+    for (const [index, entry] of unclaimed.entries()) {
+      this.#claimed.set(entry, first[index] === true);
+      if (!first[index]) this.#options.onRepeat?.(entry);
+    }
+  }
+
+  async #claimIds(keys: readonly string[], buckets: readonly number[]): Promise<boolean[]> {
+    const ttl = this.#options.idempotencyTtlMs;
+    if (isCluster(this.redis)) {
+      const replies = await sendBatch(
+        this.redis,
+        keys.map((key, index) => ["SET", key, buckets[index] as number, "NX", "PX", ttl]),
+      );
+      return replies.map((reply) => reply === "OK");
+    }
+    const flags = await (this.redis as WithClaimCommand).gatehouseClaim(
+      keys.length,
+      ...keys,
+      ttl,
+      ...buckets,
+    );
+    return flags.map((flag) => flag === 1);
   }
 }

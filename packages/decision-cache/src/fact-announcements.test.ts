@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { createRedis, type Redis } from "@gatehouse/redis";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
-import { FactAnnouncements } from "./fact-announcements.js";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
+import { FactAnnouncements, type FactAnnouncementsOptions } from "./fact-announcements.js";
+import { encodeFact } from "./fact-record.js";
 import { type CacheKeys, cacheKeys } from "./keys.js";
+import { LocalFacts } from "./local-facts.js";
 
 const redisUrl = inject("redisUrl");
 let publisher: Redis;
@@ -23,12 +25,14 @@ interface Setup {
   announcements: FactAnnouncements;
   /** Publishes `key\nvalue` and resolves once this process' subscriber has handled it. */
   announce(key: string, value: string): Promise<void>;
+  subscriber: Redis;
 }
 
-async function setup(recentMs?: number): Promise<Setup> {
+async function setup(options: FactAnnouncementsOptions = {}): Promise<Setup> {
   const keys = cacheKeys(`t${randomUUID().slice(0, 8)}`);
-  const subscriber = createRedis({ url: redisUrl }, "subscriber");
-  const announcements = new FactAnnouncements(subscriber, keys, recentMs);
+  // Named after its prefix, so a test can find its connection in CLIENT LIST.
+  const subscriber = createRedis({ url: redisUrl, name: keys.prefix }, "subscriber");
+  const announcements = new FactAnnouncements(subscriber, keys, options);
   cleanups.push(async () => {
     announcements.close();
     await subscriber.quit();
@@ -48,7 +52,7 @@ async function setup(recentMs?: number): Promise<Setup> {
     expect(await publisher.publish(keys.announceChannel, `${key}\n${value}`)).toBe(1);
     await handled;
   };
-  return { keys, announcements, announce };
+  return { keys, announcements, announce, subscriber };
 }
 
 describe("FactAnnouncements.wait", () => {
@@ -102,7 +106,7 @@ describe("FactAnnouncements.wait", () => {
   });
 
   it("forgets announcements older than recentMs", async () => {
-    const { keys, announcements, announce } = await setup(50);
+    const { keys, announcements, announce } = await setup({ recentMs: 50 });
     const key = keys.fact("e", 1, "old");
     await announce(key, "OLD");
     await new Promise((resolve) => setTimeout(resolve, 80));
@@ -159,5 +163,45 @@ describe("FactAnnouncements.wait", () => {
     expect(Object.fromEntries(await both)).toEqual({ [a]: "A" });
     expect((await onlyB).size).toBe(0);
     expect(performance.now() - started).toBeLessThan(500);
+  });
+});
+
+describe("FactAnnouncements with local copies", () => {
+  it("replaces the copy of each announced fact", async () => {
+    const local = new LocalFacts({ maxAgeMs: 60_000 });
+    const { keys, announce } = await setup({ local });
+    const key = keys.fact("e", 1, "a");
+    await announce(key, encodeFact("first", 60));
+    expect(local.get(key)?.fact).toBe("first");
+    await announce(key, encodeFact("second", 60));
+    expect(local.get(key)?.fact).toBe("second");
+  });
+
+  it("forgets every copy when its connection drops, and keeps copies again once subscribed anew", async () => {
+    const local = new LocalFacts({ maxAgeMs: 60_000 });
+    const { keys, announce, subscriber } = await setup({ local });
+    const key = keys.fact("e", 1, "a");
+    await announce(key, encodeFact("before", 60));
+    expect(local.get(key)?.fact).toBe("before");
+
+    // Anything published while it is away is lost to it: no copy may be trusted from then on.
+    const clients = (await publisher.call("CLIENT", "LIST", "TYPE", "pubsub")) as string;
+    const line = clients.split("\n").find((entry) => entry.includes(` name=gatehouse:${keys.prefix}:`));
+    const id = /(?:^| )id=(\d+) /.exec(line ?? "")?.[1];
+    expect(id).toBeDefined();
+    const closed = new Promise((resolve) => subscriber.once("close", resolve));
+    await publisher.client("KILL", "ID", id as string);
+    await closed;
+    expect(local.get(key)).toBeUndefined();
+    expect(local.size).toBe(0);
+
+    // ioredis reconnects and resubscribes; announcements are heard and kept again.
+    await vi.waitFor(
+      async () => {
+        await announce(key, encodeFact("after", 60));
+        expect(local.get(key)?.fact).toBe("after");
+      },
+      { timeout: 5_000, interval: 50 },
+    );
   });
 });

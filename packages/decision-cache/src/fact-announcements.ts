@@ -1,28 +1,48 @@
 import type { RedisClient } from "@gatehouse/redis";
 import type { CacheKeys } from "./keys.js";
+import type { LocalFacts } from "./local-facts.js";
+
+export interface FactAnnouncementsOptions {
+  /** How long an announcement is remembered for a waiter that registers just after it. Default: 2 s. */
+  recentMs?: number;
+  /** The process' copies of facts: kept current by the announcements. */
+  local?: LocalFacts;
+}
 
 type Waiter = { keys: ReadonlySet<string>; found: Map<string, string>; done: () => void };
 
 /**
  * Wakes a request that waits for a fact the moment a worker announces it: no polling. One subscriber
  * connection per process; a short memory of recent announcements closes the race between a read that
- * missed and the announcement that arrived just before the waiter was registered.
+ * missed and the announcement that arrived just before the waiter was registered. With `local`, every
+ * announced value also replaces the process' copy, and the copies are served only while subscribed.
  */
 export class FactAnnouncements {
   readonly #waiters = new Map<string, Set<Waiter>>();
   #waiting = 0;
   readonly #recent = new Map<string, { value: string; at: number }>();
   readonly #sweeper: NodeJS.Timeout;
+  readonly #recentMs: number;
+  readonly #local: LocalFacts | undefined;
 
   constructor(
     private readonly subscriber: RedisClient,
     private readonly keys: CacheKeys,
-    private readonly recentMs = 2_000,
+    options: FactAnnouncementsOptions = {},
   ) {
+    this.#recentMs = options.recentMs ?? 2_000;
+    const local = options.local;
+    this.#local = local;
     subscriber.on("message", (channel: string, message: string) => {
       if (channel === keys.announceChannel) this.#announce(message);
     });
-    this.#sweeper = setInterval(() => this.#sweep(), recentMs).unref();
+    if (local) {
+      // Announcements published while the connection is down are lost: the copies may be stale from then on.
+      subscriber.on("close", () => local.suspend());
+      // ioredis resubscribes after "ready"; our own SUBSCRIBE is answered after its, so then we hear again.
+      subscriber.on("ready", () => void this.start().catch(() => {}));
+    }
+    this.#sweeper = setInterval(() => this.#sweep(), this.#recentMs).unref();
   }
 
   /** Requests waiting for an announcement right now. */
@@ -32,6 +52,7 @@ export class FactAnnouncements {
 
   async start(): Promise<void> {
     await this.subscriber.subscribe(this.keys.announceChannel);
+    this.#local?.resume();
   }
 
   /** Resolves with the announced values once every key is announced or `timeoutMs` passes; never rejects. */
@@ -40,7 +61,7 @@ export class FactAnnouncements {
     const now = Date.now();
     for (const key of keys) {
       const recent = this.#recent.get(key);
-      if (recent && now - recent.at < this.recentMs) found.set(key, recent.value);
+      if (recent && now - recent.at < this.#recentMs) found.set(key, recent.value);
     }
     const missing = new Set(keys.filter((key) => !found.has(key)));
     if (missing.size === 0 || timeoutMs <= 0) return Promise.resolve(found);
@@ -86,7 +107,9 @@ export class FactAnnouncements {
     if (newline <= 0) return;
     const key = message.slice(0, newline);
     const value = message.slice(newline + 1);
-    this.#recent.set(key, { value, at: Date.now() });
+    const now = Date.now();
+    this.#recent.set(key, { value, at: now });
+    this.#local?.put(key, value, now);
     const set = this.#waiters.get(key);
     if (!set) return;
     for (const waiter of [...set]) {
@@ -96,7 +119,7 @@ export class FactAnnouncements {
   }
 
   #sweep(): void {
-    const cutoff = Date.now() - this.recentMs;
+    const cutoff = Date.now() - this.#recentMs;
     for (const [key, entry] of this.#recent) if (entry.at < cutoff) this.#recent.delete(key);
   }
 }

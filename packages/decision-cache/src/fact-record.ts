@@ -19,6 +19,11 @@ export function encodeFact<Fact>(fact: Fact, ttlSeconds: number, now = Date.now(
   return JSON.stringify(record);
 }
 
+/** Epoch ms when the fact's key expires in Redis: the TTL it was written with, after `at`. */
+export function expiresAt(record: FactRecord): number {
+  return record.at + (record.refreshAt - record.at) / REFRESH_AT;
+}
+
 /** Undefined for bytes that are not a fact record: a corrupt entry is a miss, never a crash. */
 export function decodeFact(raw: string): FactRecord | undefined {
   try {

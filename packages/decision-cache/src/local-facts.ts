@@ -1,0 +1,72 @@
+import { decodeFact, expiresAt, type FactRecord } from "./fact-record.js";
+
+export interface LocalFactsOptions {
+  /** How long a copy is served from memory at most, whatever the fact's own TTL. */
+  readonly maxAgeMs: number;
+  /** Copies kept at most; beyond it the oldest go first. Default: 100,000. */
+  readonly maxEntries?: number;
+}
+
+type Entry = { readonly record: FactRecord; readonly until: number };
+
+/**
+ * Facts this process has read from Redis or heard announced by a worker, decoded, so a warm request is
+ * answered without a Redis round trip. Redis stays the source of truth: a copy lives at most `maxAgeMs`
+ * (and never past the fact's own expiry), an announcement replaces it at once, and nothing is served
+ * while announcements may be missed (`suspend`, from the subscriber's disconnection until it is back).
+ */
+export class LocalFacts {
+  readonly #entries = new Map<string, Entry>();
+  readonly #maxEntries: number;
+  #live = false;
+
+  constructor(private readonly options: LocalFactsOptions) {
+    this.#maxEntries = options.maxEntries ?? 100_000;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The fact while its copy is current; undefined otherwise (then read Redis). */
+  get(key: string, now = Date.now()): FactRecord | undefined {
+    if (!this.#live) return undefined;
+    const entry = this.#entries.get(key);
+    if (!entry) return undefined;
+    if (entry.until > now) return entry.record;
+    this.#entries.delete(key);
+    return undefined;
+  }
+
+  /**
+   * Keeps a copy of the raw value just read or announced and returns it decoded (undefined when it is not a
+   * fact record). An older record never replaces a newer one: a read that left Redis before a worker's
+   * write may arrive after that write's announcement.
+   */
+  put(key: string, raw: string, now = Date.now()): FactRecord | undefined {
+    const record = decodeFact(raw);
+    if (!record || !this.#live) return record;
+    const held = this.#entries.get(key);
+    if (held && held.record.at > record.at) return held.record;
+    const until = Math.min(now + this.options.maxAgeMs, expiresAt(record));
+    if (until <= now) return record;
+    this.#entries.delete(key);
+    this.#entries.set(key, { record, until });
+    if (this.#entries.size > this.#maxEntries) {
+      const oldest = this.#entries.keys().next();
+      if (!oldest.done) this.#entries.delete(oldest.value);
+    }
+    return record;
+  }
+
+  /** Announcements reach this process again (subscribed): copies may be kept and served. */
+  resume(): void {
+    this.#live = true;
+  }
+
+  /** Announcements may be missed from now on (subscriber disconnected): forget every copy, serve none. */
+  suspend(): void {
+    this.#live = false;
+    this.#entries.clear();
+  }
+}
