@@ -5,7 +5,8 @@
 // Flags: --quick (about two minutes) | full (default, about five minutes); --no-build; --no-burst;
 // --profile (CPU profile of the ingress; skips the burst); --rate=N; --connections=N;
 // --provider-latency=MS (default 50); --burst=N; --burst-connections=N; --pacing=smooth|autocannon; --log-level=LEVEL;
-// --wait-quiet=S (wait up to S seconds, default 120, for other processes to leave the CPUs alone).
+// --wait-quiet=S (wait up to S seconds, default 120, for other processes to leave the CPUs alone);
+// --ingress-env=NAME=VALUE (repeatable: more environment for the ingress, e.g. GATEHOUSE_LOCAL_FACTS_MS=0).
 import { randomBytes } from "node:crypto";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -51,8 +52,16 @@ const { values: flags } = parseArgs({
     pacing: { type: "string", default: "smooth" },
     "log-level": { type: "string", default: "info" },
     "wait-quiet": { type: "string", default: "120" },
+    "ingress-env": { type: "string", multiple: true, default: [] },
   },
 });
+const ingressEnv = Object.fromEntries(
+  (flags["ingress-env"] ?? []).map((setting) => {
+    const at = setting.indexOf("=");
+    if (at <= 0) throw new Error(`--ingress-env takes NAME=VALUE, not ${setting}`);
+    return [setting.slice(0, at), setting.slice(at + 1)];
+  }),
+);
 
 const base = PROFILES[flags.quick ? "quick" : "full"];
 const profile = {
@@ -102,6 +111,7 @@ async function main(): Promise<BenchResults> {
     blocklisted: workload.blocklisted,
     logLevel: flags["log-level"] ?? "info",
     profileDir,
+    ingressEnv,
   });
   const s = servers;
   const load = LoadGenerator.start(join(logDir, "load-generator.log"));

@@ -24,6 +24,8 @@ export interface ServerOptions {
   readonly profileDir?: string | undefined;
   /** More node options for the ingress (e.g. `--trace-gc` while investigating). */
   readonly ingressNodeArgs?: readonly string[];
+  /** More environment for the ingress (`--ingress-env`, e.g. `GATEHOUSE_LOCAL_FACTS_MS=0`). */
+  readonly ingressEnv?: Readonly<Record<string, string>>;
 }
 
 export interface Providers {
@@ -163,7 +165,7 @@ export async function startProductionRedis(
 
 type AppOptions = Pick<
   ServerOptions,
-  "group" | "secret" | "prefix" | "logLevel" | "profileDir" | "ingressNodeArgs"
+  "group" | "secret" | "prefix" | "logLevel" | "profileDir" | "ingressNodeArgs" | "ingressEnv"
 >;
 
 const productionEnv = (options: AppOptions, redisUrl: string) => ({
@@ -187,7 +189,7 @@ export async function startIngress(
     "ingress",
     process.execPath,
     [...profile, ...(options.ingressNodeArgs ?? []), INGRESS],
-    { ...productionEnv(options, redisUrl), PORT: String(port), HOST: "127.0.0.1" },
+    { ...productionEnv(options, redisUrl), ...options.ingressEnv, PORT: String(port), HOST: "127.0.0.1" },
   );
   await waitUntil("ingress", [ingress], answersOk(`${localUrl(port)}/readyz`));
   return Object.assign(ingress, { url: localUrl(port) });
