@@ -55,7 +55,8 @@ let server: RedisServer;
 let redis: Redis;
 let app: FastifyInstance;
 let factsOnly: FastifyInstance;
-const commands: { name: string; fromScript: boolean }[] = [];
+/** Each command Redis ran while recording; `script` is the SHA an EVALSHA ran. */
+const commands: { name: string; fromScript: boolean; script?: string }[] = [];
 let recording = false;
 
 beforeAll(async () => {
@@ -95,7 +96,9 @@ beforeAll(async () => {
 
   const monitor = await redis.duplicate().monitor();
   monitor.on("monitor", (_time: string, args: string[], source: string) => {
-    if (recording) commands.push({ name: (args[0] ?? "").toLowerCase(), fromScript: source === "lua" });
+    if (!recording) return;
+    const name = (args[0] ?? "").toLowerCase();
+    commands.push({ name, fromScript: source === "lua", ...(name === "evalsha" && { script: args[1] }) });
   });
   app = await testIngress({ ...env, GATEHOUSE_LOCAL_FACTS_MS: 0 }, POLICY);
   factsOnly = await testIngress(env, FACTS_ONLY_POLICY);
@@ -126,15 +129,19 @@ describe("Redis round trips per decision", () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     recording = false;
 
-    const topLevel = commands.filter((command) => !command.fromScript).map((command) => command.name);
-    // After the reply, answers and audit go out in batches (HSET, PEXPIRE, XADD) — never on the request path.
-    const afterReply = new Set(["hset", "pexpire", "xadd"]);
-    const requestPath = topLevel.filter((name) => !afterReply.has(name));
-    expect(requestPath).toEqual(Array.from({ length: requests }, () => "evalsha"));
-    // Inside that one command: the claim, three GETs, two INCRs with the previous windows' GETs.
+    const topLevel = commands.filter((command) => !command.fromScript);
+    // One EVALSHA of the read script per request; after the reply, answers and audit go out in batches (one
+    // EVALSHA of the write script each: HSET, PEXPIRE, XADD inside) — never on the request path.
+    expect(new Set(topLevel.map((command) => command.name))).toEqual(new Set(["evalsha"]));
+    const bySha = new Map<string, number>();
+    for (const { script } of topLevel) bySha.set(script ?? "", (bySha.get(script ?? "") ?? 0) + 1);
+    expect([...bySha.values()].sort((a, b) => b - a)[0]).toBe(requests);
+    expect(bySha.size).toBe(2);
+    // Inside the read script: the claim, three GETs, two INCRs with the previous windows' GETs.
     const inScript = commands.filter((command) => command.fromScript).map((command) => command.name);
     expect(inScript.filter((name) => name === "incr")).toHaveLength(2 * requests);
     expect(inScript.filter((name) => name === "get")).toHaveLength(5 * requests);
+    expect(inScript.filter((name) => name === "set")).toHaveLength(requests);
   });
 
   it("is none for a warm request whose policy reads enrichment facts only: the id is claimed after the reply", async () => {
@@ -152,13 +159,14 @@ describe("Redis round trips per decision", () => {
     recording = false;
 
     const topLevel = commands.filter((command) => !command.fromScript).map((command) => command.name);
-    // Only after-reply batches: the claims (one script per batch: a SET NX per id), answers and audit.
-    const afterReply = new Set(["evalsha", "eval", "hset", "pexpire", "xadd"]);
-    expect(topLevel.filter((name) => !afterReply.has(name))).toEqual([]);
-    const batches = topLevel.filter((name) => name === "xadd").length;
-    expect(batches).toBeGreaterThan(0);
-    expect(topLevel.filter((name) => name === "evalsha").length).toBeLessThanOrEqual(batches);
+    // Only after-reply batches, each two scripts: the claims (a SET NX per id), then answers and audit.
+    expect(topLevel.filter((name) => name !== "evalsha" && name !== "eval")).toEqual([]);
     const inScript = commands.filter((command) => command.fromScript).map((command) => command.name);
-    expect(inScript).toEqual(Array.from({ length: requests }, () => "set"));
+    expect(inScript.filter((name) => name === "set")).toHaveLength(requests);
+    expect(inScript.filter((name) => name === "get" || name === "incr")).toEqual([]);
+    const batches = inScript.filter((name) => name === "xadd").length;
+    expect(batches).toBeGreaterThan(0);
+    expect(topLevel.filter((name) => name === "evalsha").length).toBeLessThanOrEqual(2 * batches);
+    expect(topLevel.filter((name) => name === "eval").length).toBeLessThanOrEqual(1); // the claim script's first use
   });
 });

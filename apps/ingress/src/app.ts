@@ -59,7 +59,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   // Work after the reply and enqueues: nothing waits for them, so they get their own socket (a batch of
   // audit records never delays a request's read) and time to finish on a busy Redis (a batch that timed
   // out on the client but ran on Redis would be written twice when retried).
-  const backgroundRedis = createRedis({ ...connection, commandTimeoutMs: 2_000 }, "request-path");
+  const backgroundRedis = createRedis({ ...connection, commandTimeoutMs: 2_000 }, "background");
   // Connection errors are expected while Redis is away; requests fall back on their own.
   logConnectionErrors([redis, subscriber, backgroundRedis], log);
 

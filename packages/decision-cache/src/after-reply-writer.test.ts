@@ -107,6 +107,21 @@ describe("AfterReplyWriter batching", () => {
     ]);
   });
 
+  it("writes a batch of thousands of answers (one kept through an outage) in one go", async () => {
+    const keys = newKeys();
+    const w = writer(keys, { flushMs: 60_000, maxBatch: 100_000 });
+    for (let i = 0; i < 2_500; i++)
+      w.push({
+        answer: { interceptorId: `ic_${i}`, bucket: 5, json: `{"n":${i}}` },
+        audit: { i },
+        test: false,
+      });
+    await w.flush();
+    expect(await redis.hlen(keys.answers(5))).toBe(2_500);
+    expect(await redis.hget(keys.answers(5), "ic_2499")).toBe('{"n":2499}');
+    expect((await batches(keys.auditStream)).flat()).toHaveLength(2_500);
+  });
+
   it("claims the ids of answers given from memory: only a first answer is stored and audited", async () => {
     const keys = newKeys();
     const repeats: unknown[] = [];

@@ -1,9 +1,10 @@
 import { type Command, isCluster, type RedisClient, sendBatch } from "@gatehouse/redis";
 import type { CacheKeys } from "./keys.js";
-import { CLAIM_SCRIPT } from "./read-script.js";
+import { CLAIM_SCRIPT, WRITE_SCRIPT } from "./write-scripts.js";
 
-type WithClaimCommand = RedisClient & {
+type WithWriteCommands = RedisClient & {
   gatehouseClaim(numberOfKeys: number, ...args: (string | number)[]): Promise<(0 | 1)[]>;
+  gatehouseWrite(numberOfKeys: number, ...args: (string | number)[]): Promise<0>;
 };
 
 /** What one decision leaves behind once it is answered. */
@@ -47,9 +48,10 @@ export interface AfterReplyWriterOptions {
 
 /**
  * Writes that may happen after the reply, coalesced: whatever accumulates in a few milliseconds goes out
- * as one pipeline of one command per *batch* — one HSET of all answers of a bucket, one XADD whose entry
- * carries the packed audit records — never one command per request; before it, one pipeline of the
- * claims of ids answered from memory (SET NX each). Bounded in memory; flushed on close.
+ * as one script per *batch* — one HSET of all answers of a bucket, one XADD whose entry carries the packed
+ * audit records — never one command per request; before it, one script claiming the ids answered from
+ * memory (SET NX each). On a cluster the same commands go out one by one, pipelined per node. Bounded in
+ * memory; flushed on close.
  */
 export class AfterReplyWriter {
   #buffer: AfterReplyEntry[] = [];
@@ -65,7 +67,10 @@ export class AfterReplyWriter {
     private readonly keys: CacheKeys,
     options: AfterReplyWriterOptions = {},
   ) {
-    if (!("gatehouseClaim" in redis)) redis.defineCommand("gatehouseClaim", { lua: CLAIM_SCRIPT });
+    if (!("gatehouseClaim" in redis)) {
+      redis.defineCommand("gatehouseClaim", { lua: CLAIM_SCRIPT });
+      redis.defineCommand("gatehouseWrite", { lua: WRITE_SCRIPT });
+    }
     this.#options = {
       flushMs: 5,
       maxBatch: 512,
@@ -141,18 +146,33 @@ export class AfterReplyWriter {
       }
       (entry.test ? testAudit : audit).push(entry.audit);
     }
+    const packed = [audit, testAudit].map((records) => (records.length > 0 ? JSON.stringify(records) : ""));
+    const ttl = this.#options.answerTtlMs;
+    const maxLen = this.#options.auditMaxLen;
+    const streams = [this.keys.auditStream, this.keys.testAuditStream];
+    if (!isCluster(this.redis)) {
+      const buckets = [...answers.keys()].map((bucket) => this.keys.answers(bucket));
+      const values = [...answers.values()].flatMap((fields) => [fields.length, ...fields]);
+      await (this.redis as WithWriteCommands).gatehouseWrite(
+        buckets.length + 2,
+        ...buckets,
+        ...streams,
+        ttl,
+        maxLen,
+        ...packed,
+        ...values,
+      );
+      return;
+    }
+    // A cluster: the hashes and streams live in different slots, one command each.
     const commands: Command[] = [];
     for (const [bucket, fields] of answers) {
       const key = this.keys.answers(bucket);
-      commands.push(["HSET", key, ...fields], ["PEXPIRE", key, this.#options.answerTtlMs]);
+      commands.push(["HSET", key, ...fields], ["PEXPIRE", key, ttl]);
     }
-    const maxLen = this.#options.auditMaxLen;
-    for (const [stream, records] of [
-      [this.keys.auditStream, audit],
-      [this.keys.testAuditStream, testAudit],
-    ] as const) {
-      if (records.length > 0)
-        commands.push(["XADD", stream, "MAXLEN", "~", maxLen, "*", "records", JSON.stringify(records)]);
+    for (const [index, records] of packed.entries()) {
+      if (records !== "")
+        commands.push(["XADD", streams[index] as string, "MAXLEN", "~", maxLen, "*", "records", records]);
     }
     await sendBatch(this.redis, commands);
   }
@@ -196,7 +216,7 @@ export class AfterReplyWriter {
       );
       return replies.map((reply) => reply === "OK");
     }
-    const flags = await (this.redis as WithClaimCommand).gatehouseClaim(
+    const flags = await (this.redis as WithWriteCommands).gatehouseClaim(
       keys.length,
       ...keys,
       ttl,

@@ -49,16 +49,3 @@ local current = redis.call('INCR', KEYS[1])
 if current == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return {current, tonumber(redis.call('GET', KEYS[2]) or '0')}
 `;
-
-/**
- * The claims of a batch of interceptor ids answered from memory, on one Redis: KEYS are their idempotency
- * keys; ARGV[1] the idempotency TTL in ms, ARGV[1 + i] the bucket of KEYS[i]'s answer. Returns one flag per
- * key: 1 claimed now, 0 claimed before (a repeat).
- */
-export const CLAIM_SCRIPT = `
-local out = {}
-for i = 1, #KEYS do
-  out[i] = redis.call('SET', KEYS[i], ARGV[i + 1], 'NX', 'PX', ARGV[1]) and 1 or 0
-end
-return out
-`;

@@ -2,12 +2,16 @@ import { Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis"
 
 /**
  * How a connection is used decides how it fails:
- * - `request-path`: the ingress' reads and writes. Never queues a command while disconnected and gives up
- *   on a command after `commandTimeoutMs`, so a slow or absent Redis turns into a fast error, never a hang.
+ * - `request-path`: the ingress' reads. Never queues a command while disconnected and gives up on a command
+ *   after `commandTimeoutMs`, so a slow or absent Redis turns into a fast error, never a hang. Commands sent
+ *   in one tick go out as one write (auto-pipelining).
+ * - `background`: the ingress' writes after the reply and its enqueues, one batch command at a time: fails
+ *   fast like `request-path` (its timeout defaults to 2 s), without auto-pipelining (an ioredis pipeline per
+ *   tick costs more than the one command a batch sends).
  * - `subscriber`: announcements. Reconnects and resubscribes forever.
  * - `bullmq`: queues and workers. `maxRetriesPerRequest: null`, as BullMQ requires for blocking commands.
  */
-export type RedisProfile = "request-path" | "subscriber" | "bullmq";
+export type RedisProfile = "request-path" | "background" | "subscriber" | "bullmq";
 
 /** One Redis, or a Redis Cluster: every Gatehouse process works with either. */
 export type RedisClient = Redis | Cluster;
@@ -61,6 +65,11 @@ export function createRedis(options: RedisConnectionOptions, profile: RedisProfi
       commandTimeout: options.commandTimeoutMs ?? 250,
       enableAutoPipelining: true,
     },
+    background: {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: options.commandTimeoutMs ?? 2_000,
+    },
     subscriber: { maxRetriesPerRequest: null, autoResubscribe: true },
     bullmq: { maxRetriesPerRequest: null, enableReadyCheck: false },
   };
@@ -71,7 +80,7 @@ export function createRedis(options: RedisConnectionOptions, profile: RedisProfi
   const cluster: ClusterOptions = {
     clusterRetryStrategy: retryStrategy,
     enableAutoPipelining: profile !== "bullmq",
-    enableOfflineQueue: profile !== "request-path",
+    enableOfflineQueue: profile !== "request-path" && profile !== "background",
     enableReadyCheck: profile !== "bullmq",
     redisOptions: { ...base, ...byProfile[profile] },
   };
