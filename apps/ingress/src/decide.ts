@@ -161,7 +161,12 @@ export function decide(
   const loaded = engine.policy.current;
   const policy = triggerPolicyFor(loaded.compiled, request);
   const test = (body as { gatehouse_test?: unknown }).gatehouse_test === true;
-  const about = { trigger, interceptorId, environmentId: request.interceptor_context.environment_id, test };
+  const about = {
+    trigger,
+    interceptorId,
+    environmentId: request.interceptor_context.environment_id ?? undefined,
+    test,
+  };
 
   // The same id already being answered (or just answered) here: join it. It is bound by its own deadline.
   const earlier = engine.recent.get(interceptorId);

@@ -206,7 +206,7 @@ describe("parseInterceptorRequest: the fields each trigger cannot do without", (
 });
 
 describe("parseInterceptorRequest: null means absent", () => {
-  it("turns null optional fields into undefined at every level", () => {
+  it("accepts null for optional fields at every level (readers treat null and absent alike)", () => {
     const body = preSignup({ ip_address: null, user_id: null, city: null, connection_details: null });
     body.display_name = null;
     body.data = { user: null, organization: null };
@@ -214,18 +214,21 @@ describe("parseInterceptorRequest: null means absent", () => {
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     const context = result.request.interceptor_context;
-    expect(context.ip_address).toBeUndefined();
-    expect(context.user_id).toBeUndefined();
-    expect(context.city).toBeUndefined();
-    expect(context.connection_details).toBeUndefined();
-    expect(result.request.display_name).toBeUndefined();
-    expect(result.request.data?.user).toBeUndefined();
-    expect(result.request.data?.organization).toBeUndefined();
+    for (const value of [
+      context.ip_address,
+      context.user_id,
+      context.city,
+      context.connection_details,
+      result.request.display_name,
+      result.request.data?.user,
+      result.request.data?.organization,
+    ])
+      expect(value == null).toBe(true);
   });
 
   it("accepts data: null", () => {
     const result = parseInterceptorRequest({ ...requestFixture("PRE_SESSION_CREATION"), data: null });
-    expect(result.ok && result.request.data).toBeUndefined();
+    expect(result.ok && result.request.data == null).toBe(true);
   });
 
   it("counts a null required field as missing", () => {

@@ -12,6 +12,6 @@ export type EmailDomainInput = z.infer<typeof emailDomainInputSchema>;
 /** The domain of the request's user email, on any trigger that carries one; undefined otherwise. */
 export function emailDomainInputFromRequest(request: InterceptorRequest): EmailDomainInput | undefined {
   const email = request.interceptor_context.user_email;
-  const domain = email === undefined ? undefined : domainOfEmail(email);
+  const domain = email == null ? undefined : domainOfEmail(email);
   return domain === undefined ? undefined : { domain };
 }

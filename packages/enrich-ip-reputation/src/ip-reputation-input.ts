@@ -12,6 +12,6 @@ export type IpReputationInput = z.infer<typeof ipReputationInputSchema>;
 /** The request's client IP address, canonical; undefined when it has none or it is not an address. */
 export function ipReputationInputFromRequest(request: InterceptorRequest): IpReputationInput | undefined {
   const raw = request.interceptor_context.ip_address;
-  const ip = raw === undefined ? undefined : normalizeIp(raw);
+  const ip = raw == null ? undefined : normalizeIp(raw);
   return ip === undefined ? undefined : { ip };
 }

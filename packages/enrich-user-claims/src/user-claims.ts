@@ -32,7 +32,11 @@ export const userClaims = defineEnrichment({
   fromRequest(request) {
     const context = request.interceptor_context;
     if (!context.user_id) return undefined;
-    return { userId: context.user_id, organizationId: context.organization_id, email: context.user_email };
+    return {
+      userId: context.user_id,
+      ...(context.organization_id != null && { organizationId: context.organization_id }),
+      ...(context.user_email != null && { email: context.user_email }),
+    };
   },
   subject: (claimsInput) => `${claimsInput.organizationId ?? "-"}:${claimsInput.userId}`,
   // Claims change when the team changes them; five minutes keeps them close without a call per login.

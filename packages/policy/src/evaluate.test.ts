@@ -77,6 +77,29 @@ const signupDecision = (
   team: TeamFacts = {},
 ) => run(trigger(denyWhen(when), "PRE_SIGNUP"), req, facts, team).answer.decision;
 
+describe("requestView", () => {
+  it("reads a field sent as null as absent, and falls back to the body's other sources", () => {
+    const view = requestView(
+      request(
+        "PRE_SESSION_CREATION",
+        { ip_address: null, organization_id: null, client_id: null, city: null, region: null },
+        {
+          user: { id: "usr_1", memberships: [{ organization_id: null, status: null, roles: null }] },
+          organization: { id: "org_from_body" },
+        },
+      ),
+    );
+    expect(view.ip).toBeUndefined();
+    expect(view.address).toBeUndefined();
+    expect(view.city).toBeUndefined();
+    expect(view.region).toBeUndefined();
+    expect(view.clientId).toBeUndefined();
+    expect(view.organizationId).toBe("org_from_body");
+    expect(view.userExists).toBe(true);
+    expect(view.memberships).toEqual([{ organizationId: undefined, status: undefined, roles: [] }]);
+  });
+});
+
 describe("evaluate: the default policy", () => {
   const signup = compilePolicy(DEFAULT_POLICY).triggers.get("PRE_SIGNUP")!;
   const signupRequest = request("PRE_SIGNUP_NEW_USER");

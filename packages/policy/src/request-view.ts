@@ -10,7 +10,7 @@ type Membership = {
   readonly roles: readonly string[];
 };
 
-const lower = (value: string | undefined) => value?.toLowerCase();
+const lower = (value: string | null | undefined) => value?.toLowerCase();
 
 /**
  * What conditions read from the request, normalized: each value is computed the first time a condition
@@ -44,7 +44,7 @@ export class RequestView {
   }
 
   get ip(): string | undefined {
-    return this.#context.ip_address;
+    return this.#context.ip_address ?? undefined;
   }
 
   get address(): Address {
@@ -79,11 +79,16 @@ export class RequestView {
   /** The context's organization, else the body's, else the M2M token's `oid`. */
   get organizationId(): string | undefined {
     const data = this.request.data;
-    return this.#context.organization_id ?? data?.organization?.id ?? data?.m2m_token_claims?.claims?.oid;
+    return (
+      this.#context.organization_id ??
+      data?.organization?.id ??
+      data?.m2m_token_claims?.claims?.oid ??
+      undefined
+    );
   }
 
   get userId(): string | undefined {
-    return this.#context.user_id ?? this.request.data?.user?.id;
+    return this.#context.user_id ?? this.request.data?.user?.id ?? undefined;
   }
 
   /** Whether Scalekit says the user's email address is verified; undefined when it does not say. */
@@ -100,7 +105,7 @@ export class RequestView {
 
   get memberships(): readonly Membership[] {
     this.#memberships ??= (this.request.data?.user?.memberships ?? []).map((m) => ({
-      organizationId: m.organization_id,
+      organizationId: m.organization_id ?? undefined,
       status: m.status?.toUpperCase(),
       roles: m.roles ?? [],
     }));
@@ -108,7 +113,7 @@ export class RequestView {
   }
 
   get clientId(): string | undefined {
-    return this.#context.client_id ?? this.request.data?.m2m_token_claims?.client_id;
+    return this.#context.client_id ?? this.request.data?.m2m_token_claims?.client_id ?? undefined;
   }
 
   /** The scopes an M2M client asked for (`scope` and `scopes`), in the order asked, without repeats. */
