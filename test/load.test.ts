@@ -2,10 +2,11 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { interceptorAnswerSchema, type TriggerPoint } from "@gatehouse/contracts";
 import { type CacheKeys, cacheKeys, encodeFact, writeFact } from "@gatehouse/decision-cache";
-import { bullPrefix, factKey } from "@gatehouse/enrichment-sdk";
+import { bullPrefix, factKey, queueName } from "@gatehouse/enrichment-sdk";
 import { ENRICHMENTS } from "@gatehouse/enrichments";
 import { createRedis, type Redis } from "@gatehouse/redis";
 import { signedHeaders } from "@gatehouse/signature";
+import { Queue } from "bullmq";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { buildRequestBody } from "../apps/cli/src/build-request.js";
@@ -545,6 +546,30 @@ describe("Redis slow", () => {
     });
     const after = await Promise.all(Array.from({ length: 5 }, () => signup(domain)));
     for (const answer of after) expect(answer).toMatchObject({ status: 200, answer: { decision: "ALLOW" } });
+  });
+
+  it("asks for the facts of a request whose read failed, so its subject does not stay cold", async () => {
+    const cold = `unread-${run}.test`;
+    const sleeping = stall.call("DEBUG", "SLEEP", "0.5");
+    await sleep(20);
+    const answered = await signup(cold);
+    await sleeping;
+    expect(answered.answer).toEqual({ decision: "DENY" }); // the fallback: the read timed out
+    const queue = new Queue(queueName(ENRICHMENTS["email-domain"]), {
+      connection: client,
+      prefix: bullPrefix(slowKeys.prefix),
+    });
+    try {
+      await vi.waitFor(
+        async () => {
+          const jobs = await queue.getJobs(["waiting", "prioritized", "delayed"]);
+          expect(jobs.map((job) => job.data)).toContainEqual({ domain: cold });
+        },
+        { timeout: 3_000, interval: 50 },
+      );
+    } finally {
+      await queue.close();
+    }
   });
 
   it("answers a warm domain from memory during DEBUG SLEEP, at once, and audits it once Redis is back", async () => {

@@ -257,6 +257,9 @@ async function decideFromRedis(
         { interceptorId, err: error },
         "decision cache unavailable; answering with the fallback",
       );
+      // Whether its facts are cached is unknown: ask for them (deduplicated), or a subject whose read
+      // failed would stay cold until its next request.
+      for (const fact of work.plan.facts) enqueue(engine, fact);
       return bare(policy.policy.fallback, "cache.unavailable");
     },
   );

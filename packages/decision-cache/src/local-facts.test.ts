@@ -10,13 +10,25 @@ const live = (options: { maxAgeMs: number; maxEntries?: number }) => {
 };
 
 describe("LocalFacts", () => {
-  it("serves a kept copy, decoded, until maxAgeMs has passed", () => {
+  it("serves a kept copy, decoded, for 3/4 of maxAgeMs at least and never past it", () => {
     const local = live({ maxAgeMs: 1_000 });
     const kept = local.put("k", encodeFact({ disposable: true }, 60, NOW), NOW);
     expect(kept?.fact).toEqual({ disposable: true });
-    expect(local.get("k", NOW + 999)?.fact).toEqual({ disposable: true });
+    expect(local.get("k", NOW + 749)?.fact).toEqual({ disposable: true });
     expect(local.get("k", NOW + 1_000)).toBeUndefined();
     expect(local.size).toBe(0); // an expired copy is dropped when found
+  });
+
+  it("spreads the copies' ends over the last quarter of maxAgeMs", () => {
+    const local = live({ maxAgeMs: 1_000 });
+    for (let i = 0; i < 200; i++) local.put(`k${i}`, encodeFact(i, 60, NOW), NOW);
+    const alive = (at: number) =>
+      Array.from({ length: 200 }, (_, i) => local.get(`k${i}`, at)).filter(Boolean);
+    expect(alive(NOW + 749)).toHaveLength(200);
+    const atSeveneighths = alive(NOW + 875).length;
+    expect(atSeveneighths).toBeGreaterThan(20);
+    expect(atSeveneighths).toBeLessThan(180);
+    expect(alive(NOW + 1_000)).toHaveLength(0);
   });
 
   it("never serves a copy past the fact's own expiry in Redis", () => {

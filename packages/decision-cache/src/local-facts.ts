@@ -1,7 +1,7 @@
 import { decodeFact, expiresAt, type FactRecord } from "./fact-record.js";
 
 export interface LocalFactsOptions {
-  /** How long a copy is served from memory at most, whatever the fact's own TTL. */
+  /** How long a copy is served from memory at most (between 3/4 of it and all of it), whatever the fact's own TTL. */
   readonly maxAgeMs: number;
   /** Copies kept at most; beyond it the oldest go first. Default: 100,000. */
   readonly maxEntries?: number;
@@ -48,7 +48,10 @@ export class LocalFacts {
     if (!record || !this.#live) return record;
     const held = this.#entries.get(key);
     if (held && held.record.at > record.at) return held.record;
-    const until = Math.min(now + this.options.maxAgeMs, expiresAt(record));
+    // Between 3/4 and all of maxAgeMs: copies taken together (a warm-up, a burst) do not all expire, and
+    // send their requests to Redis, in the same moment.
+    const maxAge = this.options.maxAgeMs * (0.75 + 0.25 * Math.random());
+    const until = Math.min(now + maxAge, expiresAt(record));
     if (until <= now) return record;
     this.#entries.delete(key);
     this.#entries.set(key, { record, until });
