@@ -100,8 +100,8 @@ export function imageEnv(chain: DockerStage[]): Record<string, string> {
   for (const instruction of chain.flatMap((stage) => stage.instructions)) {
     if (instruction.keyword !== "ENV") continue;
     for (const pair of instruction.args) {
-      const [name, value] = pair.split("=", 2);
-      if (name && value !== undefined) env[name] = value;
+      const at = pair.indexOf("=");
+      if (at > 0) env[pair.slice(0, at)] = pair.slice(at + 1);
     }
   }
   return env;
