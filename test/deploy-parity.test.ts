@@ -56,7 +56,7 @@ const WORKER_SETTINGS = new Set([
 ]);
 const INGRESS_SETTINGS = new Set(declared(ingressEnvSchema));
 // Read by Node and libraries, not by the apps' settings.
-const RUNTIME = new Set(["NODE_ENV", "NODE_OPTIONS"]);
+const RUNTIME = new Set(["NODE_ENV"]);
 
 /** Fails with the names an app does not declare; then parses the env as the app would at start. */
 function checkEnv(app: App, env: Record<string, string>): void {

@@ -8,7 +8,6 @@ import { ENRICHMENTS } from "@gatehouse/enrichments";
 import { createRedis } from "@gatehouse/redis";
 import { Queue } from "bullmq";
 import { ROOT } from "../support/child-process.js";
-import { dockerStages, imageEnv, stageChain } from "../support/deploy-files.js";
 import { freePort, type RedisServer, startRedis } from "../support/redis-server.js";
 import type { Managed, ProcessGroup } from "./processes.js";
 
@@ -179,10 +178,6 @@ const productionEnv = (options: AppOptions, redisUrl: string) => ({
 
 const localUrl = (port: number) => `http://127.0.0.1:${port}`;
 
-// The Node options the ingress image sets (infra/docker/Dockerfile), so the ingress runs here as it does there.
-const { NODE_OPTIONS } = imageEnv(stageChain(dockerStages(), "ingress"));
-const INGRESS_IMAGE_NODE_OPTIONS: Record<string, string> = NODE_OPTIONS === undefined ? {} : { NODE_OPTIONS };
-
 /** The built ingress as production runs it, once it answers `/readyz`. */
 export async function startIngress(
   options: AppOptions,
@@ -194,13 +189,7 @@ export async function startIngress(
     "ingress",
     process.execPath,
     [...profile, ...(options.ingressNodeArgs ?? []), INGRESS],
-    {
-      ...productionEnv(options, redisUrl),
-      ...INGRESS_IMAGE_NODE_OPTIONS,
-      ...options.ingressEnv,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-    },
+    { ...productionEnv(options, redisUrl), ...options.ingressEnv, PORT: String(port), HOST: "127.0.0.1" },
   );
   await waitUntil("ingress", [ingress], answersOk(`${localUrl(port)}/readyz`));
   return Object.assign(ingress, { url: localUrl(port) });
