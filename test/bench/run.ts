@@ -6,7 +6,8 @@
 // --profile (CPU profile of the ingress; skips the burst); --rate=N; --connections=N;
 // --provider-latency=MS (default 50); --burst=N; --burst-connections=N; --pacing=smooth|autocannon; --log-level=LEVEL;
 // --wait-quiet=S (wait up to S seconds, default 120, for other processes to leave the CPUs alone);
-// --ingress-env=NAME=VALUE (repeatable: more environment for the ingress, e.g. GATEHOUSE_LOCAL_FACTS_MS=0).
+// --ingress-env=NAME=VALUE (repeatable: more environment for the ingress, e.g. GATEHOUSE_LOCAL_FACTS_MS=0);
+// --ingress-node-arg=ARG (repeatable: a node option for the ingress, e.g. --trace-gc; its log is in logs/).
 import { randomBytes } from "node:crypto";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -53,6 +54,7 @@ const { values: flags } = parseArgs({
     "log-level": { type: "string", default: "info" },
     "wait-quiet": { type: "string", default: "120" },
     "ingress-env": { type: "string", multiple: true, default: [] },
+    "ingress-node-arg": { type: "string", multiple: true, default: [] },
   },
 });
 const ingressEnv = Object.fromEntries(
@@ -112,6 +114,7 @@ async function main(): Promise<BenchResults> {
     logLevel: flags["log-level"] ?? "info",
     profileDir,
     ingressEnv,
+    ingressNodeArgs: flags["ingress-node-arg"] ?? [],
   });
   const s = servers;
   const load = LoadGenerator.start(join(logDir, "load-generator.log"));

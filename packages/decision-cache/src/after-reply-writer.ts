@@ -26,6 +26,12 @@ export interface AfterReplyEntry {
   readonly test: boolean;
 }
 
+/**
+ * An entry waiting to be written; `first` is its claim's result once tried (kept across retries, so a
+ * retried batch never claims twice).
+ */
+type Pending = { readonly entry: AfterReplyEntry; first?: boolean };
+
 export interface AfterReplyWriterOptions {
   /** Flush at least this often. Default: 5 ms. */
   flushMs?: number;
@@ -54,11 +60,9 @@ export interface AfterReplyWriterOptions {
  * memory; flushed on close.
  */
 export class AfterReplyWriter {
-  #buffer: AfterReplyEntry[] = [];
+  #buffer: Pending[] = [];
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
-  /** Claims already made, by entry: kept across retries, so a retried batch never claims twice. */
-  readonly #claimed = new WeakMap<AfterReplyEntry, boolean>();
   readonly #options: Required<Omit<AfterReplyWriterOptions, "onDrop" | "onError" | "onRepeat">> &
     Pick<AfterReplyWriterOptions, "onDrop" | "onError" | "onRepeat">;
 
@@ -83,7 +87,7 @@ export class AfterReplyWriter {
   }
 
   push(entry: AfterReplyEntry): void {
-    this.#buffer.push(entry);
+    this.#buffer.push({ entry });
     this.#trim();
     if (this.#buffer.length >= this.#options.maxBatch) void this.flush();
     else this.#timer ??= setTimeout(() => void this.flush(), this.#options.flushMs);
@@ -132,13 +136,13 @@ export class AfterReplyWriter {
     }
   }
 
-  async #send(batch: AfterReplyEntry[]): Promise<void> {
+  async #send(batch: Pending[]): Promise<void> {
     await this.#claim(batch);
     const answers = new Map<number, string[]>();
     const audit: Record<string, unknown>[] = [];
     const testAudit: Record<string, unknown>[] = [];
-    for (const entry of batch) {
-      if (this.#claimed.get(entry) === false) continue;
+    for (const { entry, first } of batch) {
+      if (first === false) continue;
       if (entry.answer) {
         const fields = answers.get(entry.answer.bucket) ?? [];
         fields.push(entry.answer.interceptorId, entry.answer.json);
@@ -183,13 +187,14 @@ export class AfterReplyWriter {
    * count as first answers and are written (a repeat answered at that very moment by another replica may
    * then be audited twice; dropping records would lose them).
    */
-  async #claim(batch: readonly AfterReplyEntry[]): Promise<void> {
-    const unclaimed: AfterReplyEntry[] = [];
+  async #claim(batch: readonly Pending[]): Promise<void> {
+    const unclaimed: Pending[] = [];
     const ids: string[] = [];
     const buckets: number[] = [];
-    for (const entry of batch) {
-      if (!entry.answer?.claim || this.#claimed.has(entry)) continue;
-      unclaimed.push(entry);
+    for (const pending of batch) {
+      const { entry } = pending;
+      if (!entry.answer?.claim || pending.first !== undefined) continue;
+      unclaimed.push(pending);
       ids.push(this.keys.idempotency(entry.answer.interceptorId));
       buckets.push(entry.answer.bucket);
     }
@@ -201,9 +206,9 @@ export class AfterReplyWriter {
       this.#options.onError?.(error);
       first = unclaimed.map(() => true);
     }
-    for (const [index, entry] of unclaimed.entries()) {
-      this.#claimed.set(entry, first[index] === true);
-      if (!first[index]) this.#options.onRepeat?.(entry);
+    for (const [index, pending] of unclaimed.entries()) {
+      pending.first = first[index] === true;
+      if (!pending.first) this.#options.onRepeat?.(pending.entry);
     }
   }
 
