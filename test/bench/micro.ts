@@ -11,6 +11,7 @@ import { ScalekitClient } from "@scalekit-sdk/node";
 import { Webhook } from "standardwebhooks";
 import { buildRequestBody } from "../../apps/cli/src/build-request.js";
 import { ROOT } from "../support/child-process.js";
+import { emailFact, UNKNOWN_IP } from "../support/ingress-harness.js";
 import { describeMachine } from "./machine.js";
 import { median } from "./stats.js";
 
@@ -71,23 +72,8 @@ const gatehouseHeaders = {
 };
 const parsed = JSON.parse(body) as unknown;
 const facts: PolicyFacts = {
-  "email-domain": {
-    domain: "bench-co-1.com",
-    registrable: "bench-co-1.com",
-    disposable: false,
-    freeMail: false,
-    mx: "present",
-  },
-  "ip-reputation": {
-    lists: [],
-    listed: false,
-    range: "unicast",
-    asn: null,
-    asOrganization: null,
-    country: null,
-    anonymous: null,
-    hosting: null,
-  },
+  "email-domain": emailFact("bench-co-1.com", false),
+  "ip-reputation": { lists: [], listed: false, ...UNKNOWN_IP },
 };
 const compiled = compilePolicy(DEFAULT_POLICY);
 const signup = compiled.triggers.get("PRE_SIGNUP")!;

@@ -94,6 +94,17 @@ type ReadPlan = {
   counters: PlannedCounter[];
 };
 type Progress = { cache: CacheOutcome; counted: boolean; bucket?: number; explanation?: Explanation };
+/** Who and what a decision is about: carried into every answer's record. */
+type About = { trigger: string; interceptorId: string; environmentId: string | undefined; test: boolean };
+/** A request that reads Redis: what the read, the wait and the evaluation after it need. */
+type ReadWork = About & {
+  policy: CompiledTrigger;
+  policyVersion: string;
+  view: RequestView;
+  plan: ReadPlan;
+  bucket: number;
+  startedAt: number;
+};
 
 /**
  * Verify → parse → validate → facts from memory, or one Redis round trip (then wait for misses) → evaluate.
@@ -161,7 +172,7 @@ export function decide(
   const loaded = engine.policy.current;
   const policy = triggerPolicyFor(loaded.compiled, request);
   const test = (body as { gatehouse_test?: unknown }).gatehouse_test === true;
-  const about = {
+  const about: About = {
     trigger,
     interceptorId,
     environmentId: request.interceptor_context.environment_id ?? undefined,
@@ -200,7 +211,7 @@ function decideWarmOrRead(
   request: InterceptorRequest,
   policy: CompiledTrigger,
   policyVersion: string,
-  about: { trigger: string; interceptorId: string; environmentId: string | undefined; test: boolean },
+  about: About,
   startedAt: number,
 ): Decided | Promise<Decided> {
   const { interceptorId } = about;
@@ -229,21 +240,7 @@ function decideWarmOrRead(
 }
 
 /** The request's facts, team facts and counts from Redis, under the deadline guard. */
-async function decideFromRedis(
-  engine: DecisionEngine,
-  work: {
-    trigger: string;
-    interceptorId: string;
-    environmentId: string | undefined;
-    test: boolean;
-    policy: CompiledTrigger;
-    policyVersion: string;
-    view: RequestView;
-    plan: ReadPlan;
-    bucket: number;
-    startedAt: number;
-  },
-): Promise<Decided> {
+async function decideFromRedis(engine: DecisionEngine, work: ReadWork): Promise<Decided> {
   const { interceptorId, policy, startedAt } = work;
   let settle: (json: string) => void = () => {};
   engine.recent.set(interceptorId, new Promise((resolve) => (settle = resolve)));
@@ -280,14 +277,7 @@ async function decideFromRedis(
 
 async function lookUpAndEvaluate(
   engine: DecisionEngine,
-  work: {
-    interceptorId: string;
-    policy: CompiledTrigger;
-    view: RequestView;
-    plan: ReadPlan;
-    bucket: number;
-    startedAt: number;
-  },
+  work: ReadWork,
   progress: Progress,
 ): Promise<Verdict> {
   const { interceptorId, policy, view, plan, bucket, startedAt } = work;
