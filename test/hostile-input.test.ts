@@ -66,6 +66,15 @@ afterEach(async () => {
   await expectStillAnswers(app);
 });
 
+/** How many requests the ingress has denied with this reason before knowing their trigger. */
+async function decisionsFor(reason: string): Promise<number> {
+  const metrics = (await app.inject("/metrics")).body;
+  const match = new RegExp(
+    `gatehouse_decisions_total\\{trigger="unknown",decision="DENY",reason="${reason}"\\} (\\d+)`,
+  ).exec(metrics);
+  return match ? Number(match[1]) : 0;
+}
+
 /** Also over the real socket, for the raw-byte cases. */
 async function expectStillAnswersOverHttp() {
   const payload = JSON.stringify(body("PRE_M2M_TOKEN_CREATION"));
@@ -384,9 +393,10 @@ describe("raw HTTP on a real socket", () => {
     });
   });
 
-  it("a 60 KB signature header is refused by Node's HTTP layer (16 KB header limit) with 431, before Fastify; the server answers on", async () => {
+  it("a 60 KB signature header is refused by Node's HTTP layer (16 KB header limit) with 431 and a DENY body; the server answers on", async () => {
     const payload = m2mBody();
     const good = headersFor(payload);
+    const before = await decisionsFor("headers.too_large");
     const response = await rawHttp(
       port,
       rawPost(
@@ -395,24 +405,29 @@ describe("raw HTTP on a real socket", () => {
         payload,
       ),
     );
-    // Node's parser limit, answered by Fastify's client-error handler: not an interceptor answer, and never
-    // an ALLOW. Scalekit treats it as a failed call (its fail-open/closed setting applies).
-    expect(response.status).toBe(431);
-    expect(response.body).not.toContain("ALLOW");
+    // Refused by Node's parser before any route: the client-error handler still gives an interceptor answer.
+    expect([response.status, response.headers.connection, JSON.parse(response.body)]).toEqual([
+      431,
+      "close",
+      UNREADABLE,
+    ]);
+    expect(await decisionsFor("headers.too_large")).toBe(before + 1);
   });
 
-  it("a request line or headers Node cannot parse get Node's 400 (HTTP layer), never an ALLOW", async () => {
-    for (const bytes of [
+  it("a request line or headers Node cannot parse get 400 and a DENY body from the HTTP layer, counted", async () => {
+    const requests = [
       "GARBAGE\r\n\r\n",
       "POST /auth/interceptors/pre-signup HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n",
       "POST /auth/interceptors/pre-signup HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello",
       "POST /auth/interceptors/pre-signup HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
       "POST /auth/interceptors/pre-signup HTTP/1.1\r\nHost: x\r\ninterceptor-id: a\u0000b\r\n\r\n",
-    ]) {
+    ];
+    const before = await decisionsFor("request.malformed");
+    for (const bytes of requests) {
       const response = await rawHttp(port, Buffer.from(bytes, "latin1"));
-      expect(response.status).toBe(400);
-      expect(response.body).not.toContain("ALLOW");
+      expect([response.status, JSON.parse(response.body)]).toEqual([400, UNREADABLE]);
     }
+    expect(await decisionsFor("request.malformed")).toBe(before + requests.length);
   });
 
   it("verifies the raw bytes of a request without a content-type, and denies it unsigned", async () => {

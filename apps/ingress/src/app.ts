@@ -12,6 +12,7 @@ import { createVerifier, parseSecrets } from "@gatehouse/signature";
 import { createLogger, createRegistry, type Logger } from "@gatehouse/telemetry";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { adminRoutes } from "./admin-routes.js";
+import { clientErrorHandler } from "./client-errors.js";
 import type { DecisionEngine } from "./decide.js";
 import type { IngressEnv } from "./env.js";
 import { EventLoopLag } from "./event-loop-lag.js";
@@ -108,6 +109,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     childLoggerFactory: (logger) => logger,
     bodyLimit: env.GATEHOUSE_BODY_LIMIT_BYTES,
     return503OnClosing: false,
+    clientErrorHandler: clientErrorHandler(metrics, log),
   });
   await app.register(healthRoutes, { redis, registry });
   await app.register(interceptorRoutes, {
