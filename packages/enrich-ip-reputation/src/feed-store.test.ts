@@ -217,6 +217,33 @@ describe("FeedStore", () => {
     },
   );
 
+  it("removes the refresh schedule of a feed dropped from the configuration when a worker starts", async () => {
+    const drop = await feedServer({ status: 200, body: "192.0.2.0/24\n", delayMs: 0 });
+    const extra = await feedServer({ status: 200, body: "198.51.100.0/24\n", delayMs: 0 });
+    const keys = newKeys();
+    const queue = new Queue(FEED_QUEUE, { connection: redis, prefix: bullPrefix(keys.prefix) });
+    cleanups.push(() => queue.close());
+    const scheduled = async () => (await queue.getJobSchedulers()).map((scheduler) => scheduler.key).sort();
+    const feeds = [
+      { name: "drop", url: drop.url },
+      { name: "extra", url: extra.url },
+    ];
+
+    const before = context(keys);
+    await startStore({ feeds, refreshMs: 60_000, timeoutMs: 2_000 }, before);
+    expect(await scheduled()).toEqual(["ip-reputation:drop", "ip-reputation:extra"]);
+
+    const after = context(keys);
+    await startStore({ feeds: feeds.slice(0, 1), refreshMs: 60_000, timeoutMs: 2_000 }, after);
+    expect(await scheduled()).toEqual(["ip-reputation:drop"]);
+    expect(after.lines.map((line) => JSON.parse(line)).filter((line) => line.scheduler)).toMatchObject([
+      {
+        scheduler: "ip-reputation:extra",
+        msg: "removed the refresh schedule of a feed no longer configured",
+      },
+    ]);
+  });
+
   it("asks conditionally once it has an ETag; a 304 keeps the copy and extends it", async () => {
     const feed = await feedServer({ status: 200, body: "192.0.2.0/24\n", delayMs: 0, etag: '"v1"' });
     const keys = newKeys();

@@ -14,6 +14,9 @@ export const FEED_QUEUE = "feeds.ip-reputation";
 /** Where the last good copy of a feed lives: a hash with its body, its URL, validators and counts. */
 export const feedKey = (keys: CacheKeys, name: string) => `${keys.prefix}:v1:feed:ip-reputation:${name}`;
 
+/** A feed's refresh schedule, and the deduplication id of its first-start download, in FEED_QUEUE. */
+const feedJobId = (name: string) => `ip-reputation:${name}`;
+
 export interface FeedStoreOptions {
   readonly feeds: readonly FeedBlocklistSource[];
   /** How often the feeds are downloaded again, cluster-wide. */
@@ -94,19 +97,22 @@ export class FeedStore {
     try {
       for (const name of this.#feeds.keys()) {
         await queue.upsertJobScheduler(
-          `ip-reputation:${name}`,
+          feedJobId(name),
           { every: this.options.refreshMs },
           { name: "refresh", data: { name }, opts: jobOptions },
         );
       }
+      // A feed dropped from the configuration: its schedule would add refreshes no worker knows, forever.
+      const configured = new Set([...this.#feeds.keys()].map(feedJobId));
+      for (const { key } of await queue.getJobSchedulers()) {
+        if (configured.has(key)) continue;
+        await queue.removeJobScheduler(key);
+        log.info({ scheduler: key }, "removed the refresh schedule of a feed no longer configured");
+      }
       await this.#reload();
       const missing = () => [...this.#feeds.keys()].filter((name) => !this.#loaded.has(name));
       for (const name of missing()) {
-        await queue.add(
-          "refresh",
-          { name },
-          { ...jobOptions, deduplication: { id: `ip-reputation:${name}` } },
-        );
+        await queue.add("refresh", { name }, { ...jobOptions, deduplication: { id: feedJobId(name) } });
       }
       const until = Date.now() + this.options.timeoutMs + 2_000;
       while (missing().length > 0 && Date.now() < until) {
@@ -162,7 +168,7 @@ export class FeedStore {
   async #refresh(name: string): Promise<"stored" | "not-modified" | "fresh" | "coalesced" | "unknown"> {
     const { redis, keys } = this.#started();
     const feed = this.#feeds.get(name);
-    // A scheduler left by a configuration that named this feed; this worker does not know it.
+    // Queued before its feed left the configuration (its schedule is removed when a worker starts).
     if (feed === undefined) return "unknown";
     const lock = `${feedKey(keys, name)}:lock`;
     const token = randomUUID();
