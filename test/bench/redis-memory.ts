@@ -12,7 +12,8 @@ import {
   encodeFact,
   writeFacts,
 } from "@gatehouse/decision-cache";
-import { auditExplanation } from "@gatehouse/ingress/src/explanation.js";
+import type { Decided } from "@gatehouse/ingress/src/decide.js";
+import { auditRecord } from "@gatehouse/ingress/src/explanation.js";
 import { DEFAULT_POLICY, type PolicyFacts, policyVersion } from "@gatehouse/policy";
 import { createRedis, type Redis } from "@gatehouse/redis";
 import { type SampleEnrichment, sampleFact, ttlSeconds } from "./sample-facts.js";
@@ -65,23 +66,23 @@ function decisionEntry(keys: CacheKeys, n: number, bucket: number, withAnswer: b
   const json = JSON.stringify(
     denied ? { decision: "DENY", error: { message: DISPOSABLE_MESSAGE } } : { decision: "ALLOW" },
   );
-  return {
-    ...(withAnswer && { answer: { interceptorId: id, bucket, json } }),
-    test: false,
-    audit: {
-      at: Date.now(),
-      trigger: "PRE_SIGNUP",
-      interceptorId: id,
-      environmentId: "env_92561807201272162",
+  const decided: Decided = {
+    about: { trigger: "PRE_SIGNUP", interceptorId: id, environmentId: "env_92561807201272162", test: false },
+    verdict: {
+      json,
       decision: denied ? "DENY" : "ALLOW",
       reason: denied ? "email.disposable" : "policy.default",
-      rule: denied ? "disposable-email" : null,
-      cache: "hit",
-      ms: Math.round((0.8 + (n % 13) / 10) * 1000) / 1000,
-      test: false,
-      policy: POLICY_VERSION,
-      ...auditExplanation({ facts, team: {}, counts: new Map(), shadow: [] }),
+      rule: denied ? "disposable-email" : undefined,
     },
+    cache: "hit",
+    counted: true,
+    policyVersion: POLICY_VERSION,
+    explanation: { facts, team: {}, counts: new Map(), shadow: [] },
+  };
+  return {
+    answer: withAnswer ? { interceptorId: id, bucket, json } : undefined,
+    test: false,
+    audit: auditRecord(decided, 0.8 + (n % 13) / 10),
   };
 }
 

@@ -201,7 +201,7 @@ function format(results: ScalingResults, table: (headers: string[], body: string
     out.push(
       "",
       "### Redis memory per item",
-      "A Redis of its own (no persistence), written the way the processes write: facts with `writeFacts`, claims and counters with `DecisionCache.read`, answers and audit records with `AfterReplyWriter` (records shaped by the ingress' `auditExplanation`). used_memory growth: INFO memory's used_memory after − before, / items, each kind written into a database of its own from empty (key, value, expiry, allocator overhead and the keyspace's hash tables, amortized); MEMORY USAGE: `MEMORY USAGE key SAMPLES 0`, averaged over ~200 keys, or the stream's / hash's one key / its items.",
+      "A Redis of its own (no persistence), written the way the processes write: facts with `writeFacts`, claims and counters with `DecisionCache.read`, answers and audit records with `AfterReplyWriter` (records made by the ingress' `auditRecord`). used_memory growth: INFO memory's used_memory after − before, / items, each kind written into a database of its own from empty (key, value, expiry, allocator overhead and the keyspace's hash tables, amortized); MEMORY USAGE: `MEMORY USAGE key SAMPLES 0`, averaged over ~200 keys, or the stream's / hash's one key / its items.",
       "",
       table(...memoryTable(results.memory)),
     );

@@ -10,7 +10,7 @@ export interface Verdict {
 }
 
 export function verdict(answer: InterceptorAnswer, reason: string, rule?: string): Verdict {
-  return { json: JSON.stringify(answer), decision: answer.decision, reason, ...(rule && { rule }) };
+  return { json: JSON.stringify(answer), decision: answer.decision, reason, rule: rule || undefined };
 }
 
 const UNVERIFIED = JSON.stringify({

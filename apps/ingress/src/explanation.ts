@@ -1,4 +1,5 @@
 import type { PolicyFacts, ShadowHit, TeamFacts } from "@gatehouse/policy";
+import type { Decided } from "./decide.js";
 
 /** The inputs a decision was made from. */
 export interface Explanation {
@@ -10,42 +11,64 @@ export interface Explanation {
 }
 
 /**
- * The explanation as the audit keeps it: what each fact said, without whom it was about. No email domain, no
- * IP address, no claim values and no organization's domains go into the audit stream, only what the rules
- * compared (flags, lists, ranges, counts) and the names of the claims that were added.
+ * The audit record of one answer. Its explanation part is what each fact said, without whom it was about:
+ * no email domain, no IP address, no claim values and no organization's domains go into the audit stream,
+ * only what the rules compared (flags, lists, ranges, counts) and the names of the claims that were added.
+ * Built field by field, without object spread (see decide.ts).
  */
-export function auditExplanation({ facts, team, counts, shadow }: Explanation) {
-  const email = facts["email-domain"];
-  const ip = facts["ip-reputation"];
-  const claims = facts["user-claims"]?.claims;
-  return {
-    facts: {
-      ...(email && {
-        "email-domain": { disposable: email.disposable, freeMail: email.freeMail, mx: email.mx },
-      }),
-      ...(ip && {
-        "ip-reputation": {
-          lists: ip.lists,
-          listed: ip.listed,
-          range: ip.range,
-          asn: ip.asn,
-          country: ip.country,
-          anonymous: ip.anonymous,
-          hosting: ip.hosting,
-        },
-      }),
-      ...(claims && { "user-claims": { claimNames: Object.keys(claims) } }),
-    },
-    team: {
-      ...(team.organization && {
-        organization: {
-          memberCount: team.organization.memberCount ?? null,
-          allowedDomains: team.organization.allowedDomains?.length ?? null,
-        },
-      }),
-      ...(team.user && { user: { claimNames: Object.keys(team.user.claims ?? {}) } }),
-    },
-    counts: Object.fromEntries(counts),
-    shadow,
+export function auditRecord(decided: Decided, ms: number): Record<string, unknown> {
+  const { about, verdict, explanation } = decided;
+  const record: Record<string, unknown> = {
+    at: Date.now(),
+    trigger: about.trigger,
+    interceptorId: about.interceptorId ?? null,
+    environmentId: about.environmentId ?? null,
+    decision: verdict.decision,
+    reason: verdict.reason,
+    rule: verdict.rule ?? null,
+    cache: decided.cache,
+    ms: Math.round(ms * 1000) / 1000,
+    test: about.test,
+    policy: decided.policyVersion ?? null,
   };
+  if (explanation) {
+    record.facts = auditFacts(explanation.facts);
+    record.team = auditTeam(explanation.team);
+    record.counts = Object.fromEntries(explanation.counts);
+    record.shadow = explanation.shadow;
+  }
+  return record;
+}
+
+function auditFacts(facts: PolicyFacts): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const email = facts["email-domain"];
+  if (email) out["email-domain"] = { disposable: email.disposable, freeMail: email.freeMail, mx: email.mx };
+  const ip = facts["ip-reputation"];
+  if (ip) {
+    out["ip-reputation"] = {
+      lists: ip.lists,
+      listed: ip.listed,
+      range: ip.range,
+      asn: ip.asn,
+      country: ip.country,
+      anonymous: ip.anonymous,
+      hosting: ip.hosting,
+    };
+  }
+  const claims = facts["user-claims"]?.claims;
+  if (claims) out["user-claims"] = { claimNames: Object.keys(claims) };
+  return out;
+}
+
+function auditTeam(team: TeamFacts): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (team.organization) {
+    out.organization = {
+      memberCount: team.organization.memberCount ?? null,
+      allowedDomains: team.organization.allowedDomains?.length ?? null,
+    };
+  }
+  if (team.user) out.user = { claimNames: Object.keys(team.user.claims ?? {}) };
+  return out;
 }

@@ -3,7 +3,7 @@ import type { AfterReplyWriter } from "@gatehouse/decision-cache";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { unreadable } from "./answers.js";
 import { type Decided, type DecisionEngine, decide } from "./decide.js";
-import { auditExplanation } from "./explanation.js";
+import { auditRecord } from "./explanation.js";
 
 export interface InterceptorRoutesOptions {
   engine: DecisionEngine;
@@ -39,57 +39,38 @@ export const interceptorRoutes: FastifyPluginAsync<InterceptorRoutesOptions> = a
 
   const afterReply = (decided: Decided, startedAt: number) => {
     const ms = performance.now() - startedAt;
-    const { verdict } = decided;
+    const { verdict, about } = decided;
     if (!decided.counted) {
-      engine.metrics.repeats({ trigger: decided.trigger });
+      engine.metrics.repeats({ trigger: about.trigger });
       return;
     }
-    engine.metrics.decisions({
-      trigger: decided.trigger,
-      decision: verdict.decision,
-      reason: verdict.reason,
-    });
-    engine.metrics.observeLatency(decided.trigger, ms / 1000);
+    engine.metrics.decisions({ trigger: about.trigger, decision: verdict.decision, reason: verdict.reason });
+    engine.metrics.observeLatency(about.trigger, ms / 1000);
     const explanation = decided.explanation;
     for (const hit of explanation?.shadow ?? [])
-      engine.metrics.shadowHits({ trigger: decided.trigger, rule: hit.rule, decision: hit.decision });
+      engine.metrics.shadowHits({ trigger: about.trigger, rule: hit.rule, decision: hit.decision });
     if (verdict.reason.startsWith("signature.") || verdict.reason.startsWith("body.")) {
       engine.log.warn(
-        { interceptorId: decided.interceptorId, reason: verdict.reason },
+        { interceptorId: about.interceptorId, reason: verdict.reason },
         "request denied before policy",
       );
     } else if (engine.log.isLevelEnabled("debug")) {
       engine.log.debug(
-        { interceptorId: decided.interceptorId, decision: verdict.decision, reason: verdict.reason, ms },
+        { interceptorId: about.interceptorId, decision: verdict.decision, reason: verdict.reason, ms },
         "answered",
       );
     }
-    writer.push({
-      ...(decided.storeInBucket !== undefined &&
-        decided.interceptorId !== undefined && {
-          answer: {
-            interceptorId: decided.interceptorId,
+    // Field by field, no object spread: see decide.ts.
+    const stored =
+      decided.storeInBucket !== undefined && about.interceptorId !== undefined
+        ? {
+            interceptorId: about.interceptorId,
             bucket: decided.storeInBucket,
             json: verdict.json,
-            ...(decided.claimAfterReply && { claim: true }),
-          },
-        }),
-      test: decided.test,
-      audit: {
-        at: Date.now(),
-        trigger: decided.trigger,
-        interceptorId: decided.interceptorId ?? null,
-        environmentId: decided.environmentId ?? null,
-        decision: verdict.decision,
-        reason: verdict.reason,
-        rule: verdict.rule ?? null,
-        cache: decided.cache,
-        ms: Math.round(ms * 1000) / 1000,
-        test: decided.test,
-        policy: decided.policyVersion ?? null,
-        ...(explanation && auditExplanation(explanation)),
-      },
-    });
+            claim: decided.claimAfterReply === true,
+          }
+        : undefined;
+    writer.push({ answer: stored, test: about.test, audit: auditRecord(decided, ms) });
   };
 
   const answer = (reply: FastifyReply, decided: Decided, startedAt: number) => {
@@ -99,7 +80,11 @@ export const interceptorRoutes: FastifyPluginAsync<InterceptorRoutesOptions> = a
     } catch (error) {
       // What Fastify does with a rejected handler: the error handler above answers (a DENY body).
       if (!reply.sent) reply.send(error);
-      else engine.log.error({ err: error, interceptorId: decided.interceptorId }, "after-reply work failed");
+      else
+        engine.log.error(
+          { err: error, interceptorId: decided.about.interceptorId },
+          "after-reply work failed",
+        );
     }
   };
   // Neither async nor returning a promise: the handler returns nothing and sends the reply itself. Handing
