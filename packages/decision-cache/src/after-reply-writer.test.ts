@@ -153,24 +153,63 @@ describe("AfterReplyWriter batching", () => {
     expect(repeats).toEqual([b]);
   });
 
-  it("tries a claim once: entries whose claim failed with Redis are written as first answers", async () => {
+  it("retries a batch that never reached Redis whole: an id claimed meanwhile elsewhere is a repeat", async () => {
     const keys = newKeys();
     const { client, reopen } = await redisAway();
     let errors = 0;
-    const w = writer(keys, { flushMs: 10, onError: () => errors++ }, client);
-    w.push({
+    const repeats: unknown[] = [];
+    const w = writer(
+      keys,
+      { flushMs: 10, onError: () => errors++, onRepeat: (e) => repeats.push(e) },
+      client,
+    );
+    const entry: AfterReplyEntry = {
       answer: { interceptorId: "x", bucket: 7, json: "{}", claim: true },
       audit: { id: "x" },
       test: false,
-    });
+    };
+    w.push(entry);
     await vi.waitFor(() => expect(errors).toBeGreaterThanOrEqual(1), { timeout: 1_000, interval: 5 });
-    // Meanwhile another replica answers "x" too. Dropping this record could lose the only one; it is kept.
-    await redis.set(keys.idempotency("x"), "7");
+    // Nothing of the batch ran (no connection): meanwhile another replica answers "x" first, and audits it.
+    await redis.set(keys.idempotency("x"), "6");
     await reopen();
-    await vi.waitFor(async () => expect((await batches(keys.auditStream)).flat()).toEqual([{ id: "x" }]), {
-      timeout: 3_000,
-      interval: 20,
+    await vi.waitFor(() => expect(repeats).toEqual([entry]), { timeout: 3_000, interval: 20 });
+    expect(await redis.get(keys.idempotency("x"))).toBe("6");
+    expect(await redis.exists(keys.answers(7), keys.auditStream)).toBe(0);
+  });
+
+  it("writes a batch retried after its reply was lost once: the script runs whole and finds its own claims", async () => {
+    const keys = newKeys();
+    const proxy = await tcpProxy(redisPort);
+    cleanups.push(() => proxy.stop());
+    const client = createRedis(
+      { url: `redis://127.0.0.1:${proxy.port}`, commandTimeoutMs: 50 },
+      "request-path",
+    );
+    client.on("error", () => {});
+    cleanups.push(async () => client.disconnect());
+    if (client.status !== "ready") await new Promise((resolve) => client.once("ready", resolve));
+    let errors = 0;
+    const w = writer(keys, { flushMs: 10, onError: () => errors++ }, client);
+    // Redis runs what it receives; its replies wait in the proxy until the client has timed out (twice).
+    proxy.holdReplies();
+    w.push({
+      answer: { interceptorId: "y", bucket: 8, json: '{"decision":"ALLOW"}', claim: true },
+      audit: { id: "y" },
+      test: false,
     });
+    w.push({
+      answer: { interceptorId: "z", bucket: 8, json: "{}", claim: true },
+      audit: { id: "z" },
+      test: false,
+    });
+    await vi.waitFor(() => expect(errors).toBeGreaterThanOrEqual(2), { timeout: 2_000, interval: 5 });
+    proxy.releaseReplies();
+    await w.close(2_000);
+
+    expect((await batches(keys.auditStream)).flat()).toEqual([{ id: "y" }, { id: "z" }]);
+    expect(await redis.hgetall(keys.answers(8))).toEqual({ y: '{"decision":"ALLOW"}', z: "{}" });
+    expect(await redis.get(keys.idempotency("y"))).toBe("8");
   });
 
   it("sends test requests' records to the test stream only", async () => {
@@ -339,9 +378,14 @@ async function redisAway() {
   return { client, reopen: () => proxy.listen(port) };
 }
 
-/** A TCP proxy to the test Redis that can stop listening (connections refused) and listen again. */
+/**
+ * A TCP proxy to the test Redis that can stop listening (connections refused) and listen again, and hold
+ * Redis' replies back for a while.
+ */
 async function tcpProxy(targetPort: number) {
   const sockets = new Set<Socket>();
+  const targets = new Set<Socket>();
+  let holding = false;
   let server: Server | undefined;
   const listen = (port: number) =>
     new Promise<number>((resolve, reject) => {
@@ -358,6 +402,9 @@ async function tcpProxy(targetPort: number) {
         }
         socket.pipe(target);
         target.pipe(socket);
+        targets.add(target);
+        target.on("close", () => targets.delete(target));
+        if (holding) target.pause();
       });
       created.once("error", reject);
       created.listen(port, "127.0.0.1", () => {
@@ -375,5 +422,14 @@ async function tcpProxy(targetPort: number) {
       current.close(() => resolve());
     });
   const port = await listen(0);
-  return { port, listen, stop };
+  /** Redis' replies stay in the proxy (nothing is lost, nothing reaches the client) until released. */
+  const holdReplies = () => {
+    holding = true;
+    for (const target of targets) target.pause();
+  };
+  const releaseReplies = () => {
+    holding = false;
+    for (const target of targets) target.resume();
+  };
+  return { port, listen, stop, holdReplies, releaseReplies };
 }

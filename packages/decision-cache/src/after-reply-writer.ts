@@ -1,34 +1,40 @@
 import { type Command, isCluster, type RedisClient, sendBatch } from "@gatehouse/redis";
 import type { CacheKeys } from "./keys.js";
-import { CLAIM_SCRIPT, WRITE_SCRIPT } from "./write-scripts.js";
+import { WRITE_SCRIPT } from "./write-scripts.js";
 
-type WithWriteCommands = RedisClient & {
-  gatehouseClaim(numberOfKeys: number, ...args: (string | number)[]): Promise<(0 | 1)[]>;
-  gatehouseWrite(numberOfKeys: number, ...args: (string | number)[]): Promise<0>;
+type WithWriteCommand = RedisClient & {
+  /** ioredis flattens array arguments: a batch's values go as arrays, never spread into the call. */
+  gatehouseWrite(
+    numberOfKeys: number,
+    ...args: (string | number | (string | number)[])[]
+  ): Promise<(0 | 1)[]>;
 };
 
 /** What one decision leaves behind once it is answered. */
 export interface AfterReplyEntry {
   /** Set when the answer should be stored for idempotent repeats (the request claimed its id, or is to). */
-  readonly answer?: {
-    readonly interceptorId: string;
-    readonly bucket: number;
-    readonly json: string;
-    /**
-     * The id is not claimed yet (answered from the process' memory, without a read): the batch claims it
-     * first. Where another request claimed it already, this one was a repeat answered elsewhere too:
-     * neither its answer nor its audit record is written.
-     */
-    readonly claim?: boolean;
-  };
-  /** The audit record; test requests go to their own stream. */
+  readonly answer?:
+    | {
+        readonly interceptorId: string;
+        readonly bucket: number;
+        readonly json: string;
+        /**
+         * The id is not claimed yet (answered from the process' memory, without a read): the batch claims it
+         * first. Where another request claimed it already, this one was a repeat answered elsewhere too:
+         * neither its answer nor its audit record is written.
+         */
+        readonly claim?: boolean;
+      }
+    | undefined;
+  /** The audit record. */
   readonly audit: Record<string, unknown>;
+  /** A test request's record goes to the test stream. */
   readonly test: boolean;
 }
 
 /**
- * An entry waiting to be written; `first` is its claim's result once tried (kept across retries, so a
- * retried batch never claims twice).
+ * An entry waiting to be written; on a cluster `first` is its claim's result once tried (kept across
+ * retries, so a retried batch never claims twice).
  */
 type Pending = { readonly entry: AfterReplyEntry; first?: boolean };
 
@@ -54,10 +60,10 @@ export interface AfterReplyWriterOptions {
 
 /**
  * Writes that may happen after the reply, coalesced: whatever accumulates in a few milliseconds goes out
- * as one script per *batch* — one HSET of all answers of a bucket, one XADD whose entry carries the packed
- * audit records — never one command per request; before it, one script claiming the ids answered from
- * memory (SET NX each). On a cluster the same commands go out one by one, pipelined per node. Bounded in
- * memory; flushed on close.
+ * as one script per *batch* — the claims of the ids answered from memory (SET NX each), one HSET of all
+ * answers of a bucket, one XADD whose entry carries the packed audit records — never one command per
+ * request. On a cluster the same commands go out one by one, pipelined per node. Bounded in memory; flushed
+ * on close.
  */
 export class AfterReplyWriter {
   #buffer: Pending[] = [];
@@ -71,10 +77,7 @@ export class AfterReplyWriter {
     private readonly keys: CacheKeys,
     options: AfterReplyWriterOptions = {},
   ) {
-    if (!("gatehouseClaim" in redis)) {
-      redis.defineCommand("gatehouseClaim", { lua: CLAIM_SCRIPT });
-      redis.defineCommand("gatehouseWrite", { lua: WRITE_SCRIPT });
-    }
+    if (!("gatehouseWrite" in redis)) redis.defineCommand("gatehouseWrite", { lua: WRITE_SCRIPT });
     this.#options = {
       flushMs: 5,
       maxBatch: 512,
@@ -137,10 +140,56 @@ export class AfterReplyWriter {
   }
 
   async #send(batch: Pending[]): Promise<void> {
+    if (isCluster(this.redis)) return this.#sendToCluster(batch);
+    // One script: claims, answers and records together (see write-scripts.ts).
+    const keys: string[] = [];
+    const claimed: AfterReplyEntry[] = [];
+    const slots = new Map<number, number>();
+    const values: (string | number)[] = [];
+    for (const { entry } of batch) {
+      const answer = entry.answer;
+      let claim = 0;
+      let slot = 0;
+      if (answer) {
+        if (answer.claim) {
+          claim = keys.push(this.keys.idempotency(answer.interceptorId));
+          claimed.push(entry);
+        }
+        slot = slots.get(answer.bucket) ?? slots.size + 1;
+        slots.set(answer.bucket, slot);
+      }
+      values.push(
+        claim,
+        slot,
+        answer?.bucket ?? "",
+        answer?.interceptorId ?? "",
+        answer?.json ?? "",
+        entry.test ? 2 : 1,
+        JSON.stringify(entry.audit),
+      );
+    }
+    const claims = keys.length;
+    for (const bucket of slots.keys()) keys.push(this.keys.answers(bucket));
+    keys.push(this.keys.auditStream, this.keys.testAuditStream);
+    const { idempotencyTtlMs, answerTtlMs, auditMaxLen } = this.#options;
+    const flags = await (this.redis as WithWriteCommand).gatehouseWrite(
+      keys.length,
+      keys,
+      idempotencyTtlMs,
+      answerTtlMs,
+      auditMaxLen,
+      claims,
+      slots.size,
+      values,
+    );
+    for (const [index, entry] of claimed.entries()) if (flags[index] === 0) this.#options.onRepeat?.(entry);
+  }
+
+  /** A cluster: the hashes, streams and idempotency keys live in different slots, one command each. */
+  async #sendToCluster(batch: Pending[]): Promise<void> {
     await this.#claim(batch);
     const answers = new Map<number, string[]>();
-    const audit: Record<string, unknown>[] = [];
-    const testAudit: Record<string, unknown>[] = [];
+    const records: [Record<string, unknown>[], Record<string, unknown>[]] = [[], []];
     for (const { entry, first } of batch) {
       if (first === false) continue;
       if (entry.answer) {
@@ -148,60 +197,44 @@ export class AfterReplyWriter {
         fields.push(entry.answer.interceptorId, entry.answer.json);
         answers.set(entry.answer.bucket, fields);
       }
-      (entry.test ? testAudit : audit).push(entry.audit);
+      records[entry.test ? 1 : 0].push(entry.audit);
     }
-    const packed = [audit, testAudit].map((records) => (records.length > 0 ? JSON.stringify(records) : ""));
     const ttl = this.#options.answerTtlMs;
     const maxLen = this.#options.auditMaxLen;
-    const streams = [this.keys.auditStream, this.keys.testAuditStream];
-    if (!isCluster(this.redis)) {
-      const buckets = [...answers.keys()].map((bucket) => this.keys.answers(bucket));
-      const values = [...answers.values()].flatMap((fields) => [fields.length, ...fields]);
-      await (this.redis as WithWriteCommands).gatehouseWrite(
-        buckets.length + 2,
-        ...buckets,
-        ...streams,
-        ttl,
-        maxLen,
-        ...packed,
-        ...values,
-      );
-      return;
-    }
-    // A cluster: the hashes and streams live in different slots, one command each.
     const commands: Command[] = [];
     for (const [bucket, fields] of answers) {
       const key = this.keys.answers(bucket);
       commands.push(["HSET", key, ...fields], ["PEXPIRE", key, ttl]);
     }
-    for (const [index, records] of packed.entries()) {
-      if (records !== "")
-        commands.push(["XADD", streams[index] as string, "MAXLEN", "~", maxLen, "*", "records", records]);
+    for (const [index, stream] of [this.keys.auditStream, this.keys.testAuditStream].entries()) {
+      const packed = records[index] as Record<string, unknown>[];
+      if (packed.length > 0) {
+        commands.push(["XADD", stream, "MAXLEN", "~", maxLen, "*", "records", JSON.stringify(packed)]);
+      }
     }
     await sendBatch(this.redis, commands);
   }
 
   /**
-   * Claims the ids of entries answered without a read (SET NX each): one script on one Redis, one SET per
-   * id on a cluster (their keys live in different slots). A claim is tried once: when it fails, its entries
-   * count as first answers and are written (a repeat answered at that very moment by another replica may
-   * then be audited twice; dropping records would lose them).
+   * Claims the ids of entries answered without a read, on a cluster: one SET NX per id (their keys live in
+   * different slots). A claim is tried once: when it fails, its entries count as first answers and are
+   * written (a repeat answered at that very moment by another replica may then be audited twice; dropping
+   * records would lose them).
    */
   async #claim(batch: readonly Pending[]): Promise<void> {
-    const unclaimed: Pending[] = [];
-    const ids: string[] = [];
-    const buckets: number[] = [];
-    for (const pending of batch) {
-      const { entry } = pending;
-      if (!entry.answer?.claim || pending.first !== undefined) continue;
-      unclaimed.push(pending);
-      ids.push(this.keys.idempotency(entry.answer.interceptorId));
-      buckets.push(entry.answer.bucket);
-    }
+    const unclaimed = batch.filter(({ entry, first }) => entry.answer?.claim === true && first === undefined);
     if (unclaimed.length === 0) return;
+    const ttl = this.#options.idempotencyTtlMs;
     let first: boolean[];
     try {
-      first = await this.#claimIds(ids, buckets);
+      const replies = await sendBatch(
+        this.redis,
+        unclaimed.map(({ entry }) => {
+          const answer = entry.answer as NonNullable<AfterReplyEntry["answer"]>;
+          return ["SET", this.keys.idempotency(answer.interceptorId), answer.bucket, "NX", "PX", ttl];
+        }),
+      );
+      first = replies.map((reply) => reply === "OK");
     } catch (error) {
       this.#options.onError?.(error);
       first = unclaimed.map(() => true);
@@ -210,23 +243,5 @@ export class AfterReplyWriter {
       pending.first = first[index] === true;
       if (!pending.first) this.#options.onRepeat?.(pending.entry);
     }
-  }
-
-  async #claimIds(keys: readonly string[], buckets: readonly number[]): Promise<boolean[]> {
-    const ttl = this.#options.idempotencyTtlMs;
-    if (isCluster(this.redis)) {
-      const replies = await sendBatch(
-        this.redis,
-        keys.map((key, index) => ["SET", key, buckets[index] as number, "NX", "PX", ttl]),
-      );
-      return replies.map((reply) => reply === "OK");
-    }
-    const flags = await (this.redis as WithWriteCommands).gatehouseClaim(
-      keys.length,
-      ...keys,
-      ttl,
-      ...buckets,
-    );
-    return flags.map((flag) => flag === 1);
   }
 }

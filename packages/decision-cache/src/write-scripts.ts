@@ -1,35 +1,54 @@
 /**
- * The claims of a batch of interceptor ids answered from memory, on one Redis: KEYS are their idempotency
- * keys; ARGV[1] the idempotency TTL in ms, ARGV[1 + i] the bucket of KEYS[i]'s answer. Returns one flag per
- * key: 1 claimed now, 0 claimed before (a repeat).
- */
-export const CLAIM_SCRIPT = `
-local out = {}
-for i = 1, #KEYS do
-  out[i] = redis.call('SET', KEYS[i], ARGV[i + 1], 'NX', 'PX', ARGV[1]) and 1 or 0
-end
-return out
-`;
-
-/**
- * Everything a batch writes after the reply, as one command on one Redis. KEYS: one answers hash per
- * bucket, then the audit stream, then the test audit stream. ARGV: [1] the answers' TTL in ms, [2] the
- * streams' approximate MAXLEN, [3] the packed audit records or '', [4] the packed test records or '', then
- * per bucket the number of values n and n values (interceptor id, answer JSON, …). HSET takes them a
- * thousand at a time: Lua's unpack has a limit, and a batch kept through an outage can be large.
+ * Everything a batch writes after the reply, as one command on one Redis, claims included.
+ *
+ * KEYS: the idempotency keys of the entries to claim (c of them), then one answers hash per bucket (b), then
+ * the audit stream and the test audit stream.
+ * ARGV: [1] the idempotency TTL in ms, [2] the answers' TTL in ms, [3] the streams' approximate MAXLEN,
+ * [4] c, [5] b, then seven values per entry: the index of its idempotency key in KEYS (0: nothing to claim),
+ * the index of its answers hash among the b (0: no answer to store), the value its claim stores (its bucket),
+ * interceptor id, answer JSON, its stream (1 audit, 2 test) and its audit record (JSON).
+ *
+ * An entry whose claim finds its id claimed already is a repeat answered elsewhere: neither its answer nor
+ * its record is written. Returns one flag per claim, in entry order: 1 claimed now, 0 a repeat. The script
+ * runs whole or not at all, so a batch retried after a lost reply finds its own claims and writes nothing
+ * twice. HSET takes the answers a thousand values at a time: Lua's unpack has a limit, and a batch kept
+ * through an outage can be large.
  */
 export const WRITE_SCRIPT = `
-local buckets = #KEYS - 2
-local at = 5
-for b = 1, buckets do
-  local n = tonumber(ARGV[at])
-  for i = at + 1, at + n, 1000 do
-    redis.call('HSET', KEYS[b], unpack(ARGV, i, math.min(i + 999, at + n)))
+local claims, buckets = tonumber(ARGV[4]), tonumber(ARGV[5])
+local hashes, streams, flags = {}, { {}, {} }, {}
+for at = 6, #ARGV, 7 do
+  local claim, slot = tonumber(ARGV[at]), tonumber(ARGV[at + 1])
+  local first = true
+  if claim > 0 then
+    first = redis.call('SET', KEYS[claim], ARGV[at + 2], 'NX', 'PX', ARGV[1]) ~= false
+    flags[#flags + 1] = first and 1 or 0
   end
-  redis.call('PEXPIRE', KEYS[b], ARGV[1])
-  at = at + n + 1
+  if first then
+    if slot > 0 then
+      local fields = hashes[slot] or {}
+      fields[#fields + 1] = ARGV[at + 3]
+      fields[#fields + 1] = ARGV[at + 4]
+      hashes[slot] = fields
+    end
+    local records = streams[tonumber(ARGV[at + 5])]
+    records[#records + 1] = ARGV[at + 6]
+  end
 end
-if ARGV[3] ~= '' then redis.call('XADD', KEYS[buckets + 1], 'MAXLEN', '~', ARGV[2], '*', 'records', ARGV[3]) end
-if ARGV[4] ~= '' then redis.call('XADD', KEYS[buckets + 2], 'MAXLEN', '~', ARGV[2], '*', 'records', ARGV[4]) end
-return 0
+for slot = 1, buckets do
+  local fields = hashes[slot]
+  if fields then
+    for i = 1, #fields, 1000 do
+      redis.call('HSET', KEYS[claims + slot], unpack(fields, i, math.min(i + 999, #fields)))
+    end
+    redis.call('PEXPIRE', KEYS[claims + slot], ARGV[2])
+  end
+end
+for s = 1, 2 do
+  if #streams[s] > 0 then
+    redis.call('XADD', KEYS[claims + buckets + s], 'MAXLEN', '~', ARGV[3], '*', 'records',
+      '[' .. table.concat(streams[s], ',') .. ']')
+  end
+end
+return flags
 `;
