@@ -90,6 +90,7 @@ const HEADERS = [
   "other",
   "CPU µs/req",
   "CPU wait µs/req",
+  "GC µs/req (> 10 ms)",
   "other cores",
   "CPU split µs/req",
 ];
@@ -113,6 +114,7 @@ function rows(aggregates: readonly Aggregate[]): string[][] {
     int(a.decisions.other ?? 0),
     us(a.servedCpuUs),
     us(a.servedWaitUs),
+    Number.isFinite(a.gcUs) ? `${us(a.gcUs)} (${a.gcOver10ms})` : "—",
     (a.cores.other ?? 0).toFixed(2),
     cpuSplit(a),
   ]);
@@ -206,6 +208,7 @@ function sections(
     "latency: from when each request was due (open loop, coordinated omission corrected), medians over rounds; max over all rounds.",
     "CPU µs/req: CPU time (/proc, all threads) of the processes that serve the server — bare: its process; Gatehouse: ingress + Redis + worker; hand-written: its process — divided by the answers.",
     "CPU wait µs/req: time the serving processes' main threads were runnable but waiting for a core (/proc/<pid>/schedstat): latency from sharing 2 cores with the load generator.",
+    "GC µs/req (> 10 ms): Gatehouse only — the ingress' garbage-collection pauses per answered request, from its own `gatehouse_nodejs_gc_duration_seconds` (median over rounds), and in brackets how many pauses took over 10 ms (all rounds): the source of most of its latency tail.",
     "other cores: CPU used meanwhile by processes outside the benchmark (median over rounds); above 0.25 the row is disturbed.",
     "",
     heading("Throughput (closed loop) and what bounded it"),

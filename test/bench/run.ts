@@ -19,7 +19,7 @@ import { type BurstResult, coldBurst } from "./cold-burst.js";
 import { LoadGenerator } from "./load.js";
 import { describeMachine, waitForQuiet } from "./machine.js";
 import { type MemoryResult, RssSampler } from "./memory.js";
-import { increases, scrape } from "./metrics-scrape.js";
+import { gcTotals, increases, scrape } from "./metrics-scrape.js";
 import { writeResults } from "./output.js";
 import { formatProfile, type ProfileSummary, summarizeProfile } from "./profile.js";
 import { handWrittenConnections, PROFILES } from "./profiles.js";
@@ -196,6 +196,7 @@ async function main(): Promise<BenchResults> {
             lookups: increases(counters, after, "gatehouse_cache_lookups_total"),
             enqueues: increases(counters, after, "gatehouse_enqueues_total"),
             reasons: increases(counters, after, "gatehouse_decisions_total"),
+            gc: gcTotals(counters, after),
           },
         }),
     });

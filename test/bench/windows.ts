@@ -1,6 +1,8 @@
 // One measured window, and the medians over a scenario's rounds: the vocabulary of the report.
+
 import { otherCores } from "./cpu.js";
 import type { RunResult } from "./load.js";
+import type { GcTotals } from "./metrics-scrape.js";
 import { type LatencySummary, median, PERCENTILES } from "./stats.js";
 
 export type ServerName = "bare" | "gatehouse" | "hand-written";
@@ -54,6 +56,8 @@ export interface IngressCounters {
   readonly lookups: Record<string, number>;
   readonly enqueues: Record<string, number>;
   readonly reasons: Record<string, number>;
+  /** Absent in results written before it was measured. */
+  readonly gc?: GcTotals;
 }
 
 export function toWindow(
@@ -103,6 +107,10 @@ export interface Aggregate {
   readonly servedWaitUs: number;
   readonly cpuUs: Record<string, number>;
   readonly cores: Record<string, number>;
+  /** Gatehouse: the ingress' time in GC pauses per answered request, median over rounds (NaN if not measured). */
+  readonly gcUs: number;
+  /** Gatehouse: the ingress' GC pauses over 10 ms, all rounds together. */
+  readonly gcOver10ms: number;
 }
 
 const medianOf = (windows: readonly WindowResult[], pick: (w: WindowResult) => number) =>
@@ -156,6 +164,8 @@ export function aggregate(windows: readonly WindowResult[]): Aggregate[] {
       servedWaitUs: medianOf(group, (w) => w.servedWaitUs),
       cpuUs: medianRecord(group.map((w) => w.cpuUs)),
       cores: medianRecord(group.map((w) => w.cores)),
+      gcUs: medianOf(group, (w) => ((w.ingress?.gc?.seconds ?? Number.NaN) * 1e6) / w.responses),
+      gcOver10ms: sum((w) => w.ingress?.gc?.over10ms ?? 0),
     };
   });
 }
@@ -191,5 +201,11 @@ export function describeCounters(counters: IngressCounters): string {
       .join(", ");
   };
   const enqueues = byLabel(counters.enqueues, "result");
-  return `cache ${byLabel(counters.lookups, "result") || "none"}${enqueues ? `; enqueued ${enqueues}` : ""}`;
+  const gc = counters.gc;
+  return (
+    `cache ${byLabel(counters.lookups, "result") || "none"}${enqueues ? `; enqueued ${enqueues}` : ""}` +
+    (gc
+      ? `; GC ${gc.pauses} pauses, ${((gc.seconds * 1000) / Math.max(gc.pauses, 1)).toFixed(2)} ms on average, ${gc.over10ms} over 10 ms`
+      : "")
+  );
 }
