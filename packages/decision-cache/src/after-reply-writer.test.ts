@@ -8,6 +8,7 @@ import {
   type AfterReplyWriterOptions,
 } from "./after-reply-writer.js";
 import { type CacheKeys, cacheKeys } from "./keys.js";
+import { WRITE_SCRIPT } from "./write-scripts.js";
 
 const redisUrl = inject("redisUrl");
 const redisPort = Number(new URL(redisUrl).port);
@@ -191,6 +192,8 @@ describe("AfterReplyWriter batching", () => {
     if (client.status !== "ready") await new Promise((resolve) => client.once("ready", resolve));
     let errors = 0;
     const w = writer(keys, { flushMs: 10, onError: () => errors++ }, client);
+    // The script is in Redis' cache, so the held attempts run it (a NOSCRIPT reply would be held instead).
+    await redis.script("LOAD", WRITE_SCRIPT);
     // Redis runs what it receives; its replies wait in the proxy until the client has timed out (twice).
     proxy.holdReplies();
     w.push({

@@ -13,19 +13,17 @@ type WithWriteCommand = RedisClient & {
 /** What one decision leaves behind once it is answered. */
 export interface AfterReplyEntry {
   /** Set when the answer should be stored for idempotent repeats (the request claimed its id, or is to). */
-  readonly answer?:
-    | {
-        readonly interceptorId: string;
-        readonly bucket: number;
-        readonly json: string;
-        /**
-         * The id is not claimed yet (answered from the process' memory, without a read): the batch claims it
-         * first. Where another request claimed it already, this one was a repeat answered elsewhere too:
-         * neither its answer nor its audit record is written.
-         */
-        readonly claim?: boolean;
-      }
-    | undefined;
+  readonly answer?: {
+    readonly interceptorId: string;
+    readonly bucket: number;
+    readonly json: string;
+    /**
+     * The id is not claimed yet (answered from the process' memory, without a read): the batch claims it
+     * first. Where another request claimed it already, this one was a repeat answered elsewhere too:
+     * neither its answer nor its audit record is written.
+     */
+    readonly claim?: boolean;
+  };
   /** The audit record. */
   readonly audit: Record<string, unknown>;
   /** A test request's record goes to the test stream. */
@@ -187,7 +185,7 @@ export class AfterReplyWriter {
 
   /** A cluster: the hashes, streams and idempotency keys live in different slots, one command each. */
   async #sendToCluster(batch: Pending[]): Promise<void> {
-    await this.#claim(batch);
+    await this.#claimOnCluster(batch);
     const answers = new Map<number, string[]>();
     const records: [Record<string, unknown>[], Record<string, unknown>[]] = [[], []];
     for (const { entry, first } of batch) {
@@ -221,7 +219,7 @@ export class AfterReplyWriter {
    * written (a repeat answered at that very moment by another replica may then be audited twice; dropping
    * records would lose them).
    */
-  async #claim(batch: readonly Pending[]): Promise<void> {
+  async #claimOnCluster(batch: readonly Pending[]): Promise<void> {
     const unclaimed = batch.filter(({ entry, first }) => entry.answer?.claim === true && first === undefined);
     if (unclaimed.length === 0) return;
     const ttl = this.#options.idempotencyTtlMs;
