@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { once } from "node:events";
+import { connect, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { interceptorAnswerSchema, type TriggerPoint } from "@gatehouse/contracts";
 import { type CacheKeys, cacheKeys, encodeFact, writeFact } from "@gatehouse/decision-cache";
@@ -605,5 +607,98 @@ describe("Redis slow", () => {
       },
       { timeout: 5_000, interval: 100 },
     );
+  });
+
+  // The cold burst of the benchmark: thousands of sockets readable at once hold the event loop in one poll
+  // phase for hundreds of milliseconds, and no timer fires meanwhile — the deadline guards' included. A
+  // request already waiting must still be answered at its deadline, by the guard the next request runs.
+  it("answers a request at its deadline while a flood of connections holds the event loop", async () => {
+    const DEADLINE_MS = 300;
+    const FLOOD = 800;
+    const env = testEnv(server.url, {
+      GATEHOUSE_REDIS_TIMEOUT_MS: String(DEADLINE_MS - 10),
+      GATEHOUSE_DEADLINE_MS: String(DEADLINE_MS),
+      GATEHOUSE_LOCAL_FACTS_MS: "0",
+    });
+    const flooded = await testIngress(env, POLICY);
+    const sockets: Socket[] = [];
+    try {
+      const address = await flooded.listen({ port: 0, host: "127.0.0.1" });
+      const { port } = new URL(address);
+      // A heavy body (a long array to parse) makes each request cost about a third of a millisecond.
+      const padding = Array.from({ length: 2_500 }, (_, i) => ({ i, v: "x" }));
+      const rawRequest = (id: string) => {
+        const raw = JSON.stringify({
+          ...body("PRE_SIGNUP_NEW_USER", { user_email: `someone@flood-${run}.test` }),
+          padding,
+        });
+        const headers = signedHeaders({ secret: SECRET, body: raw, id });
+        return (
+          `POST /auth/interceptors/pre-signup HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n` +
+          `content-length: ${Buffer.byteLength(raw)}\r\n` +
+          Object.entries(headers)
+            .map(([name, value]) => `${name}: ${value}\r\n`)
+            .join("") +
+          `\r\n${raw}`
+        );
+      };
+      for (let i = 0; i < FLOOD; i += 100) {
+        await Promise.all(
+          Array.from({ length: 100 }, () => {
+            const socket = connect(Number(port), "127.0.0.1");
+            socket.on("error", () => {});
+            sockets.push(socket);
+            return once(socket, "connect");
+          }),
+        );
+      }
+      await vi.waitFor(
+        async () => {
+          const open = await new Promise<number>((resolve, reject) =>
+            flooded.server.getConnections((error, count) => (error ? reject(error) : resolve(count))),
+          );
+          expect(open).toBe(FLOOD);
+        },
+        { timeout: 5_000, interval: 20 },
+      );
+      const floodRequests = sockets.map((_, i) => rawRequest(`flood_${run}_${i}`));
+      const answered = sockets.map((socket) => once(socket, "data"));
+
+      // Redis sleeps: the first request waits for its read, under its deadline guard.
+      const sleeping = stall.call("DEBUG", "SLEEP", "2");
+      await sleep(20);
+      const firstId = `first_${run}`;
+      const first = send(flooded, "/pre-signup", body("PRE_SIGNUP_NEW_USER"), { id: firstId });
+      // Every socket readable at once, early in the first request's deadline (its guard is set earlier than
+      // DEADLINE_MS by the event-loop lag of late, at most 250 ms: connecting held the loop too).
+      await sleep(20);
+      for (const [i, socket] of sockets.entries()) socket.write(floodRequests[i] as string);
+      await Promise.all(answered);
+      expect((await first).answer).toEqual({ decision: "DENY" }); // the fail-closed fallback
+      await sleeping;
+
+      const audited = await vi.waitFor(
+        async () => {
+          const records = await readAudit(client, cacheKeys(env.GATEHOUSE_KEY_PREFIX).auditStream);
+          expect(records.length).toBeGreaterThanOrEqual(FLOOD + 1);
+          return records as { interceptorId: string; reason: string; ms: number; at: number }[];
+        },
+        { timeout: 5_000, interval: 100 },
+      );
+      const firstRecord = audited.find((record) => record.interceptorId === firstId);
+      const floodStarts = audited
+        .filter((record) => record.interceptorId.startsWith(`flood_${run}_`))
+        .map((record) => record.at - record.ms);
+      const [floodBegan, floodEnded] = [Math.min(...floodStarts), Math.max(...floodStarts)];
+      expect(firstRecord?.reason).toBe("deadline.exceeded");
+      expect(firstRecord?.ms).toBeLessThan(DEADLINE_MS + 25);
+      // Answered amid the flood, by the guard a flood request ran — not before it began, and not after it
+      // ended, when the timers could run again.
+      expect(firstRecord?.at).toBeGreaterThan(floodBegan);
+      expect(floodEnded - (firstRecord?.at ?? 0)).toBeGreaterThan(200);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await flooded.close();
+    }
   });
 });

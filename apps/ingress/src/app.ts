@@ -13,6 +13,7 @@ import { createLogger, createRegistry, type Logger } from "@gatehouse/telemetry"
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { adminRoutes } from "./admin-routes.js";
 import { clientErrorHandler } from "./client-errors.js";
+import { Deadlines } from "./deadlines.js";
 import type { DecisionEngine } from "./decide.js";
 import type { IngressEnv } from "./env.js";
 import { EventLoopLag } from "./event-loop-lag.js";
@@ -84,6 +85,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
   const recent = new RecentAnswers();
   const lag = new EventLoopLag();
+  const deadlines = new Deadlines((error) => log.error({ err: error }, "answering at the deadline failed"));
 
   const engine: DecisionEngine = {
     verifier,
@@ -94,6 +96,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     policy,
     recent,
     deadlineMs: env.GATEHOUSE_DEADLINE_MS,
+    deadlines,
     lag,
     maxWaiting: env.GATEHOUSE_MAX_WAITING,
     metrics,
@@ -149,6 +152,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.addHook("onClose", async () => {
     policy.close();
     lag.close();
+    deadlines.close();
     recent.close();
     announcements.close();
     await writer.close();

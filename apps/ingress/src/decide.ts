@@ -30,7 +30,7 @@ import {
 import type { Verifier } from "@gatehouse/signature";
 import { inSpan, type Logger } from "@gatehouse/telemetry";
 import { bare, unreadable, unverified, type Verdict, verdict } from "./answers.js";
-import { withDeadline } from "./deadline.js";
+import type { Deadlines } from "./deadlines.js";
 import type { Explanation } from "./explanation.js";
 import type { IngressMetrics } from "./ingress-metrics.js";
 import type { PolicySource } from "./policy-source.js";
@@ -48,6 +48,8 @@ export interface DecisionEngine {
   readonly policy: PolicySource;
   readonly recent: RecentAnswers;
   readonly deadlineMs: number;
+  /** The deadline guards of the requests waiting for Redis or for facts. */
+  readonly deadlines: Deadlines;
   /** How late timers fire now: every budget below is shortened by it, so answers stay inside the deadline. */
   readonly lag: { readonly marginMs: number };
   /** Requests allowed to wait for an announcement at once; the rest answer a miss without waiting. */
@@ -92,6 +94,9 @@ export interface Decided {
 
 // Leave this much of the deadline to evaluate and answer after a wait for facts.
 const ANSWER_MARGIN_MS = 25;
+// The deadline guard fires this long before the deadline: room for the answer itself, and for a pause the
+// guard cannot interrupt (a garbage collection, a stretch of work between two requests).
+const GUARD_MARGIN_MS = 25;
 // A repeat of an id another replica is answering looks for the stored answer this soon first.
 const PENDING_FIRST_LOOK_MS = 50;
 
@@ -118,8 +123,9 @@ type ReadWork = {
 
 /**
  * Verify → parse → validate → facts from memory, or one Redis round trip (then wait for misses) → evaluate.
- * A warm request is decided synchronously: nothing to wait for, so no promise and no deadline timer.
- * Never throws.
+ * A warm request is decided synchronously and returned: nothing to wait for, so no promise and no deadline
+ * guard. Otherwise it returns undefined and calls `later` once, synchronously from its deadline guard if
+ * that comes first (see deadlines.ts). Never throws.
  */
 export function decide(
   engine: DecisionEngine,
@@ -127,7 +133,10 @@ export function decide(
   headers: Record<string, string | string[] | undefined>,
   raw: Buffer,
   startedAt: number,
-): Decided | Promise<Decided> {
+  later: (decided: Decided) => void,
+): Decided | undefined {
+  // Answers due before this request's work begins go out first.
+  engine.deadlines.fireDue(startedAt);
   const unverifiedTrigger = routeTrigger ?? "unknown";
   const verified = inSpan("gatehouse.verify", () =>
     engine.verifier.verify(
@@ -195,11 +204,13 @@ export function decide(
       cache: "repeat",
       counted: false,
     });
-    return typeof earlier === "string" ? joined(earlier) : earlier.then(joined);
+    if (typeof earlier === "string") return joined(earlier);
+    void earlier.then((json) => later(joined(json)));
+    return undefined;
   }
 
   try {
-    return decideWarmOrRead(engine, request, policy, loaded.version, about, startedAt);
+    return decideWarmOrRead(engine, request, policy, loaded.version, about, startedAt, later);
   } catch (error) {
     // A bug here, or in an enrichment package's `fromRequest`: the trigger's fallback answers, and it shows.
     engine.log.error({ interceptorId, err: error }, "decision failed; answering with the fallback");
@@ -220,7 +231,8 @@ function decideWarmOrRead(
   policyVersion: string,
   about: VerifiedAbout,
   startedAt: number,
-): Decided | Promise<Decided> {
+  later: (decided: Decided) => void,
+): Decided | undefined {
   const { interceptorId } = about;
   const view = requestView(request);
   const now = Date.now();
@@ -243,41 +255,49 @@ function decideWarmOrRead(
       explanation: { facts: remembered, team: {}, counts: input.counts, shadow: evaluation.shadow },
     };
   }
-  return decideFromRedis(engine, { about, policy, policyVersion, view, plan, bucket, startedAt });
+  decideFromRedis(engine, { about, policy, policyVersion, view, plan, bucket, startedAt }, later);
+  return undefined;
 }
 
-/** The request's facts, team facts and counts from Redis, under the deadline guard. */
-async function decideFromRedis(engine: DecisionEngine, work: ReadWork): Promise<Decided> {
+/**
+ * The request's facts, team facts and counts from Redis, under its deadline guard: `done` is called once,
+ * with the evaluation or with the trigger's fallback, whichever comes first.
+ */
+function decideFromRedis(engine: DecisionEngine, work: ReadWork, done: (decided: Decided) => void): void {
   const { policy, startedAt } = work;
   const { interceptorId } = work.about;
   let settle: (json: string) => void = () => {};
   engine.recent.set(interceptorId, new Promise((resolve) => (settle = resolve)));
   const progress: Progress = { cache: "error", counted: true };
-  const result = await withDeadline(
-    lookUpAndEvaluate(engine, work, progress),
-    timeLeft(engine, startedAt),
-    () => bare(policy.policy.fallback, "deadline.exceeded"),
-    (error) => {
-      engine.log.warn(
-        { interceptorId, err: error },
-        "decision cache unavailable; answering with the fallback",
-      );
-      // Whether its facts are cached is unknown: ask for them (deduplicated), or a subject whose read
-      // failed would stay cold until its next request.
-      for (const fact of work.plan.facts) enqueue(engine, fact);
-      return bare(policy.policy.fallback, "cache.unavailable");
-    },
-  );
-  settle(result.json);
-  return {
-    verdict: result,
-    about: work.about,
-    cache: progress.cache,
-    counted: progress.counted,
-    policyVersion: work.policyVersion,
-    storeInBucket: progress.bucket,
-    explanation: progress.explanation,
+  let answered = false;
+  const finish = (result: Verdict) => {
+    // Past the deadline the request is answered already: a late result or failure is nobody's business.
+    if (answered) return;
+    answered = true;
+    guard.cancel();
+    settle(result.json);
+    done({
+      verdict: result,
+      about: work.about,
+      cache: progress.cache,
+      counted: progress.counted,
+      policyVersion: work.policyVersion,
+      storeInBucket: progress.bucket,
+      explanation: progress.explanation,
+    });
   };
+  const guard = engine.deadlines.add(performance.now() + timeLeft(engine, startedAt), () =>
+    finish(bare(policy.policy.fallback, "deadline.exceeded")),
+  );
+  lookUpAndEvaluate(engine, work, progress).then(finish, (error: unknown) => {
+    engine.deadlines.fireDue();
+    if (answered) return;
+    engine.log.warn({ interceptorId, err: error }, "decision cache unavailable; answering with the fallback");
+    // Whether its facts are cached is unknown: ask for them (deduplicated), or a subject whose read
+    // failed would stay cold until its next request.
+    for (const fact of work.plan.facts) enqueue(engine, fact);
+    finish(bare(policy.policy.fallback, "cache.unavailable"));
+  });
 }
 
 async function lookUpAndEvaluate(
@@ -296,6 +316,9 @@ async function lookUpAndEvaluate(
       bucket,
     ),
   );
+  // Every continuation starts by sending the answers that are due: the replies of a flood of reads arrive
+  // together, and thousands of waits end together, and their continuations run back to back.
+  engine.deadlines.fireDue();
   if (read.kind === "repeat") {
     if (read.answer !== null) return repeat(read.answer, progress);
     // The first request with this id is still being answered by another replica: its answer is stored
@@ -307,6 +330,7 @@ async function lookUpAndEvaluate(
       if (delay <= 0) continue;
       await new Promise((resolve) => setTimeout(resolve, delay));
       const stored = await engine.cache.storedAnswer(interceptorId);
+      engine.deadlines.fireDue();
       if (stored !== null) return repeat(stored, progress);
     }
     return bare(policy.policy.fallback, "idempotency.pending");
@@ -351,6 +375,7 @@ async function lookUpAndEvaluate(
         missing.map((fact) => fact.key),
         budget,
       );
+      engine.deadlines.fireDue();
       for (const fact of missing) {
         const raw = announced.get(fact.key);
         const record = raw ? decodeFact(raw) : undefined;
@@ -421,9 +446,9 @@ function planReads(
   return plan;
 }
 
-/** What is left of the request's deadline, less what the event loop is running late by. */
+/** What is left until the request's deadline guard: the deadline, less what the event loop is running late by. */
 function timeLeft(engine: DecisionEngine, startedAt: number): number {
-  return engine.deadlineMs - (performance.now() - startedAt) - engine.lag.marginMs;
+  return engine.deadlineMs - GUARD_MARGIN_MS - (performance.now() - startedAt) - engine.lag.marginMs;
 }
 
 function enqueue(engine: DecisionEngine, fact: PlannedFact): void {
