@@ -9,7 +9,7 @@ import { Enqueuer } from "@gatehouse/enrichment-sdk";
 import { DEFAULT_POLICY, type Policy } from "@gatehouse/policy";
 import { createRedis, logConnectionErrors, type RedisClient, redisTarget } from "@gatehouse/redis";
 import { createVerifier, parseSecrets } from "@gatehouse/signature";
-import { createLogger, createRegistry, type Logger } from "@gatehouse/telemetry";
+import { createLogger, createRegistry, type Logger, throttledLog } from "@gatehouse/telemetry";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { adminRoutes } from "./admin-routes.js";
 import { clientErrorHandler } from "./client-errors.js";
@@ -101,6 +101,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     maxWaiting: env.GATEHOUSE_MAX_WAITING,
     metrics,
     log,
+    warnReadFailed: throttledLog((fields, message) => log.warn(fields, message), 1_000),
   };
 
   const app: FastifyInstance = Fastify({

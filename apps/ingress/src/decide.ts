@@ -28,7 +28,7 @@ import {
   velocitySubject,
 } from "@gatehouse/policy";
 import type { Verifier } from "@gatehouse/signature";
-import { inSpan, type Logger } from "@gatehouse/telemetry";
+import { inSpan, type Logger, type LogLine } from "@gatehouse/telemetry";
 import { bare, unreadable, unverified, type Verdict, verdict } from "./answers.js";
 import type { Deadlines } from "./deadlines.js";
 import type { Explanation } from "./explanation.js";
@@ -56,6 +56,8 @@ export interface DecisionEngine {
   readonly maxWaiting: number;
   readonly metrics: IngressMetrics;
   readonly log: Logger;
+  /** A request whose Redis read failed: a warning, at most one a second (reads fail by the thousand). */
+  readonly warnReadFailed: LogLine;
 }
 
 /** How the cache served a decision: for audit and metrics. "memory": every fact from the process' copies. */
@@ -292,7 +294,10 @@ function decideFromRedis(engine: DecisionEngine, work: ReadWork, done: (decided:
   lookUpAndEvaluate(engine, work, progress).then(finish, (error: unknown) => {
     engine.deadlines.fireDue();
     if (answered) return;
-    engine.log.warn({ interceptorId, err: error }, "decision cache unavailable; answering with the fallback");
+    engine.warnReadFailed(
+      { interceptorId, err: error },
+      "decision cache unavailable; answering with the fallback",
+    );
     // Whether its facts are cached is unknown: ask for them (deduplicated), or a subject whose read
     // failed would stay cold until its next request.
     for (const fact of work.plan.facts) enqueue(engine, fact);

@@ -1,3 +1,4 @@
+import { throttledLog } from "@gatehouse/telemetry";
 import type { RedisClient } from "./create-redis.js";
 
 /** The one method of a logger this needs (pino's, for one). */
@@ -11,18 +12,8 @@ export interface WarnLogger {
  * Listening also keeps an unhandled 'error' event from crashing the process.
  */
 export function logConnectionErrors(clients: readonly RedisClient[], log: WarnLogger, everyMs = 5_000): void {
-  let last = 0;
-  let suppressed = 0;
+  const warn = throttledLog((fields, message) => log.warn(fields, message), everyMs);
   for (const client of clients) {
-    client.on("error", (error: Error) => {
-      const now = Date.now();
-      if (now - last < everyMs) {
-        suppressed++;
-        return;
-      }
-      log.warn({ err: error.message, ...(suppressed > 0 && { suppressed }) }, "redis connection error");
-      last = now;
-      suppressed = 0;
-    });
+    client.on("error", (error: Error) => warn({ err: error.message }, "redis connection error"));
   }
 }

@@ -9,3 +9,4 @@ export {
 } from "./metrics.js";
 export { inSpan } from "./span.js";
 export { type StopOnSignalsOptions, stopOnSignals } from "./stop-on-signals.js";
+export { type LogLine, throttledLog } from "./throttled-log.js";

@@ -1,0 +1,23 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { throttledLog } from "./throttled-log.js";
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("throttledLog", () => {
+  it("writes the first line, then one per interval saying how many it left out", () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const lines: [Record<string, unknown>, string][] = [];
+    const warn = throttledLog((fields, message) => lines.push([fields, message]), 1_000);
+    warn({ id: 1 }, "read failed");
+    for (let id = 2; id <= 11; id++) warn({ id }, "read failed");
+    expect(lines).toEqual([[{ id: 1 }, "read failed"]]);
+    vi.setSystemTime(Date.now() + 1_001);
+    warn({ id: 12 }, "read failed");
+    expect(lines[1]).toEqual([{ id: 12, suppressed: 10 }, "read failed"]);
+    vi.setSystemTime(Date.now() + 1_001);
+    warn({ id: 13 }, "read failed");
+    expect(lines[2]).toEqual([{ id: 13 }, "read failed"]);
+  });
+});
