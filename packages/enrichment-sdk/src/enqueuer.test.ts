@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { createRedis, type Redis } from "@gatehouse/redis";
 import { Queue } from "bullmq";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { z } from "zod";
 import { defineEnrichment } from "./define-enrichment.js";
 import { Enqueuer } from "./enqueuer.js";
@@ -104,6 +104,27 @@ describe("Enqueuer", () => {
     expect(results).toEqual(["added", "added", "added"]);
     const jobs = await queue(prefix).getWaiting();
     expect(jobs.map((job) => job.data.id).sort()).toEqual(["a", "b", "c"]);
+  });
+
+  it("starts the adds a batch per turn of the event loop, never all of a burst at once", async () => {
+    const prefix = newPrefix();
+    const q = enqueuer(await requestPath(), prefix);
+    const add = vi.spyOn(Queue.prototype, "add");
+    try {
+      const ids = Array.from({ length: 100 }, (_, i) => `burst-${i}`);
+      const results = Promise.all(ids.map((id) => q.enqueue(probe, { id })));
+      expect(add).not.toHaveBeenCalled();
+      const started: number[] = [];
+      for (let turn = 0; turn < 4; turn++) {
+        await new Promise((resolve) => setImmediate(resolve));
+        started.push(add.mock.calls.length);
+      }
+      expect(started).toEqual([32, 64, 96, 100]);
+      expect(await results).toEqual(ids.map(() => "added"));
+      expect(await queue(prefix).getJobCounts("wait")).toEqual({ wait: 100 });
+    } finally {
+      add.mockRestore();
+    }
   });
 
   it("fails invalid input without a job", async () => {
