@@ -26,6 +26,7 @@ async function runOnce(
   let measuring = !options.measureAfterS;
   let before = snapshot(watch);
   let startedAt = Date.now();
+  let lastAnswerAt = startedAt;
   let errors = 0;
   let timeouts = 0;
   let cursor = 0;
@@ -44,6 +45,7 @@ async function runOnce(
     },
     onResponse: (status, body) => {
       if (!measuring) return;
+      lastAnswerAt = Date.now();
       statusCodes[status] = (statusCodes[status] ?? 0) + 1;
       const decision = decisionOf(body);
       decisions[decision] = (decisions[decision] ?? 0) + 1;
@@ -90,7 +92,9 @@ async function runOnce(
   });
   await instance;
   clearTimeout(mark);
-  const endedAt = Date.now();
+  // A run of a set amount ends with its last answer: autocannon resolves only at its next whole second,
+  // which made every closed-loop throughput amount ÷ a whole number of seconds (13,333, 10,000, 8,000).
+  const endedAt = options.amount !== undefined ? lastAnswerAt : Date.now();
   const after = snapshot(watch);
 
   const responses = Object.values(statusCodes).reduce((sum, count) => sum + count, 0);
