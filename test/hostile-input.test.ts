@@ -2,8 +2,10 @@
 // limit), nothing else, and the ingress keeps answering afterwards. Through `app.inject`, and through a real
 // socket where only exact bytes make the case (duplicated header lines, Node's own HTTP limits).
 import { cacheKeys, writeFact } from "@gatehouse/decision-cache";
+import { buildApp } from "@gatehouse/ingress/src/app.js";
 import { createRedis, type Redis } from "@gatehouse/redis";
 import { sign, signedHeaders } from "@gatehouse/signature";
+import { createLogger } from "@gatehouse/telemetry";
 import type { FastifyInstance } from "fastify";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import {
@@ -953,5 +955,41 @@ describe("methods and paths", () => {
       decision: "ALLOW",
     });
     expectDeny(await injectRaw(app, payload, { route: `${M2M}?x=1`, secret: false }));
+  });
+});
+
+describe("log lines under a flood", () => {
+  it("writes one warning per reason a second for forged and broken requests, saying how many it stands for", async () => {
+    const lines: { msg: string; reason?: string; suppressed?: number }[] = [];
+    const log = createLogger({
+      name: "ingress",
+      level: "info",
+      destination: { write: (line: string) => lines.push(JSON.parse(line)) },
+    });
+    const flooded = await buildApp({
+      env: testEnv(redisUrl, { LOG_LEVEL: "info" }),
+      log,
+      policy: NO_WAIT_POLICY,
+    });
+    try {
+      const payload = m2mBody();
+      for (let i = 0; i < 50; i++)
+        expectDeny(await injectRaw(flooded, payload, { route: M2M, secret: OTHER_SECRET }));
+      for (let i = 0; i < 50; i++) expectDeny(await injectRaw(flooded, "{", { route: M2M }), UNREADABLE);
+      const denied = lines.filter((line) => line.msg === "request denied before policy");
+      expect(denied.map((line) => line.reason)).toEqual([
+        "signature.no_matching_signature",
+        "body.invalid_json",
+      ]);
+      // A second later, the next forged request's line says how many went unwritten.
+      await new Promise((resolve) => setTimeout(resolve, 1_050));
+      expectDeny(await injectRaw(flooded, payload, { route: M2M, secret: OTHER_SECRET }));
+      expect(lines.filter((line) => line.msg === "request denied before policy").at(-1)).toMatchObject({
+        reason: "signature.no_matching_signature",
+        suppressed: 49,
+      });
+    } finally {
+      await flooded.close();
+    }
   });
 });

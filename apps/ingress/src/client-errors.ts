@@ -1,6 +1,6 @@
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
-import type { Logger } from "@gatehouse/telemetry";
+import { type Logger, throttledLogPerKey } from "@gatehouse/telemetry";
 import { unreadable } from "./answers.js";
 import type { IngressMetrics } from "./ingress-metrics.js";
 
@@ -15,16 +15,17 @@ function refusal(code: string | undefined): { status: number; reason: string } {
  * Fastify's `clientErrorHandler`: a request Node's HTTP layer refuses before any route sees it (headers over
  * its 16 KB limit, a request line or header it cannot parse, a request that did not arrive in time) still
  * gets an interceptor answer — a DENY body, with the HTTP status that says why — and is counted like every
- * other answer. The connection is closed after it, as Node does.
+ * other answer. The connection is closed after it, as Node does. Logged once a second per reason at most.
  */
 export function clientErrorHandler(metrics: IngressMetrics, log: Logger) {
+  const infoRefused = throttledLogPerKey((fields, message) => log.info(fields, message), 1_000);
   return (error: NodeJS.ErrnoException, socket: Duplex): void => {
     // A reset connection has nobody to answer.
     if (error.code === "ECONNRESET" || socket.destroyed) return;
     const { status, reason } = refusal(error.code);
     const answer = unreadable(reason);
     metrics.decisions({ trigger: "unknown", decision: answer.decision, reason });
-    log.info({ reason, code: error.code }, "request refused by the HTTP parser");
+    infoRefused(reason)({ reason, code: error.code }, "request refused by the HTTP parser");
     if (socket.writable) {
       socket.write(
         `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +

@@ -1,5 +1,6 @@
 import { ROUTE_TRIGGERS, type TriggerPoint } from "@gatehouse/contracts";
 import type { AfterReplyWriter } from "@gatehouse/decision-cache";
+import { throttledLogPerKey } from "@gatehouse/telemetry";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { unreadable } from "./answers.js";
 import { type Decided, type DecisionEngine, decide } from "./decide.js";
@@ -20,17 +21,24 @@ const JSON_TYPE = "application/json; charset=utf-8";
  */
 export const interceptorRoutes: FastifyPluginAsync<InterceptorRoutesOptions> = async (app, options) => {
   const { engine, writer } = options;
+  // What a flood of forged or broken requests would write once each: a line per reason a second, saying
+  // how many it stands for (every one of them is counted in gatehouse_decisions_total and audited).
+  const warnDenied = throttledLogPerKey((fields, message) => engine.log.warn(fields, message), 1_000);
+  const infoRejected = throttledLogPerKey((fields, message) => engine.log.info(fields, message), 1_000);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: options.bodyLimit }, (_request, body, done) =>
     done(null, body),
   );
 
-  app.setErrorHandler((error: { statusCode?: number; code?: string }, request, reply) => {
+  app.setErrorHandler((error: { statusCode?: number; code?: string }, _request, reply) => {
     const tooLarge = error.statusCode === 413;
     const answer = unreadable(tooLarge ? "body.too_large" : "request.malformed");
     engine.metrics.decisions({ trigger: "unknown", decision: answer.decision, reason: answer.reason });
-    request.log.info({ reason: answer.reason, code: error.code }, "request rejected before verification");
+    infoRejected(answer.reason)(
+      { reason: answer.reason, code: error.code },
+      "request rejected before verification",
+    );
     return reply
       .code(tooLarge ? 413 : 200)
       .type(JSON_TYPE)
@@ -50,7 +58,7 @@ export const interceptorRoutes: FastifyPluginAsync<InterceptorRoutesOptions> = a
     for (const hit of explanation?.shadow ?? [])
       engine.metrics.shadowHits({ trigger: about.trigger, rule: hit.rule, decision: hit.decision });
     if (verdict.reason.startsWith("signature.") || verdict.reason.startsWith("body.")) {
-      engine.log.warn(
+      warnDenied(verdict.reason)(
         { interceptorId: about.interceptorId, reason: verdict.reason },
         "request denied before policy",
       );

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { throttledLog } from "./throttled-log.js";
+import { throttledLog, throttledLogPerKey } from "./throttled-log.js";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -19,5 +19,27 @@ describe("throttledLog", () => {
     vi.setSystemTime(Date.now() + 1_001);
     warn({ id: 13 }, "read failed");
     expect(lines[2]).toEqual([{ id: 13 }, "read failed"]);
+  });
+});
+
+describe("throttledLogPerKey", () => {
+  it("throttles each key on its own: a flood of one never hides the first line of another", () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const lines: [Record<string, unknown>, string][] = [];
+    const warn = throttledLogPerKey((fields, message) => lines.push([fields, message]), 1_000);
+    for (let id = 1; id <= 5; id++) warn("signature.too_old")({ id }, "denied");
+    warn("body.invalid")({ id: 6 }, "denied");
+    warn("signature.too_old")({ id: 7 }, "denied");
+    expect(lines).toEqual([
+      [{ id: 1 }, "denied"],
+      [{ id: 6 }, "denied"],
+    ]);
+    vi.setSystemTime(Date.now() + 1_001);
+    warn("signature.too_old")({ id: 8 }, "denied");
+    warn("body.invalid")({ id: 9 }, "denied");
+    expect(lines.slice(2)).toEqual([
+      [{ id: 8, suppressed: 5 }, "denied"],
+      [{ id: 9 }, "denied"],
+    ]);
   });
 });

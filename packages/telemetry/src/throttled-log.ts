@@ -21,3 +21,20 @@ export function throttledLog(line: LogLine, everyMs: number): LogLine {
     suppressed = 0;
   };
 }
+
+/**
+ * A `throttledLog` for each key apart — a reason, an error code: a flood of one kind (forged signatures from
+ * one attacker) neither floods the log nor hides the first line of another kind. Keys must come from a
+ * bounded set: each one keeps its own line.
+ */
+export function throttledLogPerKey(line: LogLine, everyMs: number): (key: string) => LogLine {
+  const lines = new Map<string, LogLine>();
+  return (key) => {
+    let throttled = lines.get(key);
+    if (throttled === undefined) {
+      throttled = throttledLog(line, everyMs);
+      lines.set(key, throttled);
+    }
+    return throttled;
+  };
+}
