@@ -37,7 +37,11 @@ export interface AfterReplyEntry {
 type Pending = { readonly entry: AfterReplyEntry; first?: boolean };
 
 export interface AfterReplyWriterOptions {
-  /** Flush at least this often. Default: 5 ms. */
+  /**
+   * Flush at least this often. Default: 20 ms — a quarter of the batches of 5 ms cost Redis 22 µs per request
+   * instead of 30 at 3,000 req/s (alternate windows in one run, README "Performance"); Scalekit retries an
+   * id only after its own timeout, seconds later, so the claim's later write changes nothing.
+   */
   flushMs?: number;
   /** Flush as soon as this many entries wait. Default: 512. */
   maxBatch?: number;
@@ -77,7 +81,7 @@ export class AfterReplyWriter {
   ) {
     if (!("gatehouseWrite" in redis)) redis.defineCommand("gatehouseWrite", { lua: WRITE_SCRIPT });
     this.#options = {
-      flushMs: 5,
+      flushMs: 20,
       maxBatch: 512,
       maxBuffered: 20_000,
       auditMaxLen: 10_000,
