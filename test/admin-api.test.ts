@@ -126,6 +126,29 @@ describe("admin API authentication", () => {
     expect(anonymousText.statusCode).toBe(401);
   });
 
+  it("takes every token of a rotation (GATEHOUSE_ADMIN_TOKEN=new,old) and no other", async () => {
+    const NEW = randomBytes(36).toString("base64url");
+    const { admin } = await ingress({ GATEHOUSE_ADMIN_TOKEN: `${NEW}, ${TOKEN}` });
+    for (const token of [NEW, TOKEN]) {
+      const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+      expect((await admin.put("/organizations/org_1", { memberCount: 3 }, headers)).statusCode).toBe(200);
+    }
+    for (const authorization of [
+      `Bearer ${NEW},${TOKEN}`,
+      `Bearer ${NEW}${TOKEN}`,
+      `Bearer ${NEW.slice(1)}`,
+    ]) {
+      const refused = await admin.get("/organizations/org_1", { authorization });
+      expect(refused.statusCode, authorization).toBe(401);
+    }
+    // Once the old token is dropped, it is refused.
+    const { admin: rotated } = await ingress({ GATEHOUSE_ADMIN_TOKEN: NEW });
+    expect((await rotated.get("/organizations/org_1", AUTH)).statusCode).toBe(401);
+    expect((await rotated.get("/organizations/org_1", { authorization: `Bearer ${NEW}` })).statusCode).toBe(
+      404,
+    );
+  });
+
   it("never logs the token, even at trace level, and keeps it out of /metrics", async () => {
     const { call, admin, logText } = await ingress();
     await admin.get("/organizations/none");

@@ -84,6 +84,11 @@ describe("parseEnv: GATEHOUSE_ADMIN_TOKEN", () => {
       ok: true,
       env: { adminToken: token },
     });
+    // The ingress' list during a rotation (`new,old`): the CLI sends the new one.
+    expect(parseEnv({ GATEHOUSE_ADMIN_TOKEN: `${token}, ${"o".repeat(40)}` })).toMatchObject({
+      ok: true,
+      env: { adminToken: token },
+    });
     for (const source of [{}, { GATEHOUSE_ADMIN_TOKEN: "" }]) {
       const parsed = parseEnv(source);
       expect(parsed.ok && Object.hasOwn(parsed.env, "adminToken")).toBe(false);

@@ -48,8 +48,13 @@ const envSchema = z
      * when a command signs, so `gatehouse help` works whatever the secret.
      */
     secrets: parseSecrets(env.SCALEKIT_INTERCEPTOR_SECRET ?? ""),
-    /** `GATEHOUSE_ADMIN_TOKEN`: the ingress's admin token, which `facts` sends; checked by the ingress. */
-    ...(env.GATEHOUSE_ADMIN_TOKEN !== undefined && { adminToken: env.GATEHOUSE_ADMIN_TOKEN }),
+    /**
+     * `GATEHOUSE_ADMIN_TOKEN`: the ingress's admin token, which `facts` sends; checked by the ingress. Of a
+     * list being rotated (`new,old`, as the ingress takes it), the first.
+     */
+    ...(env.GATEHOUSE_ADMIN_TOKEN !== undefined && {
+      adminToken: (env.GATEHOUSE_ADMIN_TOKEN.split(",")[0] as string).trim(),
+    }),
     /** The Redis `explain` reads the audit from: `REDIS_URL` (redis://127.0.0.1:6379), as the ingress uses. */
     redisUrl: env.REDIS_URL,
     /** `REDIS_CLUSTER_NODES`: a Redis Cluster's `host:port`s, used instead of `REDIS_URL` when set. */

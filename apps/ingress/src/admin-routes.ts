@@ -13,8 +13,8 @@ import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import { z } from "zod";
 
 export interface AdminRoutesOptions {
-  /** `GATEHOUSE_ADMIN_TOKEN`: requests must carry `Authorization: Bearer <token>`. */
-  token: string;
+  /** `GATEHOUSE_ADMIN_TOKEN`: requests must carry `Authorization: Bearer <token>`, any of these (a rotation). */
+  tokens: readonly string[];
   /**
    * The deployment's Redis or Redis Cluster. The admin routes open their own connection: bulk writes get a
    * longer timeout than the request path's.
@@ -135,7 +135,7 @@ function checkBulk(body: z.output<typeof bulkSchema>): {
  * Every request needs `Authorization: Bearer <token>`; bodies must be `application/json`.
  */
 export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, options) => {
-  const expected = Buffer.from(options.token);
+  const accepted = options.tokens.map((token) => Buffer.from(token));
   const redis = createRedis(
     { ...options.redis, commandTimeoutMs: ADMIN_REDIS_TIMEOUT_MS, name: "ingress-admin" },
     "request-path",
@@ -177,7 +177,11 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
   app.addHook("onRequest", async (request, reply) => {
     const given = /^Bearer +(\S+) *$/i.exec(request.headers.authorization ?? "")?.[1];
     const givenBytes = Buffer.from(given ?? "");
-    if (givenBytes.length !== expected.length || !timingSafeEqual(givenBytes, expected)) {
+    let valid = false;
+    for (const expected of accepted) {
+      if (givenBytes.length === expected.length && timingSafeEqual(givenBytes, expected)) valid = true;
+    }
+    if (!valid) {
       return reply
         .code(401)
         .header("www-authenticate", 'Bearer realm="gatehouse-admin"')

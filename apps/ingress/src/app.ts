@@ -124,8 +124,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
   // Facts about organizations and users, written by the team: off unless GATEHOUSE_ADMIN_TOKEN is set.
   if (env.GATEHOUSE_ADMIN_TOKEN !== undefined) {
-    const token = env.GATEHOUSE_ADMIN_TOKEN;
-    await app.register(adminRoutes, { prefix: "/admin/v1", token, redis: redisTarget(env), keys, registry });
+    const tokens = env.GATEHOUSE_ADMIN_TOKEN;
+    await app.register(adminRoutes, { prefix: "/admin/v1", tokens, redis: redisTarget(env), keys, registry });
   }
 
   // Give Redis a moment to connect before listening, so the first requests are not fallbacks; a Redis that

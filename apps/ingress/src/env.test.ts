@@ -141,13 +141,24 @@ describe("parseIngressEnv", () => {
     expect(parseIngressEnv(base).GATEHOUSE_ADMIN_TOKEN).toBeUndefined();
     expect(parseIngressEnv({ ...base, GATEHOUSE_ADMIN_TOKEN: "" }).GATEHOUSE_ADMIN_TOKEN).toBeUndefined();
     const token = "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5Cg==";
-    expect(parseIngressEnv({ ...base, GATEHOUSE_ADMIN_TOKEN: token }).GATEHOUSE_ADMIN_TOKEN).toBe(token);
+    expect(parseIngressEnv({ ...base, GATEHOUSE_ADMIN_TOKEN: token }).GATEHOUSE_ADMIN_TOKEN).toEqual([token]);
+    // A rotation: every token of the list, in order, blanks around the commas ignored.
+    const next = "bmV4dHRva2VubmV4dHRva2VubmV4dHRva2Vu";
+    expect(
+      parseIngressEnv({ ...base, GATEHOUSE_ADMIN_TOKEN: `${next}, ${token}` }).GATEHOUSE_ADMIN_TOKEN,
+    ).toEqual([next, token]);
   });
 
   it.each([
     ["x".repeat(31), "must be at least 32 characters"],
-    [`${"x".repeat(20)} ${"y".repeat(20)}`, "must be printable ASCII without spaces"],
-    [`${"x".repeat(40)}é`, "must be printable ASCII without spaces"],
+    [`${"x".repeat(20)} ${"y".repeat(20)}`, "must be printable ASCII without spaces or commas"],
+    [`${"x".repeat(40)}é`, "must be printable ASCII without spaces or commas"],
+    [`${"x".repeat(40)},${"y".repeat(31)}`, "token 2 of 2 must be at least 32 characters"],
+    [`${"x".repeat(40)},`, "token 2 of 2 must be at least 32 characters"],
+    [
+      Array.from({ length: 5 }, (_, i) => String(i).repeat(40)).join(","),
+      "at most 4 tokens, comma-separated",
+    ],
   ])("refuses GATEHOUSE_ADMIN_TOKEN=%j, naming it without echoing it", (token, reason) => {
     const message = problems({ SCALEKIT_INTERCEPTOR_SECRET: SECRET, GATEHOUSE_ADMIN_TOKEN: token });
     expect(message).toContain(`GATEHOUSE_ADMIN_TOKEN: ${reason}`);

@@ -4,6 +4,9 @@ import { z } from "zod";
 const int = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
+/** Admin tokens accepted at once: the new one and those still in use while clients move to it. */
+const MAX_ADMIN_TOKENS = 4;
+
 /** Every setting of the ingress, parsed once at boot; nothing else reads process.env. */
 export const ingressEnvSchema = z
   .object({
@@ -51,12 +54,35 @@ export const ingressEnvSchema = z
     /**
      * Bearer token of the admin API (`/admin/v1/…`: facts about organizations and users, written by the team).
      * Unset (the default): the admin API is off and its routes answer 404. At least 32 characters, printable
-     * ASCII without spaces, e.g. `openssl rand -base64 32`.
+     * ASCII without spaces or commas, e.g. `openssl rand -base64 32`. Several, comma-separated (`new,old`),
+     * are all accepted: rotate by deploying `new,old`, moving the clients to `new`, then deploying `new`.
      */
     GATEHOUSE_ADMIN_TOKEN: z
       .string()
-      .min(32, "must be at least 32 characters (e.g. openssl rand -base64 32)")
-      .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces")
+      .transform((value, context) => {
+        const tokens = value.split(",").map((token) => token.trim());
+        const which = (index: number) => (tokens.length > 1 ? `token ${index + 1} of ${tokens.length} ` : "");
+        if (tokens.length > MAX_ADMIN_TOKENS) {
+          context.addIssue({
+            code: "custom",
+            message: `at most ${MAX_ADMIN_TOKENS} tokens, comma-separated`,
+          });
+        }
+        for (const [index, token] of tokens.entries()) {
+          if (token.length < 32) {
+            context.addIssue({
+              code: "custom",
+              message: `${which(index)}must be at least 32 characters (e.g. openssl rand -base64 32)`,
+            });
+          } else if (!/^[\x21-\x2b\x2d-\x7e]+$/.test(token)) {
+            context.addIssue({
+              code: "custom",
+              message: `${which(index)}must be printable ASCII without spaces or commas`,
+            });
+          }
+        }
+        return tokens;
+      })
       .optional(),
   })
   .refine((env) => env.GATEHOUSE_REDIS_TIMEOUT_MS < env.GATEHOUSE_DEADLINE_MS, {
