@@ -22,7 +22,7 @@ export interface BenchProfile {
   /** Rounds of bare → Gatehouse → hand-written at `lowRate`, a rate the hand-written endpoint sustains too. */
   readonly lowRounds: number;
   readonly lowRate: number;
-  /** Rounds of bare → Gatehouse → hand-written → Gatehouse with slow providers, at half of Gatehouse's throughput. */
+  /** Rounds of bare → Gatehouse → Gatehouse with slow providers → hand-written, at half of Gatehouse's throughput. */
   readonly latencyRounds: number;
   readonly sessionRounds: number;
   /** The cold burst: new domains at once (one request each), new IPs among them, connections. */
@@ -71,7 +71,7 @@ export const PROFILES: Record<BenchProfile["name"], BenchProfile> = {
     lowRate: 500,
     capacityRequests: 40_000,
     capacityConnections: 64,
-    latencyRounds: 2,
+    latencyRounds: 3,
     sessionRounds: 2,
     burst: 10_000,
     burstIps: 500,
