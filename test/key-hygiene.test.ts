@@ -126,7 +126,7 @@ describe("the cache's own keys", () => {
         send(app, "/pre-m2m-token-creation", body("PRE_M2M_TOKEN_CREATION")),
         send(app, "/pre-m2m-token-creation", { ...body("PRE_M2M_TOKEN_CREATION"), gatehouse_test: true }),
       ]);
-      await sleep(6); // past the writer's 5 ms flush: one batch per round
+      await sleep(21); // past the writer's 20 ms flush: one batch per round
       if (round % 20 === 19) {
         const added = await Promise.all([keys.auditStream, keys.testAuditStream].map(entriesAdded));
         if (Math.min(...added) >= enough) break;

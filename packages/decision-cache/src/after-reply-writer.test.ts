@@ -267,6 +267,25 @@ describe("AfterReplyWriter batching", () => {
     expect((await batches(keys.auditStream)).map((batch) => batch.length)).toEqual([3, 2]);
   });
 
+  it("sends a backlog maxBatch entries per script, one batch right after the other", async () => {
+    const keys = newKeys();
+    const w = writer(keys, { flushMs: 60_000, maxBatch: 3 });
+    for (let i = 0; i < 10; i++) w.push(audit(i));
+    // Each script writes one stream entry holding its batch: three full ones without waiting for the timer…
+    await vi.waitFor(async () => expect(await redis.xlen(keys.auditStream)).toBe(3), {
+      timeout: 1_000,
+      interval: 5,
+    });
+    expect((await batches(keys.auditStream)).map((batch) => batch.length)).toEqual([3, 3, 3]);
+    // …and the last entry, below maxBatch, waits for the timer (or close).
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await redis.xlen(keys.auditStream)).toBe(3);
+    await w.close();
+    const written = await batches(keys.auditStream);
+    expect(written.map((batch) => batch.length)).toEqual([3, 3, 3, 1]);
+    expect(written.flat()).toEqual(Array.from({ length: 10 }, (_, i) => ({ i, decision: "ALLOW" })));
+  });
+
   it("caps the audit stream with MAXLEN ~", async () => {
     const keys = newKeys();
     const w = writer(keys, { flushMs: 1_000, auditMaxLen: 10 });

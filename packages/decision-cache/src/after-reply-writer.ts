@@ -43,7 +43,12 @@ export interface AfterReplyWriterOptions {
    * id only after its own timeout, seconds later, so the claim's later write changes nothing.
    */
   flushMs?: number;
-  /** Flush as soon as this many entries wait. Default: 512. */
+  /**
+   * Flush as soon as this many entries wait, and send at most this many per script. Default: 64. A script
+   * holds Redis while it runs (~15 µs an entry: every request path's read waits behind it) and building it
+   * holds the ingress' event loop; a backlog (kept through an outage: up to `maxBuffered`) goes out in
+   * batches of this size, one after another, instead of one script of thousands.
+   */
   maxBatch?: number;
   /** Entries held while Redis is unreachable; beyond it the oldest are dropped (and counted). Default: 20,000. */
   maxBuffered?: number;
@@ -82,7 +87,7 @@ export class AfterReplyWriter {
     if (!("gatehouseWrite" in redis)) redis.defineCommand("gatehouseWrite", { lua: WRITE_SCRIPT });
     this.#options = {
       flushMs: 20,
-      maxBatch: 512,
+      maxBatch: 64,
       maxBuffered: 20_000,
       auditMaxLen: 10_000,
       answerTtlMs: 600_000,
@@ -98,24 +103,29 @@ export class AfterReplyWriter {
     else this.#timer ??= setTimeout(() => void this.flush(), this.#options.flushMs);
   }
 
-  /** Sends what is buffered; on failure keeps it for the next flush. Never rejects. */
+  /**
+   * Sends the oldest `maxBatch` entries buffered, and the next batch as soon as that one is written while a
+   * full batch waits; on failure keeps them for the next flush. Never rejects.
+   */
   flush(): Promise<void> {
     if (this.#timer) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
     if (this.#flushing || this.#buffer.length === 0) return this.#flushing ?? Promise.resolve();
-    const batch = this.#buffer;
-    this.#buffer = [];
+    const batch = this.#buffer.splice(0, this.#options.maxBatch);
+    let failed = false;
     this.#flushing = this.#send(batch)
       .catch((error: unknown) => {
+        failed = true;
         this.#buffer = batch.concat(this.#buffer);
         this.#trim();
         this.#options.onError?.(error);
       })
       .finally(() => {
         this.#flushing = undefined;
-        if (this.#buffer.length > 0)
+        if (!failed && this.#buffer.length >= this.#options.maxBatch) void this.flush();
+        else if (this.#buffer.length > 0)
           this.#timer ??= setTimeout(() => void this.flush(), this.#options.flushMs);
       });
     return this.#flushing;
