@@ -292,7 +292,6 @@ function decideFromRedis(engine: DecisionEngine, work: ReadWork, done: (decided:
     finish(bare(policy.policy.fallback, "deadline.exceeded")),
   );
   lookUpAndEvaluate(engine, work, progress).then(finish, (error: unknown) => {
-    engine.deadlines.fireDue();
     if (answered) return;
     engine.warnReadFailed(
       { interceptorId, err: error },
@@ -313,17 +312,17 @@ async function lookUpAndEvaluate(
   const { policy, view, plan, bucket, startedAt } = work;
   const { interceptorId } = work.about;
   const now = Date.now();
-  const read = await inSpan("gatehouse.cache_read", () =>
-    engine.cache.read(
-      interceptorId,
-      [...plan.facts.map((fact) => fact.key), ...plan.team.map((fact) => fact.key)],
-      plan.counters.map((counter) => counter.keys),
-      bucket,
+  const read = await resumed(
+    engine,
+    inSpan("gatehouse.cache_read", () =>
+      engine.cache.read(
+        interceptorId,
+        [...plan.facts.map((fact) => fact.key), ...plan.team.map((fact) => fact.key)],
+        plan.counters.map((counter) => counter.keys),
+        bucket,
+      ),
     ),
   );
-  // Every continuation starts by sending the answers that are due: the replies of a flood of reads arrive
-  // together, and thousands of waits end together, and their continuations run back to back.
-  engine.deadlines.fireDue();
   if (read.kind === "repeat") {
     if (read.answer !== null) return repeat(read.answer, progress);
     // The first request with this id is still being answered by another replica: its answer is stored
@@ -333,9 +332,8 @@ async function lookUpAndEvaluate(
     const lastLook = timeLeft(engine, startedAt) - ANSWER_MARGIN_MS;
     for (const delay of [Math.min(PENDING_FIRST_LOOK_MS, lastLook), lastLook - PENDING_FIRST_LOOK_MS]) {
       if (delay <= 0) continue;
-      await new Promise((resolve) => setTimeout(resolve, delay));
-      const stored = await engine.cache.storedAnswer(interceptorId);
-      engine.deadlines.fireDue();
+      await resumed(engine, new Promise((resolve) => setTimeout(resolve, delay)));
+      const stored = await resumed(engine, engine.cache.storedAnswer(interceptorId));
       if (stored !== null) return repeat(stored, progress);
     }
     return bare(policy.policy.fallback, "idempotency.pending");
@@ -376,11 +374,13 @@ async function lookUpAndEvaluate(
   if (missing.length > 0 && !evaluation) {
     const budget = Math.min(policy.policy.onMiss.waitMs, timeLeft(engine, startedAt) - ANSWER_MARGIN_MS);
     if (budget > 0 && engine.announcements.waiting < engine.maxWaiting) {
-      const announced = await engine.announcements.wait(
-        missing.map((fact) => fact.key),
-        budget,
+      const announced = await resumed(
+        engine,
+        engine.announcements.wait(
+          missing.map((fact) => fact.key),
+          budget,
+        ),
       );
-      engine.deadlines.fireDue();
       for (const fact of missing) {
         const raw = announced.get(fact.key);
         const record = raw ? decodeFact(raw) : undefined;
@@ -449,6 +449,19 @@ function planReads(
     });
   }
   return plan;
+}
+
+/**
+ * `work`'s result, once the answers that came due meanwhile are sent: every await on the request path goes
+ * through here. The replies of a flood of reads arrive together, thousands of waits end together, and their
+ * continuations run back to back without a timer firing in between (see deadlines.ts).
+ */
+async function resumed<T>(engine: DecisionEngine, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } finally {
+    engine.deadlines.fireDue();
+  }
 }
 
 /** What is left until the request's deadline guard: the deadline, less what the event loop is running late by. */
