@@ -7,7 +7,7 @@ import {
 } from "@gatehouse/decision-cache";
 import { Enqueuer } from "@gatehouse/enrichment-sdk";
 import { DEFAULT_POLICY, type Policy } from "@gatehouse/policy";
-import { createRedis, logConnectionErrors, type RedisClient, redisTarget } from "@gatehouse/redis";
+import { createRedis, logConnectionErrors, type RedisClient, redisTarget, sendBatch } from "@gatehouse/redis";
 import { createVerifier, parseSecrets } from "@gatehouse/signature";
 import { createLogger, createRegistry, type Logger, throttledLog } from "@gatehouse/telemetry";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
@@ -67,9 +67,21 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   const keys = cacheKeys(env.GATEHOUSE_KEY_PREFIX);
   const idempotencyTtlMs = 2 * env.GATEHOUSE_SIGNATURE_TOLERANCE_SECONDS * 1000;
+  const warnRereadFailed = throttledLog((fields, message) => log.warn(fields, message), 1_000);
   const local =
     env.GATEHOUSE_LOCAL_FACTS_MS > 0
-      ? new LocalFacts({ maxAgeMs: env.GATEHOUSE_LOCAL_FACTS_MS, maxEntries: env.GATEHOUSE_LOCAL_FACTS_MAX })
+      ? new LocalFacts({
+          maxAgeMs: env.GATEHOUSE_LOCAL_FACTS_MS,
+          maxEntries: env.GATEHOUSE_LOCAL_FACTS_MAX,
+          // Copies in use are read again before they expire, off the request path.
+          reread: (keys) =>
+            sendBatch(
+              backgroundRedis,
+              keys.map((key) => ["GET", key]),
+            ) as Promise<(string | null)[]>,
+          onRereadError: (error) =>
+            warnRereadFailed({ err: error }, "reading facts in memory again failed; they expire on time"),
+        })
       : undefined;
   const announcements = new FactAnnouncements(subscriber, keys, { ...(local && { local }) });
   void announcements

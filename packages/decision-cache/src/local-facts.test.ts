@@ -1,9 +1,11 @@
-import { describe, expect, it } from "vitest";
+import { randomUUID } from "node:crypto";
+import { createRedis, type Redis, sendBatch } from "@gatehouse/redis";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { encodeFact } from "./fact-record.js";
-import { LocalFacts } from "./local-facts.js";
+import { LocalFacts, type LocalFactsOptions } from "./local-facts.js";
 
 const NOW = 1_700_000_000_000;
-const live = (options: { maxAgeMs: number; maxEntries?: number }) => {
+const live = (options: LocalFactsOptions) => {
   const local = new LocalFacts(options);
   local.resume();
   return local;
@@ -80,5 +82,90 @@ describe("LocalFacts", () => {
     local.suspend();
     expect(local.size).toBe(0);
     expect(local.get("k", NOW)).toBeUndefined();
+  });
+});
+
+describe("LocalFacts reading copies in use again", () => {
+  let redis: Redis;
+  beforeAll(() => {
+    redis = createRedis({ url: inject("redisUrl") }, "bullmq");
+  });
+  afterAll(async () => {
+    await redis.quit();
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  /** A LocalFacts whose copies live exactly maxAgeMs (no spread), reading again from the test Redis. */
+  function withReread(maxAgeMs: number, client: Redis = redis) {
+    vi.spyOn(Math, "random").mockReturnValue(1);
+    const reads: string[][] = [];
+    const errors: unknown[] = [];
+    const local = live({
+      maxAgeMs,
+      reread: (keys) => {
+        reads.push([...keys]);
+        return sendBatch(
+          client,
+          keys.map((key) => ["GET", key]),
+        ) as Promise<(string | null)[]>;
+      },
+      onRereadError: (error) => errors.push(error),
+    });
+    return { local, reads, errors };
+  }
+  const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+  it("reads a copy asked for in the last quarter of its life again, once, and keeps what Redis holds", async () => {
+    const key = `t${randomUUID()}:fact`;
+    const now = Date.now();
+    const { local, reads } = withReread(1_000);
+    local.put(key, encodeFact("v1", 60, now), now);
+    // A worker wrote a newer record whose announcement this process missed.
+    await redis.set(key, encodeFact("v2", 60, now + 1), "EX", 60);
+    expect(local.get(key, now + 700)?.fact).toBe("v1"); // before the last quarter: nothing read
+    await nextTurn();
+    expect(reads).toEqual([]);
+    expect(local.get(key, now + 800)?.fact).toBe("v1"); // served from memory, and read again behind it
+    expect(local.get(key, now + 801)?.fact).toBe("v1");
+    await vi.waitFor(() => expect(local.get(key)?.fact).toBe("v2"), { timeout: 1_000, interval: 5 });
+    expect(reads).toEqual([[key]]);
+    // The copy now lives a full maxAgeMs from the read.
+    expect(local.get(key, Date.now() + 900)?.fact).toBe("v2");
+    await redis.del(key);
+  });
+
+  it("never reads again a copy whose fact expires first, and drops a copy whose fact is gone from Redis", async () => {
+    const expiring = `t${randomUUID()}:fact`;
+    const gone = `t${randomUUID()}:fact`;
+    const now = Date.now();
+    const { local, reads } = withReread(10_000);
+    local.put(expiring, encodeFact("short", 5, now), now); // 5 s TTL: the copy ends with the fact
+    local.put(gone, encodeFact("deleted", 60, now), now); // in memory only: not in Redis
+    expect(local.get(expiring, now + 4_900)?.fact).toBe("short");
+    expect(local.get(gone, now + 8_000)?.fact).toBe("deleted");
+    await vi.waitFor(() => expect(local.get(gone)).toBeUndefined(), { timeout: 1_000, interval: 5 });
+    expect(reads).toEqual([[gone]]);
+    expect(local.size).toBe(1);
+  });
+
+  it("serves a copy whose read failed until it expires, without reading it again", async () => {
+    const unreachable = createRedis({ url: "redis://127.0.0.1:1" }, "request-path");
+    unreachable.on("error", () => {});
+    try {
+      const key = `t${randomUUID()}:fact`;
+      const now = Date.now();
+      const { local, reads, errors } = withReread(1_000, unreachable);
+      local.put(key, encodeFact("v1", 60, now), now);
+      expect(local.get(key, now + 800)?.fact).toBe("v1");
+      await vi.waitFor(() => expect(errors).toHaveLength(1), { timeout: 2_000, interval: 5 });
+      expect(local.get(key, now + 999)?.fact).toBe("v1");
+      await nextTurn();
+      expect(reads).toHaveLength(1);
+      expect(local.get(key, now + 1_000)).toBeUndefined();
+    } finally {
+      unreachable.disconnect();
+    }
   });
 });

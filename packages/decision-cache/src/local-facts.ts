@@ -5,9 +5,24 @@ export interface LocalFactsOptions {
   readonly maxAgeMs: number;
   /** Copies kept at most; beyond it the oldest go first. Default: 100,000. */
   readonly maxEntries?: number;
+  /**
+   * Reads keys from Redis (each value, or null where there is none). A copy still asked for in the last
+   * quarter of its life is read again in the background, and kept for another `maxAgeMs`: a subject asked
+   * for steadily never sends a request to Redis. Without it, such a copy expires and the next request for it
+   * reads Redis itself.
+   */
+  readonly reread?: (keys: readonly string[]) => Promise<readonly (string | null)[]>;
+  /** A background read failed: its copies are served until they expire, then requests read Redis. */
+  readonly onRereadError?: (error: unknown) => void;
 }
 
-type Entry = { readonly record: FactRecord; readonly until: number };
+type Entry = {
+  readonly record: FactRecord;
+  readonly until: number;
+  /** From when a request for this copy has it read again; never when the fact itself expires first. */
+  readonly rereadAt: number;
+  rereading: boolean;
+};
 
 /**
  * Facts this process has read from Redis or heard announced by a worker, decoded, so a warm request is
@@ -19,6 +34,8 @@ export class LocalFacts {
   readonly #entries = new Map<string, Entry>();
   readonly #maxEntries: number;
   #live = false;
+  /** Copies to read again, gathered over one turn of the event loop and read together. */
+  #due: [string, Entry][] = [];
 
   constructor(private readonly options: LocalFactsOptions) {
     this.#maxEntries = options.maxEntries ?? 100_000;
@@ -33,7 +50,10 @@ export class LocalFacts {
     if (!this.#live) return undefined;
     const entry = this.#entries.get(key);
     if (!entry) return undefined;
-    if (entry.until > now) return entry.record;
+    if (entry.until > now) {
+      if (now >= entry.rereadAt && !entry.rereading) this.#rereadLater(key, entry);
+      return entry.record;
+    }
     this.#entries.delete(key);
     return undefined;
   }
@@ -51,10 +71,15 @@ export class LocalFacts {
     // Between 3/4 and all of maxAgeMs: copies taken together (a warm-up, a burst) do not all expire, and
     // send their requests to Redis, in the same moment.
     const maxAge = this.options.maxAgeMs * (0.75 + 0.25 * Math.random());
-    const until = Math.min(now + maxAge, expiresAt(record));
+    const expires = expiresAt(record);
+    const until = Math.min(now + maxAge, expires);
     if (until <= now) return record;
+    // A fact that expires before its copy would is not read again: its own refresh (a worker's write,
+    // announced) replaces the copy.
+    const rereadAt =
+      this.options.reread && now + maxAge < expires ? now + 0.75 * maxAge : Number.POSITIVE_INFINITY;
     this.#entries.delete(key);
-    this.#entries.set(key, { record, until });
+    this.#entries.set(key, { record, until, rereadAt, rereading: false });
     if (this.#entries.size > this.#maxEntries) {
       const oldest = this.#entries.keys().next();
       if (!oldest.done) this.#entries.delete(oldest.value);
@@ -71,5 +96,29 @@ export class LocalFacts {
   suspend(): void {
     this.#live = false;
     this.#entries.clear();
+  }
+
+  #rereadLater(key: string, entry: Entry): void {
+    // Once per copy: a read that fails is not retried, and the copy expires on time.
+    entry.rereading = true;
+    if (this.#due.push([key, entry]) === 1) setImmediate(() => this.#reread());
+  }
+
+  #reread(): void {
+    const due = this.#due;
+    this.#due = [];
+    const reread = this.options.reread as NonNullable<LocalFactsOptions["reread"]>;
+    reread(due.map(([key]) => key)).then(
+      (values) => {
+        const now = Date.now();
+        for (const [index, [key, entry]] of due.entries()) {
+          const raw = values[index];
+          if (raw) this.put(key, raw, now);
+          // Gone from Redis: so is the copy, unless an announcement replaced it meanwhile.
+          else if (this.#entries.get(key) === entry) this.#entries.delete(key);
+        }
+      },
+      (error: unknown) => this.options.onRereadError?.(error),
+    );
   }
 }
