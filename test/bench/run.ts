@@ -15,6 +15,7 @@ import { parseArgs } from "node:util";
 import { cacheKeys } from "@gatehouse/decision-cache";
 import { createRedis } from "@gatehouse/redis";
 import { generateSecret } from "@gatehouse/signature";
+import { rewriteIfGrown } from "./aof-rewrites.js";
 import { type BurstResult, coldBurst } from "./cold-burst.js";
 import { LoadGenerator } from "./load.js";
 import { describeMachine, waitForQuiet } from "./machine.js";
@@ -123,6 +124,7 @@ async function main(): Promise<BenchResults> {
     `up: ingress ${s.ingress.url}, worker, redis ${s.redis.url}, bare ${s.bare.url}, hand-written ${s.handWritten.url}`,
   );
 
+  // Warms the cache, then compacts Redis' append-only file between windows (aof-rewrites.ts).
   const redis = createRedis({ url: s.redis.url }, "bullmq");
   const warmed = await warmCache({
     url: s.ingress.url,
@@ -132,7 +134,6 @@ async function main(): Promise<BenchResults> {
     workload,
     timeoutMs: 60_000,
   });
-  await redis.quit();
   workload = warmed.workload;
   if (warmed.report.disposableMissing.length > 0)
     notes.push(`not on the disposable list, dropped: ${warmed.report.disposableMissing.join(", ")}`);
@@ -156,6 +157,11 @@ async function main(): Promise<BenchResults> {
   };
   const handConnections = handWrittenConnections(profile.fixedRate, providerLatencyMs, profile.connections);
   let seed = 1;
+  const rewriteBetweenWindows = async () => {
+    const seconds = await rewriteIfGrown(redis);
+    if (seconds !== undefined)
+      say(`Redis' append-only file rewritten between windows (${seconds.toFixed(1)} s)`);
+  };
   const measure = async (
     scenario: ScenarioName,
     server: ServerName,
@@ -169,6 +175,7 @@ async function main(): Promise<BenchResults> {
       pacing?: "smooth" | "autocannon";
     },
   ) => {
+    await rewriteBetweenWindows();
     const counters = server === "gatehouse" ? await scrape(s.ingress.url) : undefined;
     const run = await load.run({
       label: `${scenario} ${server} #${round}`,
@@ -354,6 +361,7 @@ async function main(): Promise<BenchResults> {
       profile.burst,
       profile.burstIps,
     );
+    await rewriteBetweenWindows();
     say(
       `cold burst: ${profile.burst} new domains at once over ${Math.min(profile.burstConnections, profile.burst)} connections`,
     );
@@ -376,6 +384,7 @@ async function main(): Promise<BenchResults> {
     );
   }
   rss.stop();
+  await redis.quit();
 
   notes.push(
     `load generator: autocannon ${machine.autocannon} in its own process, ${pacing === "smooth" ? "each connection paced on its own schedule (wrk2-like, see pacing.ts)" : "autocannon's own per-second quota pacing"}; every request pre-signed before its window with a fresh interceptor id.`,

@@ -9,6 +9,7 @@ import { createRedis } from "@gatehouse/redis";
 import { Queue } from "bullmq";
 import { ROOT } from "../support/child-process.js";
 import { freePort, type RedisServer, startRedis } from "../support/redis-server.js";
+import { NO_AUTOMATIC_REWRITE } from "./aof-rewrites.js";
 import type { Managed, ProcessGroup } from "./processes.js";
 
 export interface ServerOptions {
@@ -153,11 +154,16 @@ export async function redisProcessId(url: string): Promise<number> {
   }
 }
 
-/** Redis with production persistence (infra/redis/redis.conf): append-only file, fsync every second, noeviction. */
+/**
+ * Redis with production persistence (infra/redis/redis.conf): append-only file, fsync every second,
+ * noeviction; its file is compacted between windows rather than during one (aof-rewrites.ts).
+ */
 export async function startProductionRedis(
   group: ProcessGroup,
 ): Promise<{ redis: RedisServer; redisPid: number }> {
-  const redis = await startRedis({ args: ["--appendonly", "yes", "--appendfsync", "everysec"] });
+  const redis = await startRedis({
+    args: ["--appendonly", "yes", "--appendfsync", "everysec", ...NO_AUTOMATIC_REWRITE],
+  });
   const redisPid = await redisProcessId(redis.url);
   group.adopt(redisPid);
   return { redis, redisPid };
