@@ -55,6 +55,7 @@ let server: RedisServer;
 let redis: Redis;
 let app: FastifyInstance;
 let factsOnly: FastifyInstance;
+let env: ReturnType<typeof testEnv>;
 /** Each command Redis ran while recording; `script` is the SHA an EVALSHA ran. */
 const commands: { name: string; fromScript: boolean; script?: string }[] = [];
 let recording = false;
@@ -63,7 +64,7 @@ beforeAll(async () => {
   // A Redis of its own: MONITOR sees every command, and no other test's traffic.
   server = await startRedis();
   redis = createRedis({ url: server.url }, "bullmq");
-  const env = testEnv(server.url);
+  env = testEnv(server.url);
   const keys = cacheKeys(env.GATEHOUSE_KEY_PREFIX);
   const email = ENRICHMENTS["email-domain"];
   const ip = ENRICHMENTS["ip-reputation"];
@@ -168,5 +169,31 @@ describe("Redis round trips per decision", () => {
     expect(batches).toBeGreaterThan(0);
     expect(topLevel.filter((name) => name === "evalsha").length).toBeLessThanOrEqual(2 * batches);
     expect(topLevel.filter((name) => name === "eval").length).toBeLessThanOrEqual(1); // the claim script's first use
+  });
+
+  it("stays none for a subject asked for steadily past the copies' lifetime: they are read again behind the answers", async () => {
+    // Copies of 300-400 ms; requests every 40 ms for 1.6 s, four lifetimes.
+    const steady = await testIngress({ ...env, GATEHOUSE_LOCAL_FACTS_MS: 400 }, FACTS_ONLY_POLICY);
+    try {
+      await send(steady, "/pre-user-invitation", body("PRE_USER_INVITATION")); // reads both facts once
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      commands.length = 0;
+      recording = true;
+      for (let i = 0; i < 40; i++) {
+        const sent = await send(steady, "/pre-user-invitation", body("PRE_USER_INVITATION"), {
+          id: `ic_${randomUUID()}`,
+        });
+        expect(sent.answer).toEqual({ decision: "ALLOW" });
+        await new Promise((resolve) => setTimeout(resolve, 40));
+      }
+      recording = false;
+      // No request ran the read script (its GETs); the copies were read again with plain GETs, a few times.
+      expect(commands.filter((command) => command.fromScript && command.name === "get")).toEqual([]);
+      const rereads = commands.filter((command) => !command.fromScript && command.name === "get").length;
+      expect(rereads).toBeGreaterThanOrEqual(2 * 3);
+      expect(rereads).toBeLessThanOrEqual(2 * 8);
+    } finally {
+      await steady.close();
+    }
   });
 });
