@@ -22,7 +22,7 @@ export interface BenchProfile {
   /** Rounds of bare → Gatehouse → hand-written at `lowRate`, a rate the hand-written endpoint sustains too. */
   readonly lowRounds: number;
   readonly lowRate: number;
-  /** Rounds of bare → Gatehouse → Gatehouse with slow providers → hand-written, at half of Gatehouse's throughput. */
+  /** Rounds of bare → Gatehouse and Gatehouse with slow providers (in turn first) → hand-written, at half of Gatehouse's throughput. */
   readonly latencyRounds: number;
   readonly sessionRounds: number;
   /** The cold burst: new domains at once (one request each), new IPs among them, connections. */
