@@ -168,6 +168,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     deadlines.close();
     recent.close();
     announcements.close();
+    local?.suspend();
     await writer.close();
     await enqueuer.close();
     // QUIT fails on a request-path client while Redis is away (no offline queue); disconnect it then, or it

@@ -150,6 +150,17 @@ describe("LocalFacts reading copies in use again", () => {
     expect(local.size).toBe(1);
   });
 
+  it("reads nothing once suspended (the subscriber gone, or the ingress closing)", async () => {
+    const key = `t${randomUUID()}:fact`;
+    const now = Date.now();
+    const { local, reads } = withReread(1_000);
+    local.put(key, encodeFact("v1", 60, now), now);
+    expect(local.get(key, now + 800)?.fact).toBe("v1"); // a read is due at the next turn…
+    local.suspend(); // …but every copy is forgotten first
+    await nextTurn();
+    expect(reads).toEqual([]);
+  });
+
   it("serves a copy whose read failed until it expires, without reading it again", async () => {
     const unreachable = createRedis({ url: "redis://127.0.0.1:1" }, "request-path");
     unreachable.on("error", () => {});

@@ -107,6 +107,8 @@ export class LocalFacts {
   #reread(): void {
     const due = this.#due;
     this.#due = [];
+    // Suspended meanwhile (the subscriber is gone, or the ingress is closing): every copy is forgotten.
+    if (!this.#live) return;
     const reread = this.options.reread as NonNullable<LocalFactsOptions["reread"]>;
     reread(due.map(([key]) => key)).then(
       (values) => {
