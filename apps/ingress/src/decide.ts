@@ -101,6 +101,8 @@ const ANSWER_MARGIN_MS = 25;
 const GUARD_MARGIN_MS = 25;
 // A repeat of an id another replica is answering looks for the stored answer this soon first.
 const PENDING_FIRST_LOOK_MS = 50;
+// A request answered from memory reads no velocity counter (those live in Redis only).
+const NO_COUNTS: ReadonlyMap<string, number> = new Map();
 
 type PlannedFact = { name: FactName; enrichment: AnyEnrichment; input: unknown; key: string };
 type PlannedCounter = { id: string; window: number; keys: CounterKeys };
@@ -242,7 +244,7 @@ function decideWarmOrRead(
   const plan = planReads(engine, request, view, policy, now);
   const remembered = fromMemory(engine, plan, now);
   if (remembered) {
-    const input: EvaluationInput = { view, facts: remembered, team: {}, counts: new Map() };
+    const input: EvaluationInput = { view, facts: remembered, team: {}, counts: NO_COUNTS };
     const evaluation = inSpan("gatehouse.policy", () => evaluateWithMisses(policy, input, false));
     const answer = verdict(evaluation.answer, evaluation.reason, evaluation.rule);
     engine.recent.set(interceptorId, answer.json);

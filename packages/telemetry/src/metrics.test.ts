@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { Counter } from "prom-client";
+import { describe, expect, it, vi } from "vitest";
 import { createRegistry, labelledCounter, latencyHistogram, Registry } from "./metrics.js";
 
 /** The value of one series in the Prometheus text output, or undefined when it is not there. */
@@ -48,6 +49,26 @@ describe("labelledCounter", () => {
     ordered({ x: "1", y: "2" });
     ordered({ y: "2", x: "1" });
     expect(await series(registry, 't_ordered_total{x="1",y="2"}')).toBe(2);
+  });
+
+  it("counts without prom-client on the request path: its series are filled when the metrics are collected", async () => {
+    const registry = new Registry();
+    // What prom-client's `inc` is (not in its types).
+    const prototype = Counter.prototype as unknown as { incWithoutExemplar: (...args: unknown[]) => unknown };
+    const inc = vi.spyOn(prototype, "incWithoutExemplar");
+    try {
+      const decisions = labelledCounter(registry, "t_hot_total", "Hot.", ["trigger", "reason"]);
+      for (let i = 0; i < 1_000; i++) decisions({ trigger: "PRE_SIGNUP", reason: i % 2 ? "a" : "b" });
+      expect(inc).not.toHaveBeenCalled();
+      expect(await series(registry, 't_hot_total{trigger="PRE_SIGNUP",reason="a"}')).toBe(500);
+      expect(inc).toHaveBeenCalledTimes(2); // once per series, at collection (prom-client sets `inc` to it)
+      // Collected again: the same totals, not twice them.
+      decisions({ trigger: "PRE_SIGNUP", reason: "a" });
+      expect(await series(registry, 't_hot_total{trigger="PRE_SIGNUP",reason="a"}')).toBe(501);
+      expect(await series(registry, 't_hot_total{trigger="PRE_SIGNUP",reason="b"}')).toBe(500);
+    } finally {
+      inc.mockRestore();
+    }
   });
 
   it("registers in the given registry only", async () => {

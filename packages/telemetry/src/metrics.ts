@@ -10,8 +10,10 @@ export function createRegistry(prefix = "gatehouse_"): Registry {
 }
 
 /**
- * A counter whose label sets are resolved once and reused: the request path increments by key instead
- * of hashing a label object on every call.
+ * A counter for the request path: each label set's count is a number in nested maps, handed to prom-client
+ * only when the metrics are collected (a scrape). prom-client's own `inc`, even on a child bound to its
+ * labels, builds a hash string of the labels on every call: four counts per request made ~0.9 KB of garbage
+ * per request (the ingress' sampled allocations, this session's notes).
  */
 export function labelledCounter<L extends string>(
   registry: Registry,
@@ -19,16 +21,48 @@ export function labelledCounter<L extends string>(
   help: string,
   labels: readonly L[],
 ) {
-  const counter = new Counter({ name, help, labelNames: labels, registers: [registry] });
-  const children = new Map<string, { inc(value?: number): void }>();
+  type Series = { readonly labels: Record<L, string>; value: number };
+  const series: Series[] = [];
+  // One level per label, in `labels` order; the last level holds the series.
+  const root = new Map<string, unknown>();
+  new Counter({
+    name,
+    help,
+    labelNames: labels,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { labels: values, value } of series) this.inc(values, value);
+    },
+  });
+  const single: Series | undefined =
+    labels.length === 0 ? { labels: {} as Record<L, string>, value: 0 } : undefined;
+  if (single) series.push(single);
   return (values: Record<L, string>, by = 1) => {
-    const key = labels.map((label) => values[label]).join("\u0000");
-    let child = children.get(key);
-    if (!child) {
-      child = counter.labels(values);
-      children.set(key, child);
+    if (single) {
+      single.value += by;
+      return;
     }
-    child.inc(by);
+    let level = root;
+    for (let index = 0; index < labels.length - 1; index++) {
+      const value = values[labels[index] as L];
+      let next = level.get(value) as Map<string, unknown> | undefined;
+      if (!next) {
+        next = new Map();
+        level.set(value, next);
+      }
+      level = next;
+    }
+    const last = values[labels[labels.length - 1] as L];
+    let found = level.get(last) as Series | undefined;
+    if (!found) {
+      const copy = {} as Record<L, string>;
+      for (const label of labels) copy[label] = values[label];
+      found = { labels: copy, value: 0 };
+      level.set(last, found);
+      series.push(found);
+    }
+    found.value += by;
   };
 }
 
