@@ -113,6 +113,13 @@ export interface Aggregate {
   readonly gcOver10ms: number;
 }
 
+/**
+ * The answers the ingress counted over the same span as its GC counters: the window's unmeasured start
+ * included, which the load generator's `responses` leave out.
+ */
+const ingressAnswers = (w: WindowResult) =>
+  Object.values(w.ingress?.reasons ?? {}).reduce((sum, count) => sum + count, 0) || w.responses;
+
 const medianOf = (windows: readonly WindowResult[], pick: (w: WindowResult) => number) =>
   median(windows.map(pick));
 
@@ -164,7 +171,7 @@ export function aggregate(windows: readonly WindowResult[]): Aggregate[] {
       servedWaitUs: medianOf(group, (w) => w.servedWaitUs),
       cpuUs: medianRecord(group.map((w) => w.cpuUs)),
       cores: medianRecord(group.map((w) => w.cores)),
-      gcUs: medianOf(group, (w) => ((w.ingress?.gc?.seconds ?? Number.NaN) * 1e6) / w.responses),
+      gcUs: medianOf(group, (w) => ((w.ingress?.gc?.seconds ?? Number.NaN) * 1e6) / ingressAnswers(w)),
       gcOver10ms: sum((w) => w.ingress?.gc?.over10ms ?? 0),
     };
   });
