@@ -38,8 +38,8 @@ type Pending = { readonly entry: AfterReplyEntry; first?: boolean };
 
 export interface AfterReplyWriterOptions {
   /**
-   * Flush at least this often. Default: 20 ms — a quarter of the batches of 5 ms cost Redis 22 µs per request
-   * instead of 30 at 3,000 req/s (alternate windows in one run, README "Performance"); Scalekit retries an
+   * Flush at least this often. Default: 20 ms — a quarter of the script calls of 5 ms, each paying the call,
+   * an XADD, an HSET and a PEXPIRE (Redis CPU per warm request: README "Performance"); Scalekit retries an
    * id only after its own timeout, seconds later, so the claim's later write changes nothing.
    */
   flushMs?: number;
@@ -66,7 +66,7 @@ export interface AfterReplyWriterOptions {
 }
 
 /**
- * Writes that may happen after the reply, coalesced: whatever accumulates in a few milliseconds goes out
+ * Writes that may happen after the reply, coalesced: whatever accumulates in up to `flushMs` goes out
  * as one script per *batch* — the claims of the ids answered from memory (SET NX each), one HSET of all
  * answers of a bucket, one XADD whose entry carries the packed audit records — never one command per
  * request. On a cluster the same commands go out one by one, pipelined per node. Bounded in memory; flushed
