@@ -8,7 +8,7 @@ import {
   type AfterReplyWriterOptions,
 } from "./after-reply-writer.js";
 import { type CacheKeys, cacheKeys } from "./keys.js";
-import { WRITE_SCRIPT } from "./write-scripts.js";
+import { packRecords, WRITE_SCRIPT } from "./write-scripts.js";
 
 const redisUrl = inject("redisUrl");
 const redisPort = Number(new URL(redisUrl).port);
@@ -152,6 +152,56 @@ describe("AfterReplyWriter batching", () => {
     expect(await redis.hgetall(keys.answers(100))).toEqual({ a: '{"decision":"ALLOW","id":"a"}' });
     expect(await batches(keys.auditStream)).toEqual([[{ id: "a" }]]);
     expect(repeats).toEqual([b]);
+  });
+
+  it("cuts each repeat's record out of its stream's packed records, first, middle or last alike", async () => {
+    const keys = newKeys();
+    const repeats: unknown[] = [];
+    const w = writer(keys, { flushMs: 1_000, onRepeat: (entry) => repeats.push(entry) });
+    // Text a record may hold: newlines, commas and brackets inside strings, characters beyond ASCII.
+    const entry = (id: string, test: boolean): AfterReplyEntry => ({
+      answer: { interceptorId: id, bucket: 3, json: `{"id":"${id}"}`, claim: true },
+      audit: { id, note: `line\n,[${id}],\n\u00e9\u{1f600}` },
+      test,
+    });
+    const ids = ["a1", "a2", "a3", "a4", "a5", "t1", "t2", "t3"];
+    // Answered first elsewhere: the audit stream's first, middle and last; every test record but one.
+    const answeredElsewhere = ["a1", "a3", "a5", "t1", "t3"];
+    for (const id of answeredElsewhere) await redis.set(keys.idempotency(id), "2");
+    const entries = ids.map((id) => entry(id, id.startsWith("t")));
+    // Interleaved, with a record that has no answer between them.
+    for (const [index, e] of entries.entries()) {
+      w.push(e);
+      if (index === 1) w.push({ audit: { id: "unverified" }, test: false });
+    }
+    await w.flush();
+
+    const auditOf = (id: string) =>
+      (entries.find((e) => e.answer?.interceptorId === id) as AfterReplyEntry).audit;
+    expect(await batches(keys.auditStream)).toEqual([[auditOf("a2"), { id: "unverified" }, auditOf("a4")]]);
+    // Byte for byte what an entry without repeats would hold.
+    const [entry0] = await redis.xrange(keys.auditStream, "-", "+");
+    expect(entry0?.[1][1]).toBe(
+      packRecords([auditOf("a2"), { id: "unverified" }, auditOf("a4")].map((r) => JSON.stringify(r))),
+    );
+    expect(await batches(keys.testAuditStream)).toEqual([[auditOf("t2")]]);
+    expect(Object.keys(await redis.hgetall(keys.answers(3))).sort()).toEqual(["a2", "a4", "t2"]);
+    expect(repeats.map((e) => (e as AfterReplyEntry).answer?.interceptorId)).toEqual(answeredElsewhere);
+  });
+
+  it("writes no stream entry when every record of it was a repeat's", async () => {
+    const keys = newKeys();
+    const w = writer(keys, { flushMs: 1_000 });
+    await redis.set(keys.idempotency("r"), "2");
+    w.push({
+      answer: { interceptorId: "r", bucket: 3, json: "{}", claim: true },
+      audit: { id: "r" },
+      test: false,
+    });
+    w.push({ audit: { id: "test" }, test: true });
+    await w.flush();
+    expect(await redis.exists(keys.auditStream)).toBe(0);
+    expect(await batches(keys.testAuditStream)).toEqual([[{ id: "test" }]]);
   });
 
   it("retries a batch that never reached Redis whole: an id claimed meanwhile elsewhere is a repeat", async () => {
