@@ -54,14 +54,14 @@ function workerSource(url: string, prefix: string): Record<string, string> {
 }
 
 /**
- * A key's family: its variable parts (subjects, interceptor ids, buckets, job ids) masked, so the failure
- * message names each kind of key once: `v1:fact:email-domain.v1:*`, `v1:idem:*`, `{bull}:enrich.x:<n>:lock`.
+ * A key's family: its variable parts (subjects, interceptor ids, job ids) masked, so the failure message
+ * names each kind of key once: `v1:fact:email-domain.v1:*`, `v1:answer:*`, `{bull}:enrich.x:<n>:lock`.
  */
 function familyOf(prefix: string, key: string): string {
   const parts = key.slice(prefix.length + 1).split(":");
   const [root, kind, ...more] = parts;
   if (root === "v1" && kind === "fact") return `v1:fact:${more[0]}:*`;
-  if (root === "v1" && (kind === "idem" || kind === "answers")) return `v1:${kind}:*`;
+  if (root === "v1" && kind === "answer") return "v1:answer:*";
   if (root === "{bull}" && more[0] === "de") return `{bull}:${kind}:de:*`;
   return parts.map((part) => (/^\d+$/.test(part) ? "<n>" : part)).join(":");
 }
@@ -163,14 +163,14 @@ describe("the cache's own keys", () => {
       .join("\n");
     expect([...new Set(untimed)], `key families under ${prefix}:\n${report}`).toEqual([]);
 
-    // What the session must have left: the facts of each enrichment, idempotency, answers, the warm marker.
+    // What the session must have left: the facts of each enrichment, the claimed ids with their answers, the
+    // warm marker.
     expect([...families.keys()]).toEqual(
       expect.arrayContaining([
         "v1:fact:email-domain.v1:*",
         "v1:fact:ip-reputation.v2:*",
         "v1:fact:user-claims.v1:*",
-        "v1:idem:*",
-        "v1:answers:*",
+        "v1:answer:*",
         "v1:warm:email-domain.v1",
         "v1:audit",
         "v1:audit:test",

@@ -385,7 +385,7 @@ describe(`a sustained mixed load (${PROFILE.name} profile)`, () => {
       const streamLengths = await Promise.all(
         streams.map(async (key) => [key, await redis.xlen(key)] as const),
       );
-      const idemKeys = found.filter((e) => e.key.startsWith(`${prefix}:v1:idem:`)).length;
+      const idemKeys = found.filter((e) => e.key.startsWith(`${prefix}:v1:answer:`)).length;
 
       // The ingress' RSS: the first window of the measured run against the last one.
       const windowMs = PROFILE.rssWindowS * 1000;

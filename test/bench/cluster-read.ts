@@ -73,7 +73,6 @@ async function readAt(
   const counters = plan.map((subject) => [
     counterKeys(cache.keys, COUNTER, `81.0.${subject >> 8}.${subject & 255}`, 3_600, now),
   ]);
-  const bucket = cache.bucket();
   const latencies = new Float64Array(reads);
   let next = 0;
   const watch = { ...pids, client: process.pid };
@@ -83,7 +82,7 @@ async function readAt(
       while (next < reads) {
         const n = next++;
         const started = performance.now();
-        const result = await cache.read(ids[n]!, keys[n]!, counters[n]!, bucket);
+        const result = await cache.read(ids[n]!, keys[n]!, counters[n]!);
         latencies[n] = performance.now() - started;
         if (result.kind !== "fresh" || result.values.some((value) => value === null))
           throw new Error(`read ${n}: expected three cached facts and a fresh claim`);

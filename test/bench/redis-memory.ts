@@ -1,11 +1,11 @@
 // What Gatehouse keeps in Redis, per item, written the way the processes write it: facts through
-// `writeFacts` (what a worker stores), idempotency claims and velocity counters through `DecisionCache.read`
-// (what the ingress does per request), stored answers and audit records through `AfterReplyWriter` with
-// records shaped as the ingress builds them (interceptor-routes.ts + explanation.ts).
+// `writeFacts` (what a worker stores), velocity counters through the counter script, idempotency claims
+// holding their answers and audit records through `AfterReplyWriter` (what the ingress leaves per request
+// answered from memory) with records shaped as the ingress builds them (interceptor-routes.ts +
+// explanation.ts).
 import { randomBytes } from "node:crypto";
 import {
   AfterReplyWriter,
-  type CacheKeys,
   cacheKeys,
   counterKeys,
   DecisionCache,
@@ -55,12 +55,12 @@ const DISPOSABLE_MESSAGE =
 const POLICY_VERSION = policyVersion(JSON.stringify(DEFAULT_POLICY));
 
 /** The `n`th PRE_SIGNUP decision as the ingress leaves it behind: 5% disposable (DENY), the rest ALLOW. */
-function decisionEntry(keys: CacheKeys, n: number, bucket: number, withAnswer: boolean) {
+function decisionEntry(n: number, withAnswer: boolean) {
   const denied = n % 20 === 3;
-  const email = sampleFact(keys, "email-domain", n).fact as PolicyFacts["email-domain"] & object;
+  const email = sampleFact(cacheKeys(), "email-domain", n).fact as PolicyFacts["email-domain"] & object;
   const facts: PolicyFacts = {
     "email-domain": { ...email, disposable: denied },
-    "ip-reputation": sampleFact(keys, "ip-reputation", n).fact as PolicyFacts["ip-reputation"],
+    "ip-reputation": sampleFact(cacheKeys(), "ip-reputation", n).fact as PolicyFacts["ip-reputation"],
   };
   const id = interceptorId();
   const json = JSON.stringify(
@@ -80,7 +80,7 @@ function decisionEntry(keys: CacheKeys, n: number, bucket: number, withAnswer: b
     explanation: { facts, team: {}, counts: new Map(), shadow: [] },
   };
   return {
-    answer: withAnswer ? { interceptorId: id, bucket, json } : undefined,
+    answer: withAnswer ? { interceptorId: id, json, claim: true } : undefined,
     test: false,
     audit: auditRecord(decided, 0.8 + (n % 13) / 10),
   };
@@ -129,15 +129,7 @@ export async function measureRedisMemory(redisUrl: string, items: number): Promi
     });
   }
 
-  // The ingress' read: an idempotency claim per interceptor id.
   const keys = cacheKeys();
-  const bucket = Math.floor(Date.now() / 60_000);
-  await measure("idempotency claim", "one key per interceptor id, TTL 600 s", async (redis) => {
-    const cache = new DecisionCache(redis, keys);
-    const ids = Array.from({ length: items }, interceptorId);
-    await inChunks(items, (n) => cache.read(ids[n]!, [], [], bucket));
-    return { keys: ids.map((id) => keys.idempotency(id)), perKey: true };
-  });
   // A velocity counter's window, through the counter script the cluster read runs (the same INCR and
   // PEXPIRE the one-Redis read script does), so no claim is written beside it.
   const now = Date.now();
@@ -159,39 +151,35 @@ export async function measureRedisMemory(redisUrl: string, items: number): Promi
     },
   );
 
-  // After the reply: the stored answer (one field of a per-minute hash) and the audit record, packed
-  // `perBatch` records to an XADD entry — what one flush (every 5 ms, at most 512) carries.
-  for (const perBatch of [1, 16, 512]) {
-    const withAnswer = perBatch === 16;
-    const write = async (redis: Redis, keep: "audit" | "answers"): Promise<Written> => {
-      const writer = new AfterReplyWriter(redis, keys, { maxBatch: Math.max(512, perBatch) });
-      for (let from = 0; from < items; from += perBatch) {
-        for (let n = from; n < Math.min(items, from + perBatch); n++)
-          writer.push(decisionEntry(keys, n, bucket, withAnswer));
-        await writer.flush();
-      }
-      await writer.close();
-      // Each row counts one key: drop the other one before measuring.
-      await redis.del(keep === "audit" ? keys.answers(bucket) : keys.auditStream);
-      return keep === "audit"
-        ? { keys: [keys.auditStream], perKey: false }
-        : {
-            keys: [keys.answers(bucket)],
-            perKey: false,
-            valueBytes: decisionEntry(keys, 0, bucket, true).answer!.json.length,
-          };
-    };
+  // After the reply: the idempotency claim holding its answer, and the audit record, packed `perBatch`
+  // records to an XADD entry (a flush, every 20 ms, carries at most 64).
+  await measure(
+    "idempotency claim with its answer",
+    "one key per interceptor id (5% DENY with its message), TTL 600 s",
+    async (redis) => {
+      const writer = new AfterReplyWriter(redis, keys);
+      const entries = Array.from({ length: items }, (_, n) => decisionEntry(n, true));
+      for (const entry of entries) writer.push({ ...entry, audit: {} });
+      await writer.close(60_000);
+      await redis.del(keys.auditStream);
+      return {
+        keys: entries.map((entry) => keys.idempotency(entry.answer!.interceptorId)),
+        perKey: true,
+        valueBytes: entries[0]!.answer!.json.length,
+      };
+    },
+  );
+  for (const perBatch of [1, 16, 64]) {
     await measure(
       `audit record, ${perBatch} per stream entry`,
       `${Math.ceil(items / perBatch)} XADD entries`,
-      (redis) => write(redis, "audit"),
+      async (redis) => {
+        const writer = new AfterReplyWriter(redis, keys, { maxBatch: perBatch });
+        for (let n = 0; n < items; n++) writer.push(decisionEntry(n, false));
+        await writer.close(60_000);
+        return { keys: [keys.auditStream], perKey: false };
+      },
     );
-    if (withAnswer)
-      await measure(
-        "stored answer",
-        "one field of the minute's answers hash (5% DENY with its message), TTL 600 s",
-        (redis) => write(redis, "answers"),
-      );
   }
   return rows;
 }

@@ -1,6 +1,6 @@
 // `npm run bench:scaling [-- --quick]`: the figures docs/scaling.md is written from, in a few minutes, on
 // loopback only, stopping by itself:
-//   1. Redis memory per cached fact, idempotency claim, velocity counter, stored answer and audit record;
+//   1. Redis memory per cached fact, velocity counter, idempotency claim (holding its answer) and audit record;
 //   2. the ingress' read on one Redis and on a three-master Redis Cluster: latency and CPU per read;
 //   3. the cold burst against 1, 2 and 4 email-domain worker processes: jobs/s, time to drain, and how the
 //      ingress answered meanwhile.
@@ -201,7 +201,7 @@ function format(results: ScalingResults, table: (headers: string[], body: string
     out.push(
       "",
       "### Redis memory per item",
-      "A Redis of its own (no persistence), written the way the processes write: facts with `writeFacts`, claims and counters with `DecisionCache.read`, answers and audit records with `AfterReplyWriter` (records made by the ingress' `auditRecord`). used_memory growth: INFO memory's used_memory after − before, / items, each kind written into a database of its own from empty (key, value, expiry, allocator overhead and the keyspace's hash tables, amortized); MEMORY USAGE: `MEMORY USAGE key SAMPLES 0`, averaged over ~200 keys, or the stream's / hash's one key / its items.",
+      "A Redis of its own (no persistence), written the way the processes write: facts with `writeFacts`, counters with the read's counter script, claims holding their answers and audit records with `AfterReplyWriter` (records made by the ingress' `auditRecord`). used_memory growth: INFO memory's used_memory after − before, / items, each kind written into a database of its own from empty (key, value, expiry, allocator overhead and the keyspace's hash tables, amortized); MEMORY USAGE: `MEMORY USAGE key SAMPLES 0`, averaged over ~200 keys, or the stream's one key / its items.",
       "",
       table(...memoryTable(results.memory)),
     );

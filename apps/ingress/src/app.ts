@@ -90,7 +90,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const enqueuer = new Enqueuer({ connection: backgroundRedis, keyPrefix: keys.prefix });
   const writer = new AfterReplyWriter(backgroundRedis, keys, {
     auditMaxLen: env.GATEHOUSE_AUDIT_MAXLEN,
-    answerTtlMs: idempotencyTtlMs + 60_000,
     idempotencyTtlMs,
     onDrop: (count) => metrics.auditDropped({}, count),
     onRepeat: (entry) => metrics.repeats({ trigger: String(entry.audit.trigger) }),

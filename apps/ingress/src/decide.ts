@@ -84,8 +84,8 @@ export interface Decided {
   readonly cache: CacheOutcome;
   /** False for an idempotent repeat: it is neither counted nor audited again. */
   readonly counted: boolean;
-  /** The bucket the answer is to be stored in, when this request claimed its interceptor id (or is to). */
-  readonly storeInBucket?: number;
+  /** This request claimed its interceptor id (or is to): its answer is stored for repeats. */
+  readonly storeAnswer?: boolean;
   /** Answered without a read: the id is claimed after the reply, with the answer. */
   readonly claimAfterReply?: boolean;
   /** What the policy read and what it would have done in shadow: for the audit record and `gatehouse explain`. */
@@ -112,7 +112,7 @@ type ReadPlan = {
   team: { name: TeamFactName; key: string }[];
   counters: PlannedCounter[];
 };
-type Progress = { cache: CacheOutcome; counted: boolean; bucket?: number; explanation?: Explanation };
+type Progress = { cache: CacheOutcome; counted: boolean; claimed?: boolean; explanation?: Explanation };
 type VerifiedAbout = About & { readonly interceptorId: string };
 /** A request that reads Redis: what the read, the wait and the evaluation after it need. */
 type ReadWork = {
@@ -121,7 +121,6 @@ type ReadWork = {
   policyVersion: string;
   view: RequestView;
   plan: ReadPlan;
-  bucket: number;
   startedAt: number;
 };
 
@@ -240,7 +239,6 @@ function decideWarmOrRead(
   const { interceptorId } = about;
   const view = requestView(request);
   const now = Date.now();
-  const bucket = engine.cache.bucket(now);
   const plan = planReads(engine, request, view, policy, now);
   const remembered = fromMemory(engine, plan, now);
   if (remembered) {
@@ -254,12 +252,12 @@ function decideWarmOrRead(
       cache: plan.facts.length === 0 ? "none" : "memory",
       counted: true,
       policyVersion,
-      storeInBucket: bucket,
+      storeAnswer: true,
       claimAfterReply: true,
       explanation: { facts: remembered, team: {}, counts: input.counts, shadow: evaluation.shadow },
     };
   }
-  decideFromRedis(engine, { about, policy, policyVersion, view, plan, bucket, startedAt }, later);
+  decideFromRedis(engine, { about, policy, policyVersion, view, plan, startedAt }, later);
   return undefined;
 }
 
@@ -286,7 +284,7 @@ function decideFromRedis(engine: DecisionEngine, work: ReadWork, done: (decided:
       cache: progress.cache,
       counted: progress.counted,
       policyVersion: work.policyVersion,
-      storeInBucket: progress.bucket,
+      storeAnswer: progress.claimed === true,
       explanation: progress.explanation,
     });
   };
@@ -311,7 +309,7 @@ async function lookUpAndEvaluate(
   work: ReadWork,
   progress: Progress,
 ): Promise<Verdict> {
-  const { policy, view, plan, bucket, startedAt } = work;
+  const { policy, view, plan, startedAt } = work;
   const { interceptorId } = work.about;
   const now = Date.now();
   const read = await resumed(
@@ -321,7 +319,6 @@ async function lookUpAndEvaluate(
         interceptorId,
         [...plan.facts.map((fact) => fact.key), ...plan.team.map((fact) => fact.key)],
         plan.counters.map((counter) => counter.keys),
-        bucket,
       ),
     ),
   );
@@ -340,7 +337,7 @@ async function lookUpAndEvaluate(
     }
     return bare(policy.policy.fallback, "idempotency.pending");
   }
-  progress.bucket = bucket;
+  progress.claimed = true;
 
   const facts: PolicyFacts = {};
   const missing: PlannedFact[] = [];

@@ -79,27 +79,28 @@ describe("AfterReplyWriter batching", () => {
     expect(await redis.exists(keys.testAuditStream)).toBe(0);
   });
 
-  it("stores answers in one hash per bucket, with the answer TTL", async () => {
+  it("stores each answer in the claim its read made, keeping the claim's TTL; never where no claim is", async () => {
     const keys = newKeys();
-    const w = writer(keys, { flushMs: 1_000, answerTtlMs: 5_000 });
-    const answer = (id: string, bucket: number) => ({
-      answer: { interceptorId: id, bucket, json: `{"decision":"ALLOW","id":"${id}"}` },
+    const w = writer(keys, { flushMs: 1_000 });
+    const answer = (id: string) => ({
+      answer: { interceptorId: id, json: `{"decision":"ALLOW","id":"${id}"}` },
       audit: { id },
       test: false,
     });
-    w.push(answer("a", 100));
-    w.push(answer("b", 100));
-    w.push(answer("c", 101));
+    // What the read script leaves for a first sight: an empty claim, with the idempotency TTL.
+    await redis.set(keys.idempotency("a"), "", "PX", 5_000);
+    await redis.set(keys.idempotency("b"), "", "PX", 5_000);
+    w.push(answer("a"));
+    w.push(answer("b"));
+    w.push(answer("c")); // its claim expired meanwhile: nothing to store it in
     w.push(audit(1)); // no answer to store (e.g. a repeat)
     await w.flush();
 
-    expect(await redis.hgetall(keys.answers(100))).toEqual({
-      a: '{"decision":"ALLOW","id":"a"}',
-      b: '{"decision":"ALLOW","id":"b"}',
-    });
-    expect(await redis.hgetall(keys.answers(101))).toEqual({ c: '{"decision":"ALLOW","id":"c"}' });
-    for (const bucket of [100, 101]) {
-      const pttl = await redis.pttl(keys.answers(bucket));
+    expect(await redis.get(keys.idempotency("a"))).toBe('{"decision":"ALLOW","id":"a"}');
+    expect(await redis.get(keys.idempotency("b"))).toBe('{"decision":"ALLOW","id":"b"}');
+    expect(await redis.exists(keys.idempotency("c"))).toBe(0);
+    for (const id of ["a", "b"]) {
+      const pttl = await redis.pttl(keys.idempotency(id));
       expect(pttl).toBeGreaterThan(4_000);
       expect(pttl).toBeLessThanOrEqual(5_000);
     }
@@ -113,13 +114,14 @@ describe("AfterReplyWriter batching", () => {
     const w = writer(keys, { flushMs: 60_000, maxBatch: 100_000 });
     for (let i = 0; i < 2_500; i++)
       w.push({
-        answer: { interceptorId: `ic_${i}`, bucket: 5, json: `{"n":${i}}` },
+        answer: { interceptorId: `ic_${i}`, json: `{"n":${i}}`, claim: true },
         audit: { i },
         test: false,
       });
     await w.flush();
-    expect(await redis.hlen(keys.answers(5))).toBe(2_500);
-    expect(await redis.hget(keys.answers(5), "ic_2499")).toBe('{"n":2499}');
+    expect(await redis.get(keys.idempotency("ic_0"))).toBe('{"n":0}');
+    expect(await redis.get(keys.idempotency("ic_2499"))).toBe('{"n":2499}');
+    expect(await redis.keys(keys.idempotency("*"))).toHaveLength(2_500);
     expect((await batches(keys.auditStream)).flat()).toHaveLength(2_500);
   });
 
@@ -132,24 +134,23 @@ describe("AfterReplyWriter batching", () => {
       onRepeat: (entry) => repeats.push(entry),
     });
     const fromMemory = (id: string): AfterReplyEntry => ({
-      answer: { interceptorId: id, bucket: 100, json: `{"decision":"ALLOW","id":"${id}"}`, claim: true },
+      answer: { interceptorId: id, json: `{"decision":"ALLOW","id":"${id}"}`, claim: true },
       audit: { id },
       test: false,
     });
     // "b" was answered first elsewhere (another replica): this answer to it is a repeat.
-    await redis.set(keys.idempotency("b"), "99");
+    await redis.set(keys.idempotency("b"), '{"decision":"DENY"}');
     const a = fromMemory("a");
     const b = fromMemory("b");
     w.push(a);
     w.push(b);
     await w.flush();
 
-    expect(await redis.get(keys.idempotency("a"))).toBe("100");
+    expect(await redis.get(keys.idempotency("a"))).toBe('{"decision":"ALLOW","id":"a"}');
     const pttl = await redis.pttl(keys.idempotency("a"));
     expect(pttl).toBeGreaterThan(4_000);
     expect(pttl).toBeLessThanOrEqual(5_000);
-    expect(await redis.get(keys.idempotency("b"))).toBe("99");
-    expect(await redis.hgetall(keys.answers(100))).toEqual({ a: '{"decision":"ALLOW","id":"a"}' });
+    expect(await redis.get(keys.idempotency("b"))).toBe('{"decision":"DENY"}');
     expect(await batches(keys.auditStream)).toEqual([[{ id: "a" }]]);
     expect(repeats).toEqual([b]);
   });
@@ -160,7 +161,7 @@ describe("AfterReplyWriter batching", () => {
     const w = writer(keys, { flushMs: 1_000, onRepeat: (entry) => repeats.push(entry) });
     // Text a record may hold: newlines, commas and brackets inside strings, characters beyond ASCII.
     const entry = (id: string, test: boolean): AfterReplyEntry => ({
-      answer: { interceptorId: id, bucket: 3, json: `{"id":"${id}"}`, claim: true },
+      answer: { interceptorId: id, json: `{"id":"${id}"}`, claim: true },
       audit: { id, note: `line\n,[${id}],\n\u00e9\u{1f600}` },
       test,
     });
@@ -185,7 +186,10 @@ describe("AfterReplyWriter batching", () => {
       packRecords([auditOf("a2"), { id: "unverified" }, auditOf("a4")].map((r) => JSON.stringify(r))),
     );
     expect(await batches(keys.testAuditStream)).toEqual([[auditOf("t2")]]);
-    expect(Object.keys(await redis.hgetall(keys.answers(3))).sort()).toEqual(["a2", "a4", "t2"]);
+    for (const id of ids)
+      expect(await redis.get(keys.idempotency(id))).toBe(
+        answeredElsewhere.includes(id) ? "2" : `{"id":"${id}"}`,
+      );
     expect(repeats.map((e) => (e as AfterReplyEntry).answer?.interceptorId)).toEqual(answeredElsewhere);
   });
 
@@ -194,7 +198,7 @@ describe("AfterReplyWriter batching", () => {
     const w = writer(keys, { flushMs: 1_000 });
     await redis.set(keys.idempotency("r"), "2");
     w.push({
-      answer: { interceptorId: "r", bucket: 3, json: "{}", claim: true },
+      answer: { interceptorId: "r", json: "{}", claim: true },
       audit: { id: "r" },
       test: false,
     });
@@ -215,7 +219,7 @@ describe("AfterReplyWriter batching", () => {
       client,
     );
     const entry: AfterReplyEntry = {
-      answer: { interceptorId: "x", bucket: 7, json: "{}", claim: true },
+      answer: { interceptorId: "x", json: "{}", claim: true },
       audit: { id: "x" },
       test: false,
     };
@@ -226,7 +230,7 @@ describe("AfterReplyWriter batching", () => {
     await reopen();
     await vi.waitFor(() => expect(repeats).toEqual([entry]), { timeout: 3_000, interval: 20 });
     expect(await redis.get(keys.idempotency("x"))).toBe("6");
-    expect(await redis.exists(keys.answers(7), keys.auditStream)).toBe(0);
+    expect(await redis.exists(keys.auditStream)).toBe(0);
   });
 
   it("writes a batch retried after its reply was lost once: the script runs whole and finds its own claims", async () => {
@@ -247,12 +251,12 @@ describe("AfterReplyWriter batching", () => {
     // Redis runs what it receives; its replies wait in the proxy until the client has timed out (twice).
     proxy.holdReplies();
     w.push({
-      answer: { interceptorId: "y", bucket: 8, json: '{"decision":"ALLOW"}', claim: true },
+      answer: { interceptorId: "y", json: '{"decision":"ALLOW"}', claim: true },
       audit: { id: "y" },
       test: false,
     });
     w.push({
-      answer: { interceptorId: "z", bucket: 8, json: "{}", claim: true },
+      answer: { interceptorId: "z", json: "{}", claim: true },
       audit: { id: "z" },
       test: false,
     });
@@ -261,8 +265,8 @@ describe("AfterReplyWriter batching", () => {
     await w.close(2_000);
 
     expect((await batches(keys.auditStream)).flat()).toEqual([{ id: "y" }, { id: "z" }]);
-    expect(await redis.hgetall(keys.answers(8))).toEqual({ y: '{"decision":"ALLOW"}', z: "{}" });
-    expect(await redis.get(keys.idempotency("y"))).toBe("8");
+    expect(await redis.get(keys.idempotency("y"))).toBe('{"decision":"ALLOW"}');
+    expect(await redis.get(keys.idempotency("z"))).toBe("{}");
   });
 
   it("sends test requests' records to the test stream only", async () => {

@@ -15,12 +15,11 @@ export interface AfterReplyEntry {
   /** Set when the answer should be stored for idempotent repeats (the request claimed its id, or is to). */
   readonly answer?: {
     readonly interceptorId: string;
-    readonly bucket: number;
     readonly json: string;
     /**
      * The id is not claimed yet (answered from the process' memory, without a read): the batch claims it
-     * first. Where another request claimed it already, this one was a repeat answered elsewhere too:
-     * neither its answer nor its audit record is written.
+     * with its answer. Where another request claimed it already, this one was a repeat answered elsewhere
+     * too: its audit record is not written.
      */
     readonly claim?: boolean;
   };
@@ -38,8 +37,8 @@ type Pending = { readonly entry: AfterReplyEntry; first?: boolean };
 
 export interface AfterReplyWriterOptions {
   /**
-   * Flush at least this often. Default: 20 ms — a quarter of the script calls of 5 ms, each paying the call,
-   * an XADD, an HSET and a PEXPIRE (Redis CPU per warm request: README "Performance"); Scalekit retries an
+   * Flush at least this often. Default: 20 ms — a quarter of the script calls of 5 ms, each paying the call
+   * and an XADD (Redis CPU per warm request: README "Performance"); Scalekit retries an
    * id only after its own timeout, seconds later, so the claim's later write changes nothing.
    */
   flushMs?: number;
@@ -54,8 +53,6 @@ export interface AfterReplyWriterOptions {
   maxBuffered?: number;
   /** Approximate cap on each audit stream's length, in batches. Default: 10,000. */
   auditMaxLen?: number;
-  /** How long a stored answer outlives its bucket; at least the idempotency window. Default: 600 s. */
-  answerTtlMs?: number;
   /** How long a claimed interceptor id is remembered (the decision cache's). Default: 600 s. */
   idempotencyTtlMs?: number;
   /** Called for each entry whose claim found its id claimed already (a repeat): nothing of it is written. */
@@ -67,8 +64,9 @@ export interface AfterReplyWriterOptions {
 
 /**
  * Writes that may happen after the reply, coalesced: whatever accumulates in up to `flushMs` goes out
- * as one script per *batch* — the claims of the ids answered from memory (SET NX each), one HSET of all
- * answers of a bucket, one XADD whose entry carries the packed audit records — never one command per
+ * as one script per *batch* — each answer in its id's idempotency key (a SET NX claiming the ids answered
+ * from memory, a SET XX into the claims reads made), one XADD whose entry carries the packed audit
+ * records — never one round trip per
  * request. On a cluster the same commands go out one by one, pipelined per node. Bounded in memory; flushed
  * on close.
  */
@@ -90,7 +88,6 @@ export class AfterReplyWriter {
       maxBatch: 64,
       maxBuffered: 20_000,
       auditMaxLen: 10_000,
-      answerTtlMs: 600_000,
       idempotencyTtlMs: 600_000,
       ...options,
     };
@@ -156,7 +153,6 @@ export class AfterReplyWriter {
     // One script: claims, answers and records together (see write-scripts.ts).
     const keys: string[] = [];
     const claimed: AfterReplyEntry[] = [];
-    const slots = new Map<number, number>();
     const records: [string[], string[]] = [[], []];
     const values: (string | number)[] = [];
     for (const { entry } of batch) {
@@ -164,34 +160,16 @@ export class AfterReplyWriter {
       const record = records[stream].push(JSON.stringify(entry.audit));
       const answer = entry.answer;
       if (!answer) continue;
-      let claim = 0;
-      if (answer.claim) {
-        claim = keys.push(this.keys.idempotency(answer.interceptorId));
-        claimed.push(entry);
-      }
-      const slot = slots.get(answer.bucket) ?? slots.size + 1;
-      slots.set(answer.bucket, slot);
-      values.push(
-        claim,
-        slot,
-        answer.bucket,
-        answer.interceptorId,
-        answer.json,
-        stream === 0 ? record : -record,
-      );
+      keys.push(this.keys.idempotency(answer.interceptorId));
+      if (answer.claim) claimed.push(entry);
+      values.push(answer.claim ? 1 : 0, answer.json, stream === 0 ? record : -record);
     }
-    const claims = keys.length;
-    for (const bucket of slots.keys()) keys.push(this.keys.answers(bucket));
     keys.push(this.keys.auditStream, this.keys.testAuditStream);
-    const { idempotencyTtlMs, answerTtlMs, auditMaxLen } = this.#options;
     const flags = await (this.redis as WithWriteCommand).gatehouseWrite(
       keys.length,
       keys,
-      idempotencyTtlMs,
-      answerTtlMs,
-      auditMaxLen,
-      claims,
-      slots.size,
+      this.#options.idempotencyTtlMs,
+      this.#options.auditMaxLen,
       packRecords(records[0]),
       packRecords(records[1]),
       values,
@@ -199,27 +177,23 @@ export class AfterReplyWriter {
     for (const [index, entry] of claimed.entries()) if (flags[index] === 0) this.#options.onRepeat?.(entry);
   }
 
-  /** A cluster: the hashes, streams and idempotency keys live in different slots, one command each. */
+  /**
+   * A cluster: the idempotency keys and the streams live in different slots, one command each — the claims
+   * first (a repeat's record is not written), then the answers stored into claims and the records.
+   */
   async #sendToCluster(batch: Pending[]): Promise<void> {
     await this.#claimOnCluster(batch);
-    const answers = new Map<number, string[]>();
     const records: [string[], string[]] = [[], []];
+    const commands: Command[] = [];
     for (const { entry, first } of batch) {
       if (first === false) continue;
-      if (entry.answer) {
-        const fields = answers.get(entry.answer.bucket) ?? [];
-        fields.push(entry.answer.interceptorId, entry.answer.json);
-        answers.set(entry.answer.bucket, fields);
+      const answer = entry.answer;
+      if (answer && !answer.claim) {
+        commands.push(["SET", this.keys.idempotency(answer.interceptorId), answer.json, "XX", "KEEPTTL"]);
       }
       records[entry.test ? 1 : 0].push(JSON.stringify(entry.audit));
     }
-    const ttl = this.#options.answerTtlMs;
     const maxLen = this.#options.auditMaxLen;
-    const commands: Command[] = [];
-    for (const [bucket, fields] of answers) {
-      const key = this.keys.answers(bucket);
-      commands.push(["HSET", key, ...fields], ["PEXPIRE", key, ttl]);
-    }
     for (const [index, stream] of [this.keys.auditStream, this.keys.testAuditStream].entries()) {
       const packed = packRecords(records[index] as string[]);
       if (packed !== "") commands.push(["XADD", stream, "MAXLEN", "~", maxLen, "*", "records", packed]);
@@ -228,10 +202,10 @@ export class AfterReplyWriter {
   }
 
   /**
-   * Claims the ids of entries answered without a read, on a cluster: one SET NX per id (their keys live in
-   * different slots). A claim is tried once: when it fails, its entries count as first answers and are
-   * written (a repeat answered at that very moment by another replica may then be audited twice; dropping
-   * records would lose them).
+   * Claims the ids of entries answered without a read, on a cluster: one SET NX per id, with its answer
+   * (their keys live in different slots). A claim is tried once: when it fails, its entries count as first
+   * answers and are written (a repeat answered at that very moment by another replica may then be audited
+   * twice; dropping records would lose them).
    */
   async #claimOnCluster(batch: readonly Pending[]): Promise<void> {
     const unclaimed = batch.filter(({ entry, first }) => entry.answer?.claim === true && first === undefined);
@@ -243,7 +217,7 @@ export class AfterReplyWriter {
         this.redis,
         unclaimed.map(({ entry }) => {
           const answer = entry.answer as NonNullable<AfterReplyEntry["answer"]>;
-          return ["SET", this.keys.idempotency(answer.interceptorId), answer.bucket, "NX", "PX", ttl];
+          return ["SET", this.keys.idempotency(answer.interceptorId), answer.json, "NX", "PX", ttl];
         }),
       );
       first = replies.map((reply) => reply === "OK");

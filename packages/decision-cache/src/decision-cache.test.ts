@@ -44,14 +44,14 @@ describe("DecisionCache.read", () => {
     await redis.set(b, "B-value");
     await redis.set(d, "D-value");
 
-    const read = await cache.read("ic_1", [a, b, c, d], [], cache.bucket());
+    const read = await cache.read("ic_1", [a, b, c, d], []);
     expect(read).toEqual({ kind: "fresh", values: [null, "B-value", null, "D-value"], counts: [] });
-    expect(await cache.read("ic_2", [d, b], [], cache.bucket())).toEqual({
+    expect(await cache.read("ic_2", [d, b], [])).toEqual({
       kind: "fresh",
       values: ["D-value", "B-value"],
       counts: [],
     });
-    expect(await cache.read("ic_3", [], [], cache.bucket())).toEqual({
+    expect(await cache.read("ic_3", [], [])).toEqual({
       kind: "fresh",
       values: [],
       counts: [],
@@ -63,30 +63,32 @@ describe("DecisionCache.read", () => {
     const cache = new DecisionCache(redis, keys);
     const fact = keys.fact("test", 1, "x");
     await redis.set(fact, "X");
-    const bucket = cache.bucket();
-    expect((await cache.read("ic_rep", [fact], [], bucket)).kind).toBe("fresh");
+    expect((await cache.read("ic_rep", [fact], [])).kind).toBe("fresh");
     // The repeat does not read facts: only the (still missing) answer.
-    expect(await cache.read("ic_rep", [fact], [], bucket)).toEqual({ kind: "repeat", answer: null });
-    expect(await redis.get(keys.idempotency("ic_rep"))).toBe(String(bucket));
+    expect(await cache.read("ic_rep", [fact], [])).toEqual({ kind: "repeat", answer: null });
+    expect(await redis.get(keys.idempotency("ic_rep"))).toBe("");
+    expect(await cache.storedAnswer("ic_rep")).toBeNull();
   });
 
-  it("returns the stored answer once the after-reply writer has flushed it, whatever bucket the repeat asks with", async () => {
+  it("returns the stored answer once the after-reply writer has flushed it, with the claim's TTL kept", async () => {
     const keys = newKeys();
-    const cache = new DecisionCache(redis, keys);
+    const cache = new DecisionCache(redis, keys, { idempotencyTtlMs: 30_000 });
     const writer = new AfterReplyWriter(redis, keys, { flushMs: 1_000 });
-    const bucket = cache.bucket();
     const json = JSON.stringify({ decision: "DENY", error: { message: "no" } });
 
-    expect((await cache.read("ic_ans", [], [], bucket)).kind).toBe("fresh");
-    writer.push({ answer: { interceptorId: "ic_ans", bucket, json }, audit: { id: "ic_ans" }, test: false });
-    expect(await cache.read("ic_ans", [], [], bucket)).toEqual({ kind: "repeat", answer: null });
+    expect((await cache.read("ic_ans", [], [])).kind).toBe("fresh");
+    writer.push({ answer: { interceptorId: "ic_ans", json }, audit: { id: "ic_ans" }, test: false });
+    expect(await cache.read("ic_ans", [], [])).toEqual({ kind: "repeat", answer: null });
     await writer.flush();
 
-    expect(await cache.read("ic_ans", [], [], bucket)).toEqual({ kind: "repeat", answer: json });
-    // Another replica whose clock is in the next bucket still finds it: the id remembers the first bucket.
-    expect(await cache.read("ic_ans", [], [], bucket + 1)).toEqual({ kind: "repeat", answer: json });
-    // Another id in the same bucket is unaffected.
-    expect((await cache.read("ic_other", [], [], bucket)).kind).toBe("fresh");
+    expect(await cache.read("ic_ans", [], [])).toEqual({ kind: "repeat", answer: json });
+    expect(await cache.storedAnswer("ic_ans")).toBe(json);
+    const pttl = await redis.pttl(keys.idempotency("ic_ans"));
+    expect(pttl).toBeGreaterThan(28_000);
+    expect(pttl).toBeLessThanOrEqual(30_000);
+    // Another id is unaffected, and an id never seen has no answer.
+    expect((await cache.read("ic_other", [], [])).kind).toBe("fresh");
+    expect(await cache.storedAnswer("ic_never")).toBeNull();
     await writer.close();
   });
 
@@ -94,14 +96,14 @@ describe("DecisionCache.read", () => {
     const keys = newKeys();
     const cache = new DecisionCache(redis, keys, { idempotencyTtlMs: 30_000 });
     expect(cache.idempotencyTtlMs).toBe(30_000);
-    await cache.read("ic_ttl", [], [], cache.bucket());
+    await cache.read("ic_ttl", [], []);
     const pttl = await redis.pttl(keys.idempotency("ic_ttl"));
     expect(pttl).toBeGreaterThan(29_000);
     expect(pttl).toBeLessThanOrEqual(30_000);
 
     const defaults = new DecisionCache(redis, newKeys());
     expect(defaults.idempotencyTtlMs).toBe(600_000);
-    await defaults.read("ic_ttl", [], [], defaults.bucket());
+    await defaults.read("ic_ttl", [], []);
     const defaultPttl = await redis.pttl(defaults.keys.idempotency("ic_ttl"));
     expect(defaultPttl).toBeGreaterThan(599_000);
     expect(defaultPttl).toBeLessThanOrEqual(600_000);
@@ -110,27 +112,12 @@ describe("DecisionCache.read", () => {
   it("is fresh again once the id has expired", async () => {
     const keys = newKeys();
     const cache = new DecisionCache(redis, keys, { idempotencyTtlMs: 40 });
-    expect((await cache.read("ic_exp", [], [], cache.bucket())).kind).toBe("fresh");
-    expect((await cache.read("ic_exp", [], [], cache.bucket())).kind).toBe("repeat");
-    await vi.waitFor(
-      async () => expect((await cache.read("ic_exp", [], [], cache.bucket())).kind).toBe("fresh"),
-      {
-        timeout: 1_000,
-        interval: 10,
-      },
-    );
-  });
-
-  it("computes buckets of bucketMs", () => {
-    const cache = new DecisionCache(redis, newKeys(), { bucketMs: 1_000 });
-    expect(cache.bucketMs).toBe(1_000);
-    expect(cache.bucket(0)).toBe(0);
-    expect(cache.bucket(999)).toBe(0);
-    expect(cache.bucket(1_000)).toBe(1);
-    expect(cache.bucket(1_700_000_000_500)).toBe(1_700_000_000);
-    expect(new DecisionCache(redis, newKeys()).bucket(120_000)).toBe(2);
-    const now = Date.now();
-    expect(cache.bucket()).toBeGreaterThanOrEqual(Math.floor(now / 1_000));
+    expect((await cache.read("ic_exp", [], [])).kind).toBe("fresh");
+    expect((await cache.read("ic_exp", [], [])).kind).toBe("repeat");
+    await vi.waitFor(async () => expect((await cache.read("ic_exp", [], [])).kind).toBe("fresh"), {
+      timeout: 1_000,
+      interval: 10,
+    });
   });
 
   it("shares one script definition between caches on one connection", async () => {
@@ -138,9 +125,9 @@ describe("DecisionCache.read", () => {
     const keysB = newKeys();
     const first = new DecisionCache(redis, keysA);
     const second = new DecisionCache(redis, keysB);
-    expect((await first.read("same", [], [], 1)).kind).toBe("fresh");
-    expect((await second.read("same", [], [], 1)).kind).toBe("fresh");
-    expect((await first.read("same", [], [], 1)).kind).toBe("repeat");
+    expect((await first.read("same", [], [])).kind).toBe("fresh");
+    expect((await second.read("same", [], [])).kind).toBe("fresh");
+    expect((await first.read("same", [], [])).kind).toBe("repeat");
   });
 });
 
@@ -154,11 +141,11 @@ describe("velocity counters in the read", () => {
     const fact = keys.fact("test", 1, "x");
     await redis.set(fact, "X");
 
-    const first = await cache.read("ic_a", [fact], [counter], 1);
+    const first = await cache.read("ic_a", [fact], [counter]);
     expect(first).toEqual({ kind: "fresh", values: ["X"], counts: [[1, 10]] });
-    expect((await cache.read("ic_b", [], [counter], 1)).kind).toBe("fresh");
-    expect(await cache.read("ic_a", [fact], [counter], 1)).toMatchObject({ kind: "repeat" });
-    const third = await cache.read("ic_c", [], [counter], 1);
+    expect((await cache.read("ic_b", [], [counter])).kind).toBe("fresh");
+    expect(await cache.read("ic_a", [fact], [counter])).toMatchObject({ kind: "repeat" });
+    const third = await cache.read("ic_c", [], [counter]);
     expect(third).toEqual({ kind: "fresh", values: [], counts: [[3, 10]] });
 
     // The window's key expires on its own, after two window lengths.
@@ -176,8 +163,8 @@ describe("velocity counters in the read", () => {
     const a = counterKeys(keys, "ip:60", "198.51.100.7", 60, now);
     const b = counterKeys(keys, "ip:60", "198.51.100.8", 60, now);
     const c = counterKeys(keys, "ip:3600", "198.51.100.7", 3_600, now);
-    await cache.read("ic_1", [], [a, b, c], 1);
-    const second = await cache.read("ic_2", [], [a, c], 1);
+    await cache.read("ic_1", [], [a, b, c]);
+    const second = await cache.read("ic_2", [], [a, c]);
     expect(second).toEqual({
       kind: "fresh",
       values: [],

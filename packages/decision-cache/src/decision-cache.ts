@@ -1,6 +1,6 @@
 import { isCluster, type RedisClient } from "@gatehouse/redis";
 import type { CacheKeys } from "./keys.js";
-import { COUNT_SCRIPT, READ_SCRIPT, STORED_ANSWER_SCRIPT } from "./read-script.js";
+import { COUNT_SCRIPT, READ_SCRIPT } from "./read-script.js";
 import type { CounterKeys } from "./velocity-counter.js";
 
 export type CacheRead =
@@ -15,25 +15,17 @@ export type CacheRead =
 export interface DecisionCacheOptions {
   /** How long an interceptor id is remembered: at least the signature tolerance, past and future. Default: 600 s. */
   idempotencyTtlMs?: number;
-  /** Width of one answers bucket. Default: 60 s. */
-  bucketMs?: number;
 }
 
 type ReadReply = [0 | 1, ...(string | number | null)[]];
 type WithReadCommand = RedisClient & {
   gatehouseCount(current: string, previous: string, ttlMs: number): Promise<[number, number]>;
   gatehouseRead(numberOfKeys: number, ...args: (string | number)[]): Promise<ReadReply>;
-  gatehouseStoredAnswer(
-    idempotencyKey: string,
-    answersPrefix: string,
-    interceptorId: string,
-  ): Promise<string | null>;
 };
 
 /** The ingress' view of the cache: one command per request that claims the id and reads every fact. */
 export class DecisionCache {
   readonly idempotencyTtlMs: number;
-  readonly bucketMs: number;
   readonly #redis: WithReadCommand;
 
   readonly #cluster: boolean;
@@ -44,19 +36,12 @@ export class DecisionCache {
     options: DecisionCacheOptions = {},
   ) {
     this.idempotencyTtlMs = options.idempotencyTtlMs ?? 600_000;
-    this.bucketMs = options.bucketMs ?? 60_000;
     if (!("gatehouseRead" in redis)) {
       redis.defineCommand("gatehouseRead", { lua: READ_SCRIPT });
-      redis.defineCommand("gatehouseStoredAnswer", { lua: STORED_ANSWER_SCRIPT, numberOfKeys: 1 });
       redis.defineCommand("gatehouseCount", { lua: COUNT_SCRIPT, numberOfKeys: 2 });
     }
     this.#redis = redis as WithReadCommand;
     this.#cluster = isCluster(redis);
-  }
-
-  /** The bucket an answer given now is stored in. */
-  bucket(now = Date.now()): number {
-    return Math.floor(now / this.bucketMs);
   }
 
   /**
@@ -67,19 +52,15 @@ export class DecisionCache {
     interceptorId: string,
     keys: readonly string[],
     counters: readonly CounterKeys[],
-    bucket: number,
   ): Promise<CacheRead> {
-    if (this.#cluster) return this.#readInOneWave(interceptorId, keys, counters, bucket);
+    if (this.#cluster) return this.#readInOneWave(interceptorId, keys, counters);
     const counterKeys = counters.flatMap((counter) => [counter.current, counter.previous]);
     const reply = await this.#redis.gatehouseRead(
       1 + keys.length + counterKeys.length,
       this.keys.idempotency(interceptorId),
       ...keys,
       ...counterKeys,
-      bucket,
       this.idempotencyTtlMs,
-      this.keys.answersPrefix,
-      interceptorId,
       keys.length,
       ...counters.map((counter) => counter.ttlMs),
     );
@@ -101,11 +82,10 @@ export class DecisionCache {
     interceptorId: string,
     keys: readonly string[],
     counters: readonly CounterKeys[],
-    bucket: number,
   ): Promise<CacheRead> {
     const redis = this.#redis;
     const [claimed, values, counts] = await Promise.all([
-      redis.set(this.keys.idempotency(interceptorId), bucket, "PX", this.idempotencyTtlMs, "NX"),
+      redis.set(this.keys.idempotency(interceptorId), "", "PX", this.idempotencyTtlMs, "NX"),
       Promise.all(keys.map((key) => redis.get(key))),
       Promise.all(counters.map((c) => redis.gatehouseCount(c.current, c.previous, c.ttlMs))),
     ]);
@@ -116,15 +96,6 @@ export class DecisionCache {
 
   /** The answer stored for a repeated id, or null while its first request is still being answered. */
   async storedAnswer(interceptorId: string): Promise<string | null> {
-    if (this.#cluster) {
-      // The idempotency key and the answers hash live in different slots: two steps.
-      const bucket = await this.#redis.get(this.keys.idempotency(interceptorId));
-      return bucket === null ? null : this.#redis.hget(this.keys.answers(Number(bucket)), interceptorId);
-    }
-    return this.#redis.gatehouseStoredAnswer(
-      this.keys.idempotency(interceptorId),
-      this.keys.answersPrefix,
-      interceptorId,
-    );
+    return (await this.#redis.get(this.keys.idempotency(interceptorId))) || null;
   }
 }

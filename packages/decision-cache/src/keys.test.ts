@@ -6,18 +6,11 @@ describe("cacheKeys", () => {
     const keys = cacheKeys();
     expect(keys.prefix).toBe("gh");
     expect(keys.fact("email-domain", 1, "example.com")).toBe("gh:v1:fact:email-domain.v1:example.com");
-    expect(keys.idempotency("ic_123")).toBe("gh:v1:idem:ic_123");
-    expect(keys.answers(29_000_123)).toBe("gh:v1:answers:29000123");
-    expect(keys.answersPrefix).toBe("gh:v1:answers:");
+    expect(keys.idempotency("ic_123")).toBe("gh:v1:answer:ic_123");
     expect(keys.warmMarker("email-domain", 2)).toBe("gh:v1:warm:email-domain.v2");
     expect(keys.auditStream).toBe("gh:v1:audit");
     expect(keys.testAuditStream).toBe("gh:v1:audit:test");
     expect(keys.announceChannel).toBe("gh:v1:announce");
-  });
-
-  it("completes the answers prefix with a bucket exactly as answers() does (the read script relies on it)", () => {
-    const keys = cacheKeys("t1");
-    expect(`${keys.answersPrefix}${42}`).toBe(keys.answers(42));
   });
 
   it("puts every key of a custom prefix under <prefix>:v1:, and none under another prefix", () => {
@@ -25,8 +18,6 @@ describe("cacheKeys", () => {
     const all = [
       keys.fact("ip-reputation", 3, "203.0.113.7"),
       keys.idempotency("x"),
-      keys.answers(1),
-      keys.answersPrefix,
       keys.warmMarker("ip-reputation", 3),
       keys.auditStream,
       keys.testAuditStream,

@@ -16,12 +16,11 @@ export interface CacheKeys {
    * The braces keep a subject's windows in one Redis Cluster slot, so one command reads this window and the last.
    */
   velocity(counter: string, subject: string, window: number): string;
-  /** Claimed by the first request with this interceptor id; holds the bucket its answer is stored in. */
+  /**
+   * Claimed by the first request with this interceptor id: '' while it is being answered, then its answer
+   * JSON, which repeats get; lives the idempotency window.
+   */
   idempotency(interceptorId: string): string;
-  /** The stored answers of one time bucket, a hash of interceptor id → answer JSON. */
-  answers(bucket: number): string;
-  /** Prefix of the answers hashes, which the read script completes with a bucket number. */
-  readonly answersPrefix: string;
   /** Set while a bulk warm of one enrichment's list is fresh, so each worker start doesn't redo it. */
   warmMarker(enrichment: string, version: number): string;
   /** Audit stream of production decisions, and the one of test requests (kept apart, like Scalekit does). */
@@ -40,9 +39,7 @@ export function cacheKeys(prefix = "gh"): CacheKeys {
     fact: (enrichment, version, subject) => `${root}fact:${enrichment}.v${version}:${subject}`,
     team: (kind, id) => `${root}team:${kind}:${id}`,
     velocity: (counter, subject, window) => `${root}velocity:{${counter}:${subject}}:${window}`,
-    idempotency: (interceptorId) => `${root}idem:${interceptorId}`,
-    answers: (bucket) => `${root}answers:${bucket}`,
-    answersPrefix: `${root}answers:`,
+    idempotency: (interceptorId) => `${root}answer:${interceptorId}`,
     warmMarker: (enrichment, version) => `${root}warm:${enrichment}.v${version}`,
     auditStream: `${root}audit`,
     testAuditStream: `${root}audit:test`,

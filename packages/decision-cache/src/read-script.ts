@@ -1,42 +1,31 @@
 /**
  * Everything one request needs, in one command (see shared notes: per-request cost is dominated by the
- * number of Redis commands). KEYS[1] is the idempotency key, KEYS[2 .. 1+ARGV[5]] the values to GET (facts,
+ * number of Redis commands). KEYS[1] is the idempotency key, KEYS[2 .. 1+ARGV[2]] the values to GET (facts,
  * team facts), then one pair of keys per velocity counter: this window's and the previous window's.
- * ARGV: [1] this ingress' answer bucket, [2] idempotency TTL in ms, [3] answers-hash prefix, [4] interceptor
- * id, [5] how many keys to GET, [6..] each counter's TTL in ms.
+ * ARGV: [1] idempotency TTL in ms, [2] how many keys to GET, [3..] each counter's TTL in ms.
  *
- * First sight of an interceptor id: claims it (SET NX), counts it in every counter (INCR; a repeat never
- * counts twice) and returns {1, value1, value2, …, current1, previous1, current2, previous2, …}.
- * A repeat: returns {0, stored answer or false while the first request is still being answered}.
+ * First sight of an interceptor id: claims it (SET NX, '' until the answer replaces it), counts it in every
+ * counter (INCR; a repeat never counts twice) and returns {1, value1, value2, …, current1, previous1,
+ * current2, previous2, …}. A repeat: returns {0, stored answer or false while the first request is still
+ * being answered}.
  */
 export const READ_SCRIPT = `
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+if redis.call('SET', KEYS[1], '', 'NX', 'PX', ARGV[1]) then
   local out = {1}
-  local gets = tonumber(ARGV[5])
+  local gets = tonumber(ARGV[2])
   for i = 2, gets + 1 do out[i] = redis.call('GET', KEYS[i]) end
   local counter = 0
   for i = gets + 2, #KEYS, 2 do
     counter = counter + 1
     local current = redis.call('INCR', KEYS[i])
-    if current == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[5 + counter]) end
+    if current == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[2 + counter]) end
     out[#out + 1] = current
     out[#out + 1] = tonumber(redis.call('GET', KEYS[i + 1]) or '0')
   end
   return out
 end
-local bucket = redis.call('GET', KEYS[1])
-if not bucket then return {0, false} end
-return {0, redis.call('HGET', ARGV[3] .. bucket, ARGV[4])}
-`;
-
-/**
- * The answer stored for an interceptor id, or false while there is none (yet).
- * KEYS[1] the idempotency key; ARGV: [1] answers-hash prefix, [2] interceptor id.
- */
-export const STORED_ANSWER_SCRIPT = `
-local bucket = redis.call('GET', KEYS[1])
-if not bucket then return false end
-return redis.call('HGET', ARGV[1] .. bucket, ARGV[2])
+local answer = redis.call('GET', KEYS[1])
+return {0, answer ~= '' and answer}
 `;
 
 /**
