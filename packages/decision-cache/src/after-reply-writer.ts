@@ -66,9 +66,8 @@ export interface AfterReplyWriterOptions {
  * Writes that may happen after the reply, coalesced: whatever accumulates in up to `flushMs` goes out
  * as one script per *batch* — each answer in its id's idempotency key (a SET NX claiming the ids answered
  * from memory, a SET XX into the claims reads made), one XADD whose entry carries the packed audit
- * records — never one round trip per
- * request. On a cluster the same commands go out one by one, pipelined per node. Bounded in memory; flushed
- * on close.
+ * records — never one round trip per request. On a cluster the same commands go out one by one, pipelined
+ * per node. Bounded in memory; flushed on close.
  */
 export class AfterReplyWriter {
   #buffer: Pending[] = [];
