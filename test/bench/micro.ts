@@ -1,8 +1,8 @@
 // `npm run bench:micro`: the request path's pure steps alone, in one process — signature verification
 // (Gatehouse beside standardwebhooks' and Scalekit's SDK verifiers, same body, same run), JSON.parse, the
-// zod parse of a documented body, policy evaluation, fact decoding, and counting a decision in the metrics
-// (Gatehouse's labelledCounter beside prom-client's own labelled child, which it replaced). Operations per
-// second and ns each.
+// zod parse of a documented body, policy evaluation, fact decoding, serializing a bare answer (a constant,
+// beside JSON.stringify), and counting a decision in the metrics (Gatehouse's labelledCounter beside
+// prom-client's own labelled child, which it replaced). Operations per second and ns each.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseInterceptorRequest } from "@gatehouse/contracts";
@@ -13,6 +13,7 @@ import { Counter, labelledCounter, Registry } from "@gatehouse/telemetry";
 import { ScalekitClient } from "@scalekit-sdk/node";
 import { Webhook } from "standardwebhooks";
 import { buildRequestBody } from "../../apps/cli/src/build-request.js";
+import { verdict } from "../../apps/ingress/src/answers.js";
 import { ROOT } from "../support/child-process.js";
 import { emailFact, UNKNOWN_IP } from "../support/ingress-harness.js";
 import { describeMachine } from "./machine.js";
@@ -119,6 +120,10 @@ const results = [
   measure("policy: evaluate PRE_SIGNUP with two facts", () => evaluate(signup, input(facts))),
   measure("policy: evaluate PRE_SESSION_CREATION with claims", () => evaluate(session, input(claims))),
   measure("decodeFact (email-domain record)", () => decodeFact(storedFact)),
+  measure("answer: verdict of a bare ALLOW (a constant)", () =>
+    verdict({ decision: "ALLOW" }, "policy.default"),
+  ),
+  measure("answer: the same with JSON.stringify", () => JSON.stringify({ decision: "ALLOW" })),
   measure("metrics: count a decision (labelledCounter)", () =>
     countDecision({ trigger: "PRE_SIGNUP", decision: "ALLOW", reason: "policy.default" }),
   ),

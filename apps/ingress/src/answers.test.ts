@@ -55,6 +55,17 @@ describe("answers", () => {
     });
   });
 
+  it("verdict: a bare decision is the same JSON as serializing it, and anything more is serialized whole", () => {
+    for (const decision of ["ALLOW", "DENY"] as const) {
+      expect(verdict({ decision }, "r").json).toBe(JSON.stringify({ decision }));
+    }
+    const more = { decision: "ALLOW", note: "kept" } as InterceptorAnswer;
+    expect(verdict(more, "r").json).toBe('{"decision":"ALLOW","note":"kept"}');
+    expect(verdict({ decision: "DENY", error: { message: "No." } }, "r").json).toBe(
+      '{"decision":"DENY","error":{"message":"No."}}',
+    );
+  });
+
   it("verdict: its rule is undefined without a rule, or with an empty one", () => {
     const v = verdict({ decision: "DENY", error: { message: "Use your work address." } }, "policy.default");
     expect(v).toEqual({

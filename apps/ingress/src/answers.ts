@@ -10,7 +10,16 @@ export interface Verdict {
 }
 
 export function verdict(answer: InterceptorAnswer, reason: string, rule?: string): Verdict {
-  return { json: JSON.stringify(answer), decision: answer.decision, reason, rule: rule || undefined };
+  return { json: serialized(answer), decision: answer.decision, reason, rule: rule || undefined };
+}
+
+/** Most answers are a bare decision: those are the constants below, not a JSON.stringify per request. */
+function serialized(answer: InterceptorAnswer): string {
+  let fields = 0;
+  for (const _ in answer) fields++;
+  if (fields === 1 && (answer.decision === "ALLOW" || answer.decision === "DENY"))
+    return answer.decision === "ALLOW" ? ALLOW : DENY;
+  return JSON.stringify(answer);
 }
 
 const UNVERIFIED = JSON.stringify({
