@@ -84,10 +84,12 @@ export interface Decided {
   readonly cache: CacheOutcome;
   /** False for an idempotent repeat: it is neither counted nor audited again. */
   readonly counted: boolean;
-  /** This request claimed its interceptor id (or is to): its answer is stored for repeats. */
-  readonly storeAnswer?: boolean;
-  /** Answered without a read: the id is claimed after the reply, with the answer. */
-  readonly claimAfterReply?: boolean;
+  /**
+   * Where the answer is stored for repeats, when this request claimed its interceptor id or is to: "claim",
+   * answered without a read, the id is claimed after the reply with the answer; "fill", its read claimed
+   * the id and the answer fills that claim.
+   */
+  readonly storeAnswer?: "claim" | "fill";
   /** What the policy read and what it would have done in shadow: for the audit record and `gatehouse explain`. */
   readonly explanation?: Explanation;
   /** The version of the policy that decided. */
@@ -252,8 +254,7 @@ function decideWarmOrRead(
       cache: plan.facts.length === 0 ? "none" : "memory",
       counted: true,
       policyVersion,
-      storeAnswer: true,
-      claimAfterReply: true,
+      storeAnswer: "claim",
       explanation: { facts: remembered, team: {}, counts: input.counts, shadow: evaluation.shadow },
     };
   }
@@ -284,7 +285,7 @@ function decideFromRedis(engine: DecisionEngine, work: ReadWork, done: (decided:
       cache: progress.cache,
       counted: progress.counted,
       policyVersion: work.policyVersion,
-      storeAnswer: progress.claimed === true,
+      storeAnswer: progress.claimed ? "fill" : undefined,
       explanation: progress.explanation,
     });
   };

@@ -70,8 +70,8 @@ export const interceptorRoutes: FastifyPluginAsync<InterceptorRoutesOptions> = a
     }
     // Field by field, no object spread: see decide.ts.
     const stored =
-      decided.storeAnswer === true && about.interceptorId !== undefined
-        ? { interceptorId: about.interceptorId, json: verdict.json, claim: decided.claimAfterReply === true }
+      decided.storeAnswer !== undefined && about.interceptorId !== undefined
+        ? { interceptorId: about.interceptorId, json: verdict.json, claim: decided.storeAnswer === "claim" }
         : undefined;
     writer.push({ answer: stored, test: about.test, audit: auditRecord(decided, ms) });
   };
