@@ -55,7 +55,7 @@ const DISPOSABLE_MESSAGE =
 const POLICY_VERSION = policyVersion(JSON.stringify(DEFAULT_POLICY));
 
 /** The `n`th PRE_SIGNUP decision as the ingress leaves it behind: 5% disposable (DENY), the rest ALLOW. */
-function decisionEntry(n: number, withAnswer: boolean) {
+export function decisionEntry(n: number, withAnswer: boolean) {
   const denied = n % 20 === 3;
   const email = sampleFact(cacheKeys(), "email-domain", n).fact as PolicyFacts["email-domain"] & object;
   const facts: PolicyFacts = {

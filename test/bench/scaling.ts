@@ -3,10 +3,11 @@
 //   1. Redis memory per cached fact, velocity counter, idempotency claim (holding its answer) and audit record;
 //   2. the ingress' read on one Redis and on a three-master Redis Cluster: latency and CPU per read;
 //   3. the cold burst against 1, 2 and 4 email-domain worker processes: jobs/s, time to drain, and how the
-//      ingress answered meanwhile.
+//      ingress answered meanwhile;
+//   4. what the after-reply writes cost Redis per request, for each kind of entry (writer-cost.ts).
 // Results go to test/bench/results/scaling-<timestamp>/ and, for a full run, test/bench/latest/scaling.md.
 //
-// Flags: --quick; --no-build; --workers=1,2,4; --burst=N; --burst-connections=N; --only=memory,read,workers;
+// Flags: --quick; --no-build; --workers=1,2,4; --burst=N; --burst-connections=N; --only=memory,read,workers,writer;
 // --wait-quiet=S (wait up to S seconds, default 120, for other processes to leave the CPUs alone).
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -22,6 +23,7 @@ import { burstLines, markdownTable, textTable } from "./report.js";
 import { assertBuilt, startIngress, startProductionRedis, startProviders } from "./servers.js";
 import { buildApps, startSession } from "./session.js";
 import { measureWorkerScaling, type WorkerScalingRow } from "./worker-scaling.js";
+import { measureWriterCost, type WriterCostRow } from "./writer-cost.js";
 
 const { values: flags } = parseArgs({
   options: {
@@ -30,7 +32,7 @@ const { values: flags } = parseArgs({
     workers: { type: "string", default: "1,2,4" },
     burst: { type: "string" },
     "burst-connections": { type: "string" },
-    only: { type: "string", default: "memory,read,workers" },
+    only: { type: "string", default: "memory,read,workers,writer" },
     "wait-quiet": { type: "string", default: "120" },
   },
 });
@@ -45,6 +47,8 @@ const PROFILES = {
     memoryItems: 2_000,
     reads: 2_000,
     concurrencies: [1, 16],
+    writerSeconds: 2,
+    writerRounds: 1,
     timeoutS: 240,
   },
   full: {
@@ -56,6 +60,8 @@ const PROFILES = {
     memoryItems: 10_000,
     reads: 20_000,
     concurrencies: [1, 8, 64],
+    writerSeconds: 4,
+    writerRounds: 3,
     timeoutS: 480,
   },
 } as const;
@@ -71,6 +77,8 @@ const waitQuietS = Number(flags["wait-quiet"]);
 /** Cores used by processes outside the benchmark above which a measurement counts as disturbed. */
 const BUSY_CORES = 0.25;
 const DEADLINE_MS = 1_500; // the ingress' GATEHOUSE_DEADLINE_MS default
+/** After-reply entries a second in the writer section: the full benchmark's fixed rate. */
+const WRITER_RATE = 3_000;
 
 const session = startSession({ folderPrefix: "scaling-", timeoutS: profile.timeoutS + 3 * waitQuietS });
 const { say, group } = session;
@@ -86,6 +94,7 @@ interface ScalingResults {
   readonly memory?: MemoryRow[];
   readonly clusterRead?: ClusterReadResult;
   readonly workers?: WorkerScalingRow[];
+  readonly writer?: WriterCostRow[];
   readonly notes: string[];
 }
 
@@ -232,6 +241,23 @@ function format(results: ScalingResults, table: (headers: string[], body: string
       );
     }
   }
+  if (results.writer) {
+    out.push(
+      "",
+      "### After the reply: Redis CPU per request",
+      `\`AfterReplyWriter\` as the ingress runs it (flush every 20 ms or at 64 entries), fed ${WRITER_RATE.toLocaleString("en-US")} entries a second shaped as the ingress makes them (PRE_SIGNUP, two facts explained, 5% DENY with a message), against a Redis with production persistence (AOF, fsync every second); each kind alone, kinds taking turns. Redis CPU from /proc over each window, per entry; median over the rounds.`,
+      "",
+      table(
+        ["entry", "entries a round", "Redis µs / entry", "rounds"],
+        results.writer.map((row) => [
+          row.kind,
+          row.entries.toLocaleString("en-US"),
+          row.redisUsPerEntry.toFixed(1),
+          row.rounds.map((value) => value.toFixed(1)).join(", "),
+        ]),
+      ),
+    );
+  }
   if (results.notes.length > 0) out.push("", "### Notes", ...results.notes.map((note) => `- ${note}`));
   return `${out.join("\n")}\n`;
 }
@@ -310,6 +336,25 @@ async function main(): Promise<ScalingResults> {
       await redis.stop();
     }
   }
+  let writer: WriterCostRow[] | undefined;
+  if (sections.has("writer")) {
+    const { redis, redisPid } = await startProductionRedis(group);
+    try {
+      await quietBefore("writer", quiet, notes);
+      writer = await measureWriterCost({
+        redisUrl: redis.url,
+        redisPid,
+        ratePerS: WRITER_RATE,
+        seconds: profile.writerSeconds,
+        rounds: profile.writerRounds,
+      });
+    } finally {
+      await redis.stop();
+    }
+    say(
+      `writer: ${writer.map((row) => `${row.redisUsPerEntry.toFixed(1)} µs`).join("; ")} of Redis per entry`,
+    );
+  }
   return {
     startedAt: session.startedAt.toISOString(),
     durationS: session.seconds(),
@@ -323,6 +368,9 @@ async function main(): Promise<ScalingResults> {
       reads: profile.reads,
       concurrencies: profile.concurrencies,
       providerLatencyMs: 50,
+      writerRate: WRITER_RATE,
+      writerSeconds: profile.writerSeconds,
+      writerRounds: profile.writerRounds,
       sections: [...sections],
     },
     machine,
@@ -330,6 +378,7 @@ async function main(): Promise<ScalingResults> {
     ...(memory && { memory }),
     ...(clusterRead && { clusterRead }),
     ...(workers && { workers }),
+    ...(writer && { writer }),
     notes,
   };
 }
@@ -355,7 +404,7 @@ try {
   writeFileSync(join(session.resultsDir, "scaling.md"), markdown);
   writeFileSync(join(ROOT, "test/bench/results/scaling-latest.md"), markdown);
   // A full, undisturbed run of every section is kept in the repository (test/bench/results/ is ignored).
-  if (results.profile === "full" && sections.size === 3) {
+  if (results.profile === "full" && sections.size === 4) {
     if (disturbed.length === 0) {
       mkdirSync(join(ROOT, "test/bench/latest"), { recursive: true });
       writeFileSync(join(ROOT, "test/bench/latest/scaling.md"), markdown);
