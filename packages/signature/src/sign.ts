@@ -1,4 +1,5 @@
-import { signatureDigest } from "./signed-content.js";
+import { HmacSha256 } from "./hmac-sha256.js";
+import { signatureDigests } from "./signed-content.js";
 import { decodeSecret } from "./signing-secret.js";
 
 export interface SignInput {
@@ -21,6 +22,7 @@ export function sign(input: SignInput): string {
   if (!Number.isSafeInteger(input.timestamp) || input.timestamp < 0) {
     throw new RangeError("timestamp must be whole Unix seconds");
   }
-  const key = decodeSecret(input.secret);
-  return `v1,${signatureDigest(key, input.id, input.timestamp, input.body).toString("base64")}`;
+  const hmac = new HmacSha256([decodeSecret(input.secret)]);
+  const [digest] = signatureDigests(hmac, input.id, input.timestamp, input.body);
+  return `v1,${Buffer.from(digest as string, "latin1").toString("base64")}`;
 }

@@ -1,14 +1,15 @@
-import { createHmac, type KeyObject } from "node:crypto";
+import type { HmacSha256 } from "./hmac-sha256.js";
 
 /**
- * HMAC-SHA256 over `${id}.${timestamp}.` followed by the body's raw bytes (a string body is UTF-8), the
- * Standard Webhooks signed content. The body is fed as is: never re-serialized, never decoded.
+ * The signatures of one call under each key, as 32-byte strings ("latin1"): HMAC-SHA256 over
+ * `${id}.${timestamp}.` followed by the body's raw bytes (a string body is UTF-8), the Standard Webhooks
+ * signed content. The body is fed as is: never re-serialized, never decoded.
  */
-export function signatureDigest(
-  key: KeyObject | Buffer,
+export function signatureDigests(
+  hmac: HmacSha256,
   id: string,
   timestamp: number,
-  body: Buffer | Uint8Array | string,
-): Buffer {
-  return createHmac("sha256", key).update(`${id}.${timestamp}.`).update(body).digest();
+  body: Uint8Array | string,
+): string[] {
+  return hmac.digests(`${id}.${timestamp}.`, body);
 }

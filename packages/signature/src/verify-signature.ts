@@ -1,7 +1,8 @@
-import { createSecretKey, type KeyObject, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
 import { SignatureConfigError } from "./errors/signature-config-error.js";
 import { joinedHeaderValue, singleHeaderValue } from "./header-values.js";
-import { signatureDigest } from "./signed-content.js";
+import { HmacSha256 } from "./hmac-sha256.js";
+import { signatureDigests } from "./signed-content.js";
 import { decodeSecret } from "./signing-secret.js";
 import { parseTimestamp } from "./timestamp.js";
 import type { VerifyResult } from "./verify-result.js";
@@ -51,19 +52,19 @@ export function createVerifier(options: VerifierOptions): Verifier {
   if (!Array.isArray(secrets) || secrets.length === 0) {
     throw new SignatureConfigError("no signing secret configured");
   }
-  const keys: readonly KeyObject[] = secrets.map((secret, index) =>
-    createSecretKey(decodeSecret(secret, index)),
-  );
+  const hmac = new HmacSha256(secrets.map((secret, index) => decodeSecret(secret, index)));
   const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
   if (!Number.isFinite(tolerance) || tolerance < 0) {
     throw new RangeError(`toleranceSeconds must be a finite number >= 0, got ${tolerance}`);
   }
   const now = options.now ?? Date.now;
-  // Scratch space for the decoded candidate signature. `verify` is synchronous, so one per verifier is safe.
+  // Scratch space for the decoded candidate signature and for each digest it is compared with. `verify` is
+  // synchronous, so one of each per verifier is safe.
   const candidate = Buffer.alloc(DIGEST_BYTES);
+  const expected = Buffer.alloc(DIGEST_BYTES);
 
   function matches(header: string, id: string, timestamp: number, body: Buffer | string): boolean {
-    let digests: Buffer[] | undefined;
+    let digests: string[] | undefined;
     let start = 0;
     for (let examined = 0; examined < MAX_SIGNATURE_ENTRIES && start <= header.length; examined++) {
       let end = header.indexOf(SPACE, start);
@@ -81,13 +82,14 @@ export function createVerifier(options: VerifierOptions): Verifier {
         // Node's decoder skips characters outside the alphabet; fewer than 32 bytes cannot match.
         if (candidate.write(encoded, "base64") === DIGEST_BYTES) {
           // Hash only once a plausible candidate shows up: garbage headers cost no HMAC.
-          digests ??= keys.map((key) => signatureDigest(key, id, timestamp, body));
+          digests ??= signatureDigests(hmac, id, timestamp, body);
           for (const digest of digests) {
+            expected.write(digest, "latin1");
             // The bytes are compared in constant time. Only once they match is the spelling checked: the
             // canonical base64 alone is accepted, as standardwebhooks does (it compares strings), whereas
             // @scalekit-sdk/node also takes unpadded, URL-safe or non-canonical spellings of the same bytes.
             // Timing here reveals nothing: the caller already holds a valid signature.
-            if (timingSafeEqual(candidate, digest) && encoded === digest.toString("base64")) return true;
+            if (timingSafeEqual(candidate, expected) && encoded === expected.toString("base64")) return true;
           }
         }
       }
