@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { REQUEST_FIXTURES, requestFixture } from "./fixtures.js";
-import { emailAddress, ipAddress, parseInterceptorRequest } from "./interceptor-request.js";
+import {
+  emailAddress,
+  interceptorRequestSchema,
+  ipAddress,
+  parseInterceptorRequest,
+} from "./interceptor-request.js";
 
 type Json = Record<string, unknown>;
 
@@ -64,6 +69,46 @@ describe("parseInterceptorRequest: the documented bodies", () => {
     expect((requestFixture("PRE_SIGNUP").interceptor_context as Json).user_email).toBe(
       "john.doe@acmecorp.com",
     );
+  });
+});
+
+describe("parseInterceptorRequest: zod's compiled fast path", () => {
+  // The ingress validates with z.compile's generated code: what it returns must be what the regular parser
+  // returns, for valid bodies (the same copy, unknown keys and nulls kept) and invalid ones (the same issues).
+  const runtime = (body: unknown) => {
+    const result = interceptorRequestSchema.safeParse(body);
+    return result.success
+      ? { ok: true, request: result.data }
+      : { ok: false, issues: result.error.issues.slice(0, 5).map((issue) => issue.path.join(".")) };
+  };
+  const compiled = (body: unknown) => {
+    const result = parseInterceptorRequest(body);
+    return result.ok
+      ? { ok: true, request: result.request }
+      : { ok: false, issues: result.issues?.map((issue) => issue.slice(0, issue.indexOf(":"))) };
+  };
+
+  it.each(REQUEST_FIXTURES)(
+    "returns the regular parser's copy of the %s fixture, extras and nulls kept",
+    (name) => {
+      const body = requestFixture(name);
+      body.extra = { nested: [1, { deep: null }] };
+      (body.interceptor_context as Json).region = null;
+      const result = compiled(body);
+      expect(result).toEqual(runtime(body));
+      expect(result.ok && result.request).not.toBe(body);
+    },
+  );
+
+  it.each([
+    ["a bad email", preSignup({ user_email: "not-an-email" })],
+    ["a bad IP", preSignup({ ip_address: "999.1.1.1" })],
+    ["a missing required field", preSignup({ user_email: null })],
+    ["wrong types at two levels", { ...preSignup({ region: 7 }), display_name: ["x"] }],
+  ])("reports the regular parser's issues for %s", (_name, body) => {
+    const result = compiled(body);
+    expect(result.ok).toBe(false);
+    expect(result).toEqual(runtime(body));
   });
 });
 
