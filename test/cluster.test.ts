@@ -3,7 +3,7 @@ import { cacheKeys, counterKeys, writeFact } from "@gatehouse/decision-cache";
 import { bullPrefix, factKey, queueName } from "@gatehouse/enrichment-sdk";
 import { ENRICHMENTS } from "@gatehouse/enrichments";
 import { DEFAULT_POLICY, type Policy, policySchema } from "@gatehouse/policy";
-import { createRedis, type RedisClient } from "@gatehouse/redis";
+import { createRedis, getMany, type RedisClient } from "@gatehouse/redis";
 import { createLogger } from "@gatehouse/telemetry";
 import { parseWorkerEnv } from "@gatehouse/worker/src/env.js";
 import { startWorkers } from "@gatehouse/worker/src/start-workers.js";
@@ -59,6 +59,17 @@ async function ingress(policy: Policy = DEFAULT_POLICY) {
 }
 
 describe("on a Redis Cluster", () => {
+  it("reads many keys spread over the nodes in order (the copies in memory are read again this way)", async () => {
+    const background = createRedis({ url: "", clusterNodes: cluster.nodes }, "background");
+    cleanups.push(() => background.quit());
+    const keys = Array.from({ length: 30 }, (_, index) => `test:get-many:${suffix}:${index}`);
+    for (const [index, key] of keys.entries())
+      if (index % 3 !== 0) await redis.set(key, `v${index}`, "EX", 60);
+    expect(await getMany(background, keys)).toEqual(
+      keys.map((_, index) => (index % 3 === 0 ? null : `v${index}`)),
+    );
+  });
+
   it("answers from cached facts spread over the nodes, and audits each decision once", async () => {
     const { app, keys } = await ingress();
     const email = ENRICHMENTS["email-domain"];

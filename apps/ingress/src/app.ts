@@ -7,7 +7,7 @@ import {
 } from "@gatehouse/decision-cache";
 import { Enqueuer } from "@gatehouse/enrichment-sdk";
 import { DEFAULT_POLICY, type Policy } from "@gatehouse/policy";
-import { createRedis, logConnectionErrors, type RedisClient, redisTarget, sendBatch } from "@gatehouse/redis";
+import { createRedis, getMany, logConnectionErrors, type RedisClient, redisTarget } from "@gatehouse/redis";
 import { createVerifier, parseSecrets } from "@gatehouse/signature";
 import { createLogger, createRegistry, type Logger, throttledLog } from "@gatehouse/telemetry";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
@@ -74,11 +74,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
           maxAgeMs: env.GATEHOUSE_LOCAL_FACTS_MS,
           maxEntries: env.GATEHOUSE_LOCAL_FACTS_MAX,
           // Copies in use are read again before they expire, off the request path.
-          reread: (keys) =>
-            sendBatch(
-              backgroundRedis,
-              keys.map((key) => ["GET", key]),
-            ) as Promise<(string | null)[]>,
+          reread: (keys) => getMany(backgroundRedis, keys),
           onRereadError: (error) =>
             warnRereadFailed({ err: error }, "reading facts in memory again failed; they expire on time"),
         })

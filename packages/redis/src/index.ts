@@ -7,6 +7,7 @@ export {
   type RedisConnectionOptions,
   type RedisProfile,
 } from "./create-redis.js";
+export { getMany } from "./get-many.js";
 export { logConnectionErrors, type WarnLogger } from "./log-connection-errors.js";
 export { ping } from "./ping.js";
 export { redisEnvShape, redisTarget } from "./redis-env.js";
