@@ -15,6 +15,11 @@ describe("normalizeDomain", () => {
     ["1password.com", "1password.com"],
     [`${"a".repeat(63)}.com`, `${"a".repeat(63)}.com`],
     [`${"abcdefghi.".repeat(25)}com`, `${"abcdefghi.".repeat(25)}com`], // 253 characters
+    ["a.b", "a.b"],
+    ["0.com", "0.com"],
+    ["a--b.example", "a--b.example"],
+    ["mail.123abc", "mail.123abc"],
+    [`${"a".repeat(63)}.${"b".repeat(63)}`, `${"a".repeat(63)}.${"b".repeat(63)}`],
   ])("normalizes %j to %j", (raw, expected) => {
     expect(normalizeDomain(raw)).toBe(expected);
   });
@@ -38,6 +43,11 @@ describe("normalizeDomain", () => {
     ["invalid punycode", "xn--zz.com"],
     ["a label of 64 characters", `${"a".repeat(64)}.com`],
     ["254 characters", `${"abcdefghi.".repeat(25)}comm`],
+    ["a numeric top-level label", "example.123"],
+    ["a numeric top-level label after a trailing dot", "mail.example.42."],
+    ["a hyphen before a dot", "mail-.example.com"],
+    ["a hyphen after a dot", "mail.-example.com"],
+    ["a last label of 64 characters", `example.${"a".repeat(64)}`],
   ])("rejects %s", (_label, raw) => {
     expect(normalizeDomain(raw)).toBeUndefined();
   });
