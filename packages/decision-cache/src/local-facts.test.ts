@@ -52,6 +52,20 @@ describe("LocalFacts", () => {
     expect(local.get("k", NOW + 70)?.fact).toBe("newer");
   });
 
+  it("extends the copy it holds when the same record comes again, and replaces it when a newer one does", () => {
+    const local = live({ maxAgeMs: 1_000 });
+    const first = local.put("k", encodeFact({ mx: true }, 60, NOW), NOW);
+    const again = local.put("k", encodeFact({ mx: true }, 60, NOW), NOW + 900);
+    expect(again).toBe(first);
+    expect(local.get("k", NOW + 1_500)).toBe(first); // past the first copy's end: the second put extended it
+    const newer = local.put("k", encodeFact({ mx: false }, 60, NOW + 1), NOW + 1_600);
+    expect(newer).not.toBe(first);
+    expect(local.get("k", NOW + 1_700)?.fact).toEqual({ mx: false });
+    // Another write in the same millisecond is another record.
+    local.put("k", encodeFact({ mx: "other" }, 60, NOW + 1), NOW + 1_800);
+    expect(local.get("k", NOW + 1_900)?.fact).toEqual({ mx: "other" });
+  });
+
   it("returns undefined for bytes that are not a fact record, and keeps nothing", () => {
     const local = live({ maxAgeMs: 60_000 });
     expect(local.put("k", "not json", NOW)).toBeUndefined();

@@ -18,9 +18,9 @@ export interface LocalFactsOptions {
 
 type Entry = {
   readonly record: FactRecord;
-  readonly until: number;
+  until: number;
   /** From when a request for this copy has it read again; never when the fact itself expires first. */
-  readonly rereadAt: number;
+  rereadAt: number;
   rereading: boolean;
 };
 
@@ -61,7 +61,9 @@ export class LocalFacts {
   /**
    * Keeps a copy of the raw value just read or announced and returns it decoded (undefined when it is not a
    * fact record). An older record never replaces a newer one: a read that left Redis before a worker's
-   * write may arrive after that write's announcement.
+   * write may arrive after that write's announcement. The same record again, as a copy read again usually
+   * is, extends the copy held: nothing new stays in memory for the collector to promote and, a lifetime
+   * later, collect from the old generation.
    */
   put(key: string, raw: string, now = Date.now()): FactRecord | undefined {
     const record = decodeFact(raw);
@@ -79,6 +81,15 @@ export class LocalFacts {
     const rereadAt =
       this.options.reread && now + maxAge < expires ? now + 0.75 * maxAge : Number.POSITIVE_INFINITY;
     this.#entries.delete(key);
+    // Compared as text only when the write time matches (a copy read again): two writes in one millisecond
+    // may differ.
+    if (held && held.record.at === record.at && JSON.stringify(held.record) === raw) {
+      held.until = until;
+      held.rereadAt = rereadAt;
+      held.rereading = false;
+      this.#entries.set(key, held);
+      return held.record;
+    }
     this.#entries.set(key, { record, until, rereadAt, rereading: false });
     if (this.#entries.size > this.#maxEntries) {
       const oldest = this.#entries.keys().next();
