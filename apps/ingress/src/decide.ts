@@ -269,8 +269,7 @@ function decideWarmOrRead(
 function decideFromRedis(engine: DecisionEngine, work: ReadWork, done: (decided: Decided) => void): void {
   const { policy, startedAt } = work;
   const { interceptorId } = work.about;
-  let settle: (json: string) => void = () => {};
-  engine.recent.set(interceptorId, new Promise((resolve) => (settle = resolve)));
+  const settle = engine.recent.pending(interceptorId);
   const progress: Progress = { cache: "error", counted: true };
   let answered = false;
   const finish = (result: Verdict) => {

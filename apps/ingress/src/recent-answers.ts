@@ -1,29 +1,53 @@
-type Answer = string | Promise<string>;
-
 /**
- * Answers this process gave in the last one to two seconds, by interceptor id — the answer's JSON, or a
- * promise of it while the first request is still waiting for Redis: a repeat that arrives before the answer
- * reached Redis (it is written after the reply, in batches) still gets exactly the first answer. Two
- * generations swapped every second: no timer per request, bounded by the request rate.
+ * The answers this process is giving or has just given, by interceptor id, so a repeat that arrives before
+ * the first answer reached Redis (it is written after the reply, within the writer's 20 ms flush) gets
+ * exactly that answer: a promise of it while the first request is still waiting for Redis or for facts —
+ * kept until it settles, however long that takes — then the answer's JSON for one to two generations. Two
+ * generations swapped every `generationMs`: no timer per request, bounded by the request rate.
+ *
+ * Short generations (100 ms by default) keep settled answers out of the old generation of V8's heap: at
+ * 1 s, every request's id outlived two scavenges and was promoted, ~37 KB per scavenge at 3,000 req/s —
+ * nearly all the ingress' promotion, which the mark-compacts then had to collect; at 100 ms, ~3 KB
+ * (--trace-gc-nvp, quick bench). A repeat after that is answered as any other (see decide.ts).
  */
 export class RecentAnswers {
-  #current = new Map<string, Answer>();
-  #previous = new Map<string, Answer>();
+  readonly #pending = new Map<string, Promise<string>>();
+  #current = new Map<string, string>();
+  #previous = new Map<string, string>();
   readonly #timer: NodeJS.Timeout;
 
-  constructor(generationMs = 1_000) {
+  constructor(generationMs = 100) {
     this.#timer = setInterval(() => {
       this.#previous = this.#current;
       this.#current = new Map();
     }, generationMs).unref();
   }
 
-  get(interceptorId: string): Answer | undefined {
-    return this.#current.get(interceptorId) ?? this.#previous.get(interceptorId);
+  get(interceptorId: string): string | Promise<string> | undefined {
+    return (
+      this.#pending.get(interceptorId) ??
+      this.#current.get(interceptorId) ??
+      this.#previous.get(interceptorId)
+    );
   }
 
-  set(interceptorId: string, answer: Answer): void {
-    this.#current.set(interceptorId, answer);
+  /** The answer just given to `interceptorId`. */
+  set(interceptorId: string, json: string): void {
+    this.#current.set(interceptorId, json);
+  }
+
+  /**
+   * `interceptorId` is being answered: until the returned function is called with the answer, a repeat gets
+   * a promise of it; from then on, the answer itself.
+   */
+  pending(interceptorId: string): (json: string) => void {
+    let resolve: (json: string) => void = () => {};
+    this.#pending.set(interceptorId, new Promise((settle) => (resolve = settle)));
+    return (json) => {
+      this.#pending.delete(interceptorId);
+      this.set(interceptorId, json);
+      resolve(json);
+    };
   }
 
   close(): void {
