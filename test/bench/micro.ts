@@ -1,8 +1,10 @@
 // `npm run bench:micro`: the request path's pure steps alone, in one process — signature verification
 // (Gatehouse beside standardwebhooks' and Scalekit's SDK verifiers, same body, same run), JSON.parse, the
-// zod parse of a documented body, policy evaluation, fact decoding, serializing a bare answer (a constant,
-// beside JSON.stringify), and counting a decision in the metrics (Gatehouse's labelledCounter beside
-// prom-client's own labelled child, which it replaced). Operations per second and ns each.
+// zod parse of a documented body, an email's domain normalized (a plain ASCII one, decided by one
+// pattern, beside an IDN one, which takes the full path), policy evaluation, fact decoding, serializing a
+// bare answer (a constant, beside JSON.stringify), and counting a decision in the metrics (Gatehouse's
+// labelledCounter beside prom-client's own labelled child, which it replaced). Operations per second and
+// ns each.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseInterceptorRequest } from "@gatehouse/contracts";
@@ -14,6 +16,7 @@ import { ScalekitClient } from "@scalekit-sdk/node";
 import { Webhook } from "standardwebhooks";
 import { buildRequestBody } from "../../apps/cli/src/build-request.js";
 import { verdict } from "../../apps/ingress/src/answers.js";
+import { domainOfEmail } from "../../packages/enrich-email-domain/src/normalize-domain.js";
 import { ROOT } from "../support/child-process.js";
 import { emailFact, UNKNOWN_IP } from "../support/ingress-harness.js";
 import { describeMachine } from "./machine.js";
@@ -114,6 +117,10 @@ const results = [
   ),
   measure(`JSON.parse of the body (${raw.length} bytes)`, () => JSON.parse(raw.toString("utf8"))),
   measure("zod: parseInterceptorRequest (PRE_SIGNUP)", () => parseInterceptorRequest(parsed)),
+  measure("email domain: domainOfEmail, plain ASCII (one pattern)", () =>
+    domainOfEmail("Ada@Bench-Co-1.com"),
+  ),
+  measure("email domain: domainOfEmail, IDN (the full path)", () => domainOfEmail("ada@bücher-1.de")),
   measure("policy: requestView (lazy: each field normalized on first read)", () =>
     requestView(signupRequest.request),
   ),

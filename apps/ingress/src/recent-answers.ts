@@ -8,7 +8,8 @@
  * Short generations (100 ms by default) keep settled answers out of the old generation of V8's heap: at
  * 1 s, every request's id outlived two scavenges and was promoted, ~37 KB per scavenge at 3,000 req/s —
  * nearly all the ingress' promotion, which the mark-compacts then had to collect; at 100 ms, ~3 KB
- * (--trace-gc-nvp, quick bench). A repeat after that is answered as any other (see decide.ts).
+ * (`npm run bench -- --quick --ingress-node-arg=--trace-gc-nvp`: `promoted=` of the steady scavenges in
+ * the run's logs/ingress.log). A repeat after that is answered as any other (see decide.ts).
  */
 export class RecentAnswers {
   readonly #pending = new Map<string, Promise<string>>();
