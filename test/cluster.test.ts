@@ -62,6 +62,8 @@ describe("on a Redis Cluster", () => {
   it("reads many keys spread over the nodes in order (the copies in memory are read again this way)", async () => {
     const background = createRedis({ url: "", clusterNodes: cluster.nodes }, "background");
     cleanups.push(() => background.quit());
+    // The background profile queues nothing while disconnected: wait until the cluster client is ready.
+    if (background.status !== "ready") await new Promise((resolve) => background.once("ready", resolve));
     const keys = Array.from({ length: 30 }, (_, index) => `test:get-many:${suffix}:${index}`);
     for (const [index, key] of keys.entries())
       if (index % 3 !== 0) await redis.set(key, `v${index}`, "EX", 60);
