@@ -86,6 +86,18 @@ describe("LocalFacts", () => {
     expect(local.get("b", NOW + 1)?.fact).toBe("b2");
   });
 
+  it("lets ended copies go as new ones are kept: memory follows the subjects of the last maxAgeMs", () => {
+    const local = live({ maxAgeMs: 1_000 });
+    // One-off subjects (asked for once, or announced and never asked for): one a millisecond for 10 s.
+    for (let t = 0; t < 10_000; t++) local.put(`once-${t}`, encodeFact(t, 60, NOW + t), NOW + t);
+    // Only copies kept in the last second can still be held; none of the first 9 s.
+    expect(local.size).toBeLessThanOrEqual(1_001);
+    expect(local.size).toBeGreaterThanOrEqual(750);
+    local.put("last", encodeFact("x", 60, NOW + 20_000), NOW + 20_000);
+    expect(local.size).toBe(1);
+    expect(local.get("last", NOW + 20_000)?.fact).toBe("x");
+  });
+
   it("keeps and serves nothing until resumed, and forgets everything when suspended", () => {
     const local = new LocalFacts({ maxAgeMs: 60_000 });
     expect(local.put("k", encodeFact("x", 60, NOW), NOW)?.fact).toBe("x"); // decoded for the reader all the same

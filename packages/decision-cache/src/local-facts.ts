@@ -81,6 +81,7 @@ export class LocalFacts {
     const rereadAt =
       this.options.reread && now + maxAge < expires ? now + 0.75 * maxAge : Number.POSITIVE_INFINITY;
     this.#entries.delete(key);
+    this.#dropExpired(now);
     // Compared as text only when the write time matches (a copy read again): two writes in one millisecond
     // may differ.
     if (held && held.record.at === record.at && JSON.stringify(held.record) === raw) {
@@ -107,6 +108,19 @@ export class LocalFacts {
   suspend(): void {
     this.#live = false;
     this.#entries.clear();
+  }
+
+  /**
+   * Copies are held in the order they were last kept, which is about the order they end in (within the
+   * spread of their ends): the ended ones at the front go now. A subject asked for once — a one-off sign-up,
+   * a fact announced for a request that never comes back — leaves memory when its copy ends, not when
+   * `maxEntries` newer copies have pushed it out: memory follows the subjects of the last `maxAgeMs`.
+   */
+  #dropExpired(now: number): void {
+    for (const [key, entry] of this.#entries) {
+      if (entry.until > now) return;
+      this.#entries.delete(key);
+    }
   }
 
   #rereadLater(key: string, entry: Entry): void {
