@@ -97,6 +97,25 @@ describe("Enqueuer", () => {
     expect(job?.opts.deduplication).toEqual({ id: "test-probe.v3:shared", ttl: 5_000 });
   });
 
+  it("sends no add for a subject it added within dedupMs (BullMQ would ignore it), and adds once that is over", async () => {
+    const prefix = newPrefix();
+    const q = enqueuer(await requestPath(), prefix, 300);
+    const add = vi.spyOn(Queue.prototype, "add");
+    try {
+      expect(await q.enqueue(probe, { id: "hot" })).toBe("added");
+      // A fact past its refresh time: every request that reads it asks again until the new value arrives.
+      for (let i = 0; i < 20; i++) expect(await q.enqueue(probe, { id: "hot" })).toBe("deduplicated");
+      expect(add).toHaveBeenCalledTimes(1);
+      await new Promise((resolve) => setTimeout(resolve, 350));
+      expect(await q.enqueue(probe, { id: "hot" })).toBe("added");
+      expect(add).toHaveBeenCalledTimes(2);
+      // BullMQ's deduplication was over too: a second job.
+      expect(await queue(prefix).getJobCounts("wait")).toEqual({ wait: 2 });
+    } finally {
+      add.mockRestore();
+    }
+  });
+
   it("makes one job per subject", async () => {
     const prefix = newPrefix();
     const q = enqueuer(await requestPath(), prefix);

@@ -6,6 +6,8 @@ import { DEFAULTS } from "./settings.js";
 
 export type EnqueueResult = "added" | "deduplicated" | "failed";
 
+const DEDUPLICATED: Promise<EnqueueResult> = Promise.resolve("deduplicated");
+
 /** BullMQ adds started per turn of the event loop. */
 const ADDS_PER_TURN = 32;
 
@@ -26,8 +28,8 @@ export interface EnqueuerOptions {
 
 /**
  * The ingress' side of the queues: asks for a fact to be computed. A burst of misses for one subject makes
- * one job: concurrent calls in this process share one `add`, and BullMQ's deduplication id (the subject)
- * covers the other processes. Never throws: a failed enqueue is a result.
+ * one job: concurrent calls in this process share one `add`, later ones within `dedupMs` send none, and
+ * BullMQ's deduplication id (the subject) covers the other processes. Never throws: a failed enqueue is a result.
  *
  * The adds start a few at a time, one batch per turn of the event loop: a BullMQ add costs the ingress
  * ~50-100 µs, and the misses of a cold burst asked for 10,000 of them within a second — done at once, in the
@@ -36,6 +38,13 @@ export interface EnqueuerOptions {
 export class Enqueuer {
   readonly #queues = new Map<string, Queue>();
   readonly #inFlight = new Map<string, Promise<EnqueueResult>>();
+  /**
+   * Subjects added from here, with when BullMQ stops deduplicating them (the add's time + dedupMs), in the
+   * order added: until then another add is one BullMQ would ignore, so it is not sent. A fact past its
+   * refresh time is asked for by every request that reads it until the worker's new value arrives — at
+   * 3,000 req/s, thousands of adds (a BullMQ script each, in the ingress and in Redis) for a few jobs.
+   */
+  readonly #added = new Map<string, number>();
   #pending: PendingAdd[] = [];
   #turn: NodeJS.Immediate | undefined;
   readonly #dedupMs: number;
@@ -48,6 +57,7 @@ export class Enqueuer {
     const parsed = enrichment.input.safeParse(input);
     if (!parsed.success) return Promise.resolve("failed");
     const dedupId = `${enrichment.name}.v${enrichment.version}:${enrichment.subject(parsed.data)}`;
+    if ((this.#added.get(dedupId) ?? 0) > Date.now()) return DEDUPLICATED;
     const pending = this.#inFlight.get(dedupId);
     if (pending) return pending.then((result) => (result === "failed" ? "failed" : "deduplicated"));
     // BullMQ waits for a connection that is not ready without a limit; the next miss asks again instead.
@@ -93,10 +103,24 @@ export class Enqueuer {
           removeOnFail: { age: 7 * 86_400, count: 10_000 },
         })
         .then(
-          () => resolve("added"),
+          () => {
+            this.#remember(dedupId);
+            resolve("added");
+          },
           () => resolve("failed"),
         );
     }
+  }
+
+  /** Remembers an added subject for dedupMs, and forgets those whose time is up (the oldest come first). */
+  #remember(dedupId: string): void {
+    const now = Date.now();
+    for (const [id, until] of this.#added) {
+      if (until > now) break;
+      this.#added.delete(id);
+    }
+    this.#added.delete(dedupId);
+    this.#added.set(dedupId, now + this.#dedupMs);
   }
 
   #queue(enrichment: AnyEnrichment): Queue {
