@@ -56,13 +56,28 @@ describe("writeFact", () => {
     const record = decodeFact(stored!);
     expect(record?.fact).toEqual(fact);
     expect(record?.at).toBeGreaterThanOrEqual(before);
-    expect(record!.refreshAt - record!.at).toBe(96_000);
+    // Between 9/10 of the TTL and all of it; refreshed at 80% of the life it was given.
     const ttl = await redis.ttl(key);
-    expect(ttl).toBeGreaterThanOrEqual(119);
+    expect(ttl).toBeGreaterThanOrEqual(107);
     expect(ttl).toBeLessThanOrEqual(120);
+    const given = (record!.refreshAt - record!.at) / 800;
+    expect(Number.isInteger(given)).toBe(true);
+    expect(given).toBeGreaterThanOrEqual(108);
+    expect(given).toBeLessThanOrEqual(120);
+    expect(ttl).toBeLessThanOrEqual(given);
 
     const announced = await waiting;
     expect([...announced]).toEqual([[key, stored]]);
+  });
+
+  it("spreads the lives of facts written together over the last tenth of the TTL", async () => {
+    const keys = newKeys();
+    const written = Array.from({ length: 40 }, (_, i) => keys.fact("email-domain", 1, `spread-${i}.test`));
+    await Promise.all(written.map((key) => writeFact(redis, keys, key, { ok: true }, 1_000)));
+    const ttls = await Promise.all(written.map((key) => redis.ttl(key)));
+    expect(Math.min(...ttls)).toBeGreaterThanOrEqual(899);
+    expect(Math.max(...ttls)).toBeLessThanOrEqual(1_000);
+    expect(new Set(ttls).size).toBeGreaterThan(10);
   });
 
   it("overwrites an older fact and resets its TTL", async () => {
@@ -71,7 +86,7 @@ describe("writeFact", () => {
     await writeFact(redis, keys, key, { listed: false }, 5);
     await writeFact(redis, keys, key, { listed: true }, 3_600);
     expect(decodeFact((await redis.get(key)) ?? "")?.fact).toEqual({ listed: true });
-    expect(await redis.ttl(key)).toBeGreaterThan(3_500);
+    expect(await redis.ttl(key)).toBeGreaterThanOrEqual(3_239); // 9/10 of 3,600 at least
   });
 });
 

@@ -2,7 +2,11 @@ import { type Command, type RedisClient, sendBatch } from "@gatehouse/redis";
 import { encodeFact } from "./fact-record.js";
 import type { CacheKeys } from "./keys.js";
 
-/** The workers' side: store a fact with its TTL and announce it to every waiting ingress, in one round trip. */
+/**
+ * The workers' side: store a fact and announce it to every waiting ingress, in one round trip. It lives
+ * between 9/10 of `ttlSeconds` and all of it (whole seconds): facts computed together — a warm-up, a burst
+ * of new subjects — come due for refresh at different times, not in one wave of jobs every TTL.
+ */
 export async function writeFact(
   redis: RedisClient,
   keys: CacheKeys,
@@ -10,9 +14,10 @@ export async function writeFact(
   fact: unknown,
   ttlSeconds: number,
 ): Promise<void> {
-  const value = encodeFact(fact, ttlSeconds);
+  const ttl = Math.ceil(ttlSeconds * (0.9 + 0.1 * Math.random()));
+  const value = encodeFact(fact, ttl);
   await sendBatch(redis, [
-    ["SET", key, value, "EX", ttlSeconds],
+    ["SET", key, value, "EX", ttl],
     ["PUBLISH", keys.announceChannel, `${key}\n${value}`],
   ]);
 }

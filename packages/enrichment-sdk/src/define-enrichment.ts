@@ -72,7 +72,10 @@ export interface EnrichmentDefinition<Name extends string, Input, Fact, Settings
   fromRequest(request: InterceptorRequest): Input | undefined;
   /** The cache subject for an input, e.g. the normalized domain. Equal subjects share one fact and one job. */
   subject(input: Input): string;
-  /** How long a fact stays in the cache. Default: 1 day. */
+  /**
+   * How long a fact stays in the cache: between 9/10 of it and all of it, so facts computed together are
+   * not all refreshed together. Default: 1 day.
+   */
   readonly ttlSeconds?: number;
   /**
    * A shorter life for some facts, e.g. one that records a lookup that could not be made (an MX "unknown"
