@@ -39,10 +39,11 @@ export class Enqueuer {
   readonly #queues = new Map<string, Queue>();
   readonly #inFlight = new Map<string, Promise<EnqueueResult>>();
   /**
-   * Subjects added from here, with when BullMQ stops deduplicating them (the add's time + dedupMs), in the
-   * order added: until then another add is one BullMQ would ignore, so it is not sent. A fact past its
-   * refresh time is asked for by every request that reads it until the worker's new value arrives — at
-   * 3,000 req/s, thousands of adds (a BullMQ script each, in the ingress and in Redis) for a few jobs.
+   * Subjects added from here, with the add's time + dedupMs, in the order added: until then another add is
+   * one BullMQ would ignore, so it is not sent. A fact past its refresh time is asked for by every request
+   * that reads it until the worker's new value arrives — at 3,000 req/s, thousands of adds (a BullMQ script
+   * each, in the ingress and in Redis) for a few jobs. Where BullMQ ignored this process' add itself
+   * (another process' job came first), this process waits up to dedupMs longer than BullMQ would.
    */
   readonly #added = new Map<string, number>();
   #pending: PendingAdd[] = [];
