@@ -13,7 +13,8 @@ export interface BenchResults {
   readonly profile: string;
   readonly options: Record<string, unknown>;
   readonly machine: Machine;
-  readonly warm: WarmReport;
+  /** Each warm-up, in order: the sign-up subjects' at the start, the sessions' before their windows. */
+  readonly warms: readonly WarmReport[];
   readonly windows: readonly WindowResult[];
   readonly aggregates: readonly Aggregate[];
   readonly throughput: readonly ThroughputNote[];
@@ -197,11 +198,14 @@ function sections(
     `options: ${Object.entries(results.options)
       .map(([k, v]) => `${k}=${String(v)}`)
       .join(", ")}`,
-    `cache warmed through the ingress and the worker: ${results.warm.requests} requests, ${Object.entries(
-      results.warm.facts,
-    )
-      .map(([k, v]) => `${k} ${v}`)
-      .join(", ")} facts, ${results.warm.seconds.toFixed(1)} s`,
+    `cache warmed through the ingress and the worker, each trigger's subjects before its windows: ${results.warms
+      .map(
+        (warm) =>
+          `${warm.trigger} ${warm.requests} requests, ${Object.entries(warm.facts)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(", ")} facts, ${warm.seconds.toFixed(1)} s`,
+      )
+      .join("; ")}`,
     "",
     table(HEADERS, rows(results.aggregates)),
     "",

@@ -29,7 +29,7 @@ import type { BenchTrigger } from "./requests.js";
 import { type BenchServers, startServers } from "./servers.js";
 import { buildApps, startSession } from "./session.js";
 import { computeRatios, evaluateTargets } from "./targets.js";
-import { warmCache } from "./warm.js";
+import { type WarmReport, warmSessions, warmSignups } from "./warm.js";
 import {
   aggregate,
   describeCounters,
@@ -126,7 +126,7 @@ async function main(): Promise<BenchResults> {
 
   // Warms the cache, then compacts Redis' append-only file between windows (aof-rewrites.ts).
   const redis = createRedis({ url: s.redis.url }, "bullmq");
-  const warmed = await warmCache({
+  const warmOptions = () => ({
     url: s.ingress.url,
     secret,
     redis,
@@ -134,12 +134,18 @@ async function main(): Promise<BenchResults> {
     workload,
     timeoutMs: 60_000,
   });
-  workload = warmed.workload;
-  if (warmed.report.disposableMissing.length > 0)
-    notes.push(`not on the disposable list, dropped: ${warmed.report.disposableMissing.join(", ")}`);
-  say(
-    `cache warm: ${warmed.report.requests} requests, ${JSON.stringify(warmed.report.facts)} in ${warmed.report.seconds.toFixed(1)} s`,
-  );
+  const warms: WarmReport[] = [];
+  const warmed = (report: WarmReport) => {
+    warms.push(report);
+    say(
+      `cache warm (${report.trigger}): ${report.requests} requests, ${JSON.stringify(report.facts)} in ${report.seconds.toFixed(1)} s`,
+    );
+  };
+  const signups = await warmSignups(warmOptions());
+  workload = signups.workload;
+  if (signups.disposableMissing.length > 0)
+    notes.push(`not on the disposable list, dropped: ${signups.disposableMissing.join(", ")}`);
+  warmed(signups.report);
   await s.providers.setDelay(providerLatencyMs);
 
   const watch = {
@@ -342,7 +348,8 @@ async function main(): Promise<BenchResults> {
     });
   }
 
-  // 4. Warm PRE_SESSION_CREATION with cached claims, at the fixed rate.
+  // 4. Warm PRE_SESSION_CREATION with cached claims, at the fixed rate (see warmSessions).
+  if (profile.sessionRounds > 0) warmed(await warmSessions(warmOptions()));
   for (let round = 1; round <= profile.sessionRounds; round++) {
     for (const server of ["bare", "gatehouse", "hand-written"] as const) {
       const connections = server === "hand-written" ? handConnections : profile.connections;
@@ -424,7 +431,7 @@ async function main(): Promise<BenchResults> {
       cpuProfile: flags.profile,
     },
     machine,
-    warm: warmed.report,
+    warms,
     windows,
     aggregates,
     throughput,
