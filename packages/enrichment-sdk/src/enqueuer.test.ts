@@ -89,8 +89,13 @@ describe("Enqueuer", () => {
     const prefix = newPrefix();
     const first = enqueuer(await requestPath(), prefix, 5_000);
     const second = enqueuer(await requestPath(), prefix, 5_000);
-    await Promise.all([first.enqueue(probe, { id: "shared" }), second.enqueue(probe, { id: "shared" })]);
-    await first.enqueue(probe, { id: "shared" });
+    const both = await Promise.all([
+      first.enqueue(probe, { id: "shared" }),
+      second.enqueue(probe, { id: "shared" }),
+    ]);
+    // Each process sent its add; BullMQ made one job, and the other add says it was deduplicated.
+    expect(both.toSorted()).toEqual(["added", "deduplicated"]);
+    expect(await first.enqueue(probe, { id: "shared" })).toBe("deduplicated");
     const q = queue(prefix);
     expect(await q.getJobCounts("wait")).toEqual({ wait: 1 });
     const [job] = await q.getWaiting();

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { RedisClient } from "@gatehouse/redis";
 import { Queue } from "bullmq";
 import type { AnyEnrichment } from "./define-enrichment.js";
@@ -95,8 +96,12 @@ export class Enqueuer {
         continue;
       }
       const retry = enrichment.retry ?? DEFAULTS.retry;
+      // An id of its own, so the answer says whether this add made the job: where BullMQ deduplicated it
+      // (another process' job came first), the job it returns is that one.
+      const jobId = randomUUID();
       this.#queue(enrichment)
         .add(jobName(enrichment), data, {
+          jobId,
           deduplication: { id: dedupId, ttl: this.#dedupMs },
           attempts: retry.attempts,
           backoff: { type: "exponential", delay: retry.backoffMs },
@@ -104,9 +109,9 @@ export class Enqueuer {
           removeOnFail: { age: 7 * 86_400, count: 10_000 },
         })
         .then(
-          () => {
+          (job) => {
             this.#remember(dedupId);
-            resolve("added");
+            resolve(job.id === jobId ? "added" : "deduplicated");
           },
           () => resolve("failed"),
         );
