@@ -183,7 +183,9 @@ describe("AfterReplyWriter batching", () => {
     // Byte for byte what an entry without repeats would hold.
     const [entry0] = await redis.xrange(keys.auditStream, "-", "+");
     expect(entry0?.[1][1]).toBe(
-      packRecords([auditOf("a2"), { id: "unverified" }, auditOf("a4")].map((r) => JSON.stringify(r))),
+      packRecords(
+        [auditOf("a2"), { id: "unverified" }, auditOf("a4")].map((r) => JSON.stringify(r)),
+      ).toString(),
     );
     expect(await batches(keys.testAuditStream)).toEqual([[auditOf("t2")]]);
     for (const id of ids)

@@ -6,7 +6,7 @@ type WithWriteCommand = RedisClient & {
   /** ioredis flattens array arguments: a batch's values go as arrays, never spread into the call. */
   gatehouseWrite(
     numberOfKeys: number,
-    ...args: (string | number | (string | number)[])[]
+    ...args: (string | number | Buffer | (string | number)[])[]
   ): Promise<(0 | 1)[]>;
 };
 
@@ -196,7 +196,7 @@ export class AfterReplyWriter {
     const maxLen = this.#options.auditMaxLen;
     for (const [index, stream] of [this.keys.auditStream, this.keys.testAuditStream].entries()) {
       const packed = packRecords(records[index] as string[]);
-      if (packed !== "") commands.push(["XADD", stream, "MAXLEN", "~", maxLen, "*", "records", packed]);
+      if (packed.length > 0) commands.push(["XADD", stream, "MAXLEN", "~", maxLen, "*", "records", packed]);
     }
     await sendBatch(this.redis, commands);
   }

@@ -1,7 +1,7 @@
 import { Cluster } from "ioredis";
 import type { RedisClient } from "./create-redis.js";
 
-export type Command = readonly [name: string, ...args: (string | number)[]];
+export type Command = readonly [name: string, ...args: (string | number | Buffer)[]];
 
 /**
  * Sends commands together and resolves with their replies in order, rejecting with the first failure (a
