@@ -42,11 +42,11 @@ describe("RecentAnswers", () => {
     expect(recent.get("ic_2")).toBeUndefined();
   });
 
-  it("rotates every 100 ms by default", () => {
+  it("rotates every 50 ms by default", () => {
     vi.useFakeTimers();
     const recent = recentAnswers();
     recent.set("ic_1", "A");
-    vi.advanceTimersByTime(199);
+    vi.advanceTimersByTime(99);
     expect(recent.get("ic_1")).toBe("A");
     vi.advanceTimersByTime(1);
     expect(recent.get("ic_1")).toBeUndefined();

@@ -5,11 +5,12 @@
  * kept until it settles, however long that takes — then the answer's JSON for one to two generations. Two
  * generations swapped every `generationMs`: no timer per request, bounded by the request rate.
  *
- * Short generations (100 ms by default) keep settled answers out of the old generation of V8's heap: at
- * 1 s, every request's id outlived two scavenges and was promoted, ~37 KB per scavenge at 3,000 req/s —
- * nearly all the ingress' promotion, which the mark-compacts then had to collect; at 100 ms, ~3 KB
- * (`npm run bench -- --quick --ingress-node-arg=--trace-gc-nvp`: `promoted=` of the steady scavenges in
- * the run's logs/ingress.log). A repeat after that is answered as any other (see decide.ts).
+ * Short generations (50 ms by default, still more than twice the writer's flush) keep settled answers out
+ * of the old generation of V8's heap, which they reach when they outlive two scavenges: at 1 s, ~37 KB
+ * promoted by each scavenge at 3,000 req/s, nearly all the ingress' promotion then, for the mark-compacts
+ * to collect; at 100 ms, ~3 KB there, but 65 KB at 5,600 req/s, where scavenges come every ~95 ms; at
+ * 50 ms, 4 KB (`npm run bench -- --quick --ingress-node-arg=--trace-gc-nvp`: `promoted=` of the steady
+ * scavenges in the run's logs/ingress.log). A repeat after that is answered as any other (see decide.ts).
  */
 export class RecentAnswers {
   readonly #pending = new Map<string, Promise<string>>();
@@ -17,7 +18,7 @@ export class RecentAnswers {
   #previous = new Map<string, string>();
   readonly #timer: NodeJS.Timeout;
 
-  constructor(generationMs = 100) {
+  constructor(generationMs = 50) {
     this.#timer = setInterval(() => {
       this.#previous = this.#current;
       this.#current = new Map();
