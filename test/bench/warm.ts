@@ -77,14 +77,14 @@ type WarmOptions = {
   timeoutMs: number;
 };
 
-/** Sends `tasks` (64 at a time), then waits until every key in `keys` is in Redis. */
+/** Sends `tasks` (64 at a time), then waits until every fact key in `facts` (by enrichment) is in Redis. */
 async function warmThrough(
   options: WarmOptions,
   trigger: BenchTrigger,
   tasks: (() => Promise<void>)[],
   facts: Record<string, readonly string[]>,
-  started: number,
 ): Promise<WarmReport> {
+  const started = performance.now();
   await inParallel(tasks, 64);
   const missing = await waitForFacts(options.redis, Object.values(facts).flat(), options.timeoutMs);
   if (missing > 0)
@@ -105,7 +105,6 @@ export async function warmSignups(
   options: WarmOptions,
 ): Promise<{ report: WarmReport; workload: Workload; disposableMissing: string[] }> {
   const { url, secret, redis, keys, workload } = options;
-  const started = performance.now();
   const tasks: (() => Promise<void>)[] = [];
   const signupDomains = [...workload.domains, ...workload.freeMail];
   const pairs = Math.max(signupDomains.length, workload.ips.length);
@@ -116,16 +115,10 @@ export async function warmSignups(
     };
     tasks.push(() => send(url, secret, "PRE_SIGNUP", overrides));
   }
-  const report = await warmThrough(
-    options,
-    "PRE_SIGNUP",
-    tasks,
-    {
-      "email-domain": signupDomains.map((domain) => emailDomainKey(keys, domain)),
-      "ip-reputation": workload.ips.map((ip) => ipKey(keys, ip)),
-    },
-    started,
-  );
+  const report = await warmThrough(options, "PRE_SIGNUP", tasks, {
+    "email-domain": signupDomains.map((domain) => emailDomainKey(keys, domain)),
+    "ip-reputation": workload.ips.map((ip) => ipKey(keys, ip)),
+  });
 
   // The disposable domains come from the worker's own warm of the shipped list.
   const disposableMissing: string[] = [];
@@ -154,16 +147,11 @@ export async function warmSignups(
  */
 export async function warmSessions(options: WarmOptions): Promise<WarmReport> {
   const { url, secret, keys, workload } = options;
-  const started = performance.now();
   const tasks = workload.users.map((user) => {
     const overrides = { user: user.userId, org: user.orgId, email: user.email };
     return () => send(url, secret, "PRE_SESSION_CREATION", overrides);
   });
-  return warmThrough(
-    options,
-    "PRE_SESSION_CREATION",
-    tasks,
-    { "user-claims": workload.users.map((user) => claimsKey(keys, user.userId, user.orgId)) },
-    started,
-  );
+  return warmThrough(options, "PRE_SESSION_CREATION", tasks, {
+    "user-claims": workload.users.map((user) => claimsKey(keys, user.userId, user.orgId)),
+  });
 }
