@@ -1,7 +1,7 @@
 // CPU time and memory of processes, read from /proc: the figure that holds on a 2-core machine is CPU time
 // per request at a fixed rate, summed over the processes that serve it.
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 const getconf = (name: string, fallback: number) => {
   try {
@@ -26,15 +26,31 @@ function statFields(pid: number): string[] | undefined {
 }
 
 /**
- * CPU seconds a process has used, all threads, plus the children it has waited for (Redis' AOF rewrites):
- * utime + stime + cutime + cstime. Undefined when the process is gone.
+ * CPU seconds a process has used, all threads, plus the children it has waited for (Redis' AOF rewrites).
+ * The threads' time is the scheduler's own count, in nanoseconds (/proc/<pid>/task/<tid>/schedstat): utime +
+ * stime in /proc/<pid>/stat are the same time rounded to clock ticks (10 ms), too coarse for a window of a
+ * second or two. The children's time exists only in ticks (cutime + cstime). Undefined when the process is gone.
  */
 export function cpuSeconds(pid: number): number | undefined {
   const fields = statFields(pid);
   if (!fields) return undefined;
   // After the name: [0] state … [11] utime [12] stime [13] cutime [14] cstime (fields 14–17 of proc(5)).
-  const ticks = [11, 12, 13, 14].reduce((sum, index) => sum + Number(fields[index] ?? 0), 0);
-  return ticks / CLK_TCK;
+  const [utime, stime, cutime, cstime] = [11, 12, 13, 14].map((index) => Number(fields[index] ?? 0));
+  const threads = threadsOnCpuSeconds(pid);
+  return (threads ?? ((utime ?? 0) + (stime ?? 0)) / CLK_TCK) + ((cutime ?? 0) + (cstime ?? 0)) / CLK_TCK;
+}
+
+/** Seconds on a CPU of the process' live threads, summed; undefined where schedstat is not readable. */
+function threadsOnCpuSeconds(pid: number): number | undefined {
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+    }
+    return Number.isFinite(ns) ? ns / 1e9 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -184,20 +184,24 @@ const productionEnv = (options: AppOptions, redisUrl: string) => ({
 
 const localUrl = (port: number) => `http://127.0.0.1:${port}`;
 
-/** The built ingress as production runs it, once it answers `/readyz`. */
+/**
+ * The built ingress as production runs it, once it answers `/readyz`; `build` runs another bundle of it (an
+ * earlier build kept aside, `npm run bench:ab`) under another name.
+ */
 export async function startIngress(
   options: AppOptions,
   redisUrl: string,
+  build: { readonly name: string; readonly script: string } = { name: "ingress", script: INGRESS },
 ): Promise<Managed & { readonly url: string }> {
   const port = await freePort();
   const profile = options.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}`] : [];
   const ingress = options.group.spawn(
-    "ingress",
+    build.name,
     process.execPath,
-    [...profile, ...(options.ingressNodeArgs ?? []), INGRESS],
+    [...profile, ...(options.ingressNodeArgs ?? []), build.script],
     { ...productionEnv(options, redisUrl), ...options.ingressEnv, PORT: String(port), HOST: "127.0.0.1" },
   );
-  await waitUntil("ingress", [ingress], answersOk(`${localUrl(port)}/readyz`));
+  await waitUntil(build.name, [ingress], answersOk(`${localUrl(port)}/readyz`));
   return Object.assign(ingress, { url: localUrl(port) });
 }
 
