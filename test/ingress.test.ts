@@ -1,7 +1,9 @@
 import { cacheKeys, encodeFact, writeFact } from "@gatehouse/decision-cache";
 import { bullPrefix } from "@gatehouse/enrichment-sdk";
+import { buildApp } from "@gatehouse/ingress/src/app.js";
 import { DEFAULT_POLICY, policySchema } from "@gatehouse/policy";
 import { createRedis, type Redis } from "@gatehouse/redis";
+import { createLogger } from "@gatehouse/telemetry";
 import { Queue } from "bullmq";
 import type { FastifyInstance } from "fastify";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
@@ -414,5 +416,33 @@ describe("secrets", () => {
     expect((await send(app, "/pre-m2m-token-creation", body("PRE_M2M_TOKEN_CREATION"))).answer.decision).toBe(
       "ALLOW",
     );
+  });
+});
+
+describe("errors outside the interceptor routes", () => {
+  it("are logged by the ingress' own logger (Fastify is given none) and not described to the caller", async () => {
+    const lines: string[] = [];
+    const log = createLogger({
+      name: "ingress",
+      level: "info",
+      destination: { write: (line: string) => lines.push(line) },
+    });
+    const app = await buildApp({ env: testEnv(redisUrl), log });
+    apps.push(app);
+    app.get("/failing", async () => {
+      throw new Error("the disk is gone");
+    });
+    app.get("/refusing", async () => {
+      throw Object.assign(new Error("ask for a teapot"), { statusCode: 418 });
+    });
+    const failed = await app.inject("/failing");
+    expect(failed.statusCode).toBe(500);
+    expect(failed.json()).toEqual({ statusCode: 500, error: "internal error" });
+    // A client's mistake is said back, and not logged as a failure.
+    const refused = await app.inject("/refusing");
+    expect(refused.statusCode).toBe(418);
+    expect(refused.json()).toEqual({ statusCode: 418, error: "ask for a teapot" });
+    const logged = lines.map((line) => JSON.parse(line)).filter((line) => line.msg === "request failed");
+    expect(logged).toMatchObject([{ level: 50, url: "/failing", err: { message: "the disk is gone" } }]);
   });
 });

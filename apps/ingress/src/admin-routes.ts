@@ -8,7 +8,7 @@ import {
   teamFactSchemas,
 } from "@gatehouse/decision-cache";
 import { createRedis, type RedisConnectionOptions } from "@gatehouse/redis";
-import { labelledCounter, type Registry } from "@gatehouse/telemetry";
+import { type Logger, labelledCounter, type Registry } from "@gatehouse/telemetry";
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import { z } from "zod";
 
@@ -22,6 +22,7 @@ export interface AdminRoutesOptions {
   redis: Pick<RedisConnectionOptions, "url" | "clusterNodes">;
   keys: CacheKeys;
   registry: Registry;
+  log: Logger;
 }
 
 /** Most records one `POST /admin/v1/facts` may carry. */
@@ -143,7 +144,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
   // One warning per outage, not one per reconnection attempt.
   let outage = false;
   redis.on("error", (error: Error) => {
-    if (!outage) app.log.warn({ err: error.message }, "admin redis connection error");
+    if (!outage) options.log.warn({ err: error.message }, "admin redis connection error");
     outage = true;
   });
   redis.on("ready", () => {
@@ -212,7 +213,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
         .code(status)
         .send({ error: ERROR_CODES[status] ?? "invalid_request", message: error.message });
     }
-    request.log.error({ err: error.message, route: request.routeOptions.url }, "admin request failed");
+    options.log.error({ err: error.message, route: request.routeOptions.url }, "admin request failed");
     return reply
       .code(503)
       .send({ error: "unavailable", message: "Redis did not answer; the write may not have happened" });
@@ -284,7 +285,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     await store.putMany(entries, { ttlSeconds: body.data.ttlSeconds });
     written({ kind: "organization" }, counts.organizations);
     written({ kind: "user" }, counts.users);
-    request.log.info(counts, "team facts written");
+    options.log.info(counts, "team facts written");
     return reply.send({ dryRun: false, written: entries.length, ...counts });
   });
 };

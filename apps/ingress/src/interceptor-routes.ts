@@ -10,6 +10,8 @@ export interface InterceptorRoutesOptions {
   engine: DecisionEngine;
   writer: AfterReplyWriter;
   bodyLimit: number;
+  /** True once the server began closing: answers then end their keep-alive connection (see app.ts). */
+  closing: () => boolean;
 }
 
 const JSON_TYPE = "application/json; charset=utf-8";
@@ -20,7 +22,7 @@ const JSON_TYPE = "application/json; charset=utf-8";
  * over the limit (413, with a DENY body all the same).
  */
 export const interceptorRoutes: FastifyPluginAsync<InterceptorRoutesOptions> = async (app, options) => {
-  const { engine, writer } = options;
+  const { engine, writer, closing } = options;
   // What a flood of forged or broken requests would write once each: a line per reason a second, saying
   // how many it stands for (every one of them is counted in gatehouse_decisions_total and audited).
   const warnDenied = throttledLogPerKey((fields, message) => engine.log.warn(fields, message), 1_000);
@@ -78,6 +80,7 @@ export const interceptorRoutes: FastifyPluginAsync<InterceptorRoutesOptions> = a
 
   const answer = (reply: FastifyReply, decided: Decided, startedAt: number) => {
     try {
+      if (closing()) reply.header("connection", "close");
       reply.type(JSON_TYPE).send(decided.verdict.json);
       afterReply(decided, startedAt);
     } catch (error) {

@@ -19,13 +19,14 @@ try {
   process.exit(78);
 }
 
-const app = await buildApp({ env }).catch((error: unknown) => {
+const log = createLogger({ name: "ingress", level: env.LOG_LEVEL });
+const app = await buildApp({ env, log }).catch((error: unknown) => {
   boot.fatal({ err: error }, "ingress cannot start");
   process.exit(78);
 });
 
 stopOnSignals({
-  log: app.log,
+  log,
   message: "shutting down: answering in-flight requests, then exiting",
   stop: () => app.close(),
   forceAfterMs: 10_000,
@@ -33,4 +34,5 @@ stopOnSignals({
 
 // A burst of new connections (every signup at once) overflowed Node's default backlog of 511 in the
 // benchmark: dropped handshakes are retried by the client after 1 s, then 3 s — past Scalekit's timeout.
-await app.listen({ port: env.PORT, host: env.HOST, backlog: 4096 });
+const address = await app.listen({ port: env.PORT, host: env.HOST, backlog: 4096 });
+log.info({ address }, "listening");
