@@ -76,7 +76,7 @@ export interface About {
 // The ingress builds its per-request objects field by field, not with object spread (`{ ...about, … }`): at
 // 3,000 requests/s such a literal for each Decided made every request's objects outlive young-generation
 // collections — 700 KB surviving each scavenge against 100 KB with the same fields written out, and pauses
-// twice as long (--trace-gc-nvp, A/B in one process; README "Performance"). The spreads that build the
+// twice as long (--trace-gc-nvp, A/B in one process). The spreads that build the
 // policy's claims showed no such effect and stay.
 export interface Decided {
   readonly verdict: Verdict;

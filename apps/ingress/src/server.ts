@@ -7,7 +7,7 @@ import { parseIngressEnv } from "./env.js";
 // Redis keep their parsed bodies alive, it allocates every later request's objects (zod's output among them)
 // straight into the old generation, where they keep the young objects they point to alive through every
 // scavenge. Measured at 3,000 requests/s (--trace-gc-nvp, back-to-back runs): 640 → 365 KB surviving each
-// scavenge, pauses 3.2 → 2.4 ms, p99 and CPU per request lower (README "Performance").
+// scavenge, pauses 3.2 → 2.4 ms, p99 and CPU per request lower.
 setFlagsFromString("--no-allocation-site-pretenuring");
 
 const boot = createLogger({ name: "ingress" });
