@@ -32,6 +32,8 @@ const { values: flags, positionals } = parseArgs({
     rate: { type: "string", default: "3000" },
     seconds: { type: "string", default: "2" },
     "no-build": { type: "boolean", default: false },
+    /** A Node.js or V8 flag for the earlier build only (repeatable): the same bundle twice compares flags. */
+    "other-node-arg": { type: "string", multiple: true },
     "wait-quiet": { type: "string", default: "30" },
   },
 });
@@ -70,7 +72,10 @@ const options = {
   logLevel: "info",
 };
 const s = await startServers(options);
-const b = await startIngress(options, s.redis.url, { name: "ingress-other", script: otherScript });
+const b = await startIngress({ ...options, ingressNodeArgs: flags["other-node-arg"] ?? [] }, s.redis.url, {
+  name: "ingress-other",
+  script: otherScript,
+});
 const load = LoadGenerator.start(join(session.logDir, "load-generator.log"));
 session.load = load;
 
