@@ -144,6 +144,52 @@ describe("warm cache", () => {
     expect(caches.at(-1)).toBe("memory");
   });
 
+  it("reads only what memory does not hold when a policy needs Redis anyway (a velocity counter)", async () => {
+    const policy = policySchema.parse({
+      version: 1,
+      triggers: {
+        PRE_SIGNUP: {
+          rules: [
+            {
+              name: "burst",
+              when: { velocity: { per: "ip", window: "1h", over: 100 } },
+              outcome: { decision: "DENY", reason: "ip.velocity" },
+            },
+            {
+              name: "disposable",
+              when: { emailDomain: { disposable: true } },
+              outcome: { decision: "DENY", reason: "disposable" },
+            },
+          ],
+          onMiss: { waitMs: 0, afterWait: "ALLOW" },
+          fallback: "ALLOW",
+        },
+      },
+    });
+    const { app, keys } = await ingress({}, policy);
+    const emailKey = keys.fact("email-domain", 1, "held.test");
+    // A plain SET, not announced: the ingress learns the fact by reading it.
+    await redis.set(emailKey, encodeFact(emailFact("held.test", true), 60));
+    const signup = () =>
+      send(
+        app,
+        "/pre-signup",
+        body("PRE_SIGNUP_NEW_USER", { user_email: "a@held.test", ip_address: "198.51.100.21" }),
+      );
+
+    expect((await signup()).answer.decision).toBe("DENY"); // read from Redis with the counter, kept
+    await redis.del(emailKey);
+    // The counter is read from Redis again; the fact is not: its copy decides.
+    expect((await signup()).answer.decision).toBe("DENY");
+
+    await app.close();
+    const records = await readAudit(redis, keys.auditStream);
+    expect(records.map((record) => [record.cache, record.reason])).toEqual([
+      ["hit", "disposable"],
+      ["memory", "disposable"],
+    ]);
+  });
+
   it("denies an address on a blocklist", async () => {
     const { app, keys } = await ingress();
     await writeFact(

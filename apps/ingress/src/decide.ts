@@ -60,7 +60,10 @@ export interface DecisionEngine {
   readonly warnReadFailed: LogLine;
 }
 
-/** How the cache served a decision: for audit and metrics. "memory": every fact from the process' copies. */
+/**
+ * How the cache served a decision: for audit and metrics. "memory": every fact from the process' copies (a
+ * policy's team facts and counters, if any, read from Redis).
+ */
 export type CacheOutcome = "hit" | "memory" | "miss" | "waited" | "none" | "repeat" | "error";
 
 /** Who and what a decision is about: carried into every answer's record. */
@@ -105,24 +108,30 @@ const GUARD_MARGIN_MS = 25;
 const PENDING_FIRST_LOOK_MS = 50;
 // A request answered from memory reads no velocity counter (those live in Redis only).
 const NO_COUNTS: ReadonlyMap<string, number> = new Map();
+const NOTHING_TO_READ: readonly PlannedFact[] = [];
 
 type PlannedFact = { name: FactName; enrichment: AnyEnrichment; input: unknown; key: string };
 type PlannedCounter = { id: string; window: number; keys: CounterKeys };
 /** Everything one request reads in its one Redis command. */
 type ReadPlan = {
-  facts: PlannedFact[];
-  team: { name: TeamFactName; key: string }[];
-  counters: PlannedCounter[];
+  readonly facts: readonly PlannedFact[];
+  readonly team: readonly { name: TeamFactName; key: string }[];
+  readonly counters: readonly PlannedCounter[];
 };
 type Progress = { cache: CacheOutcome; counted: boolean; claimed?: boolean; explanation?: Explanation };
 type VerifiedAbout = About & { readonly interceptorId: string };
+/** The request's facts this process holds current copies of, and the rest, to read from Redis. */
+type Remembered = { facts: PolicyFacts; held: number; toRead: readonly PlannedFact[] };
 /** A request that reads Redis: what the read, the wait and the evaluation after it need. */
 type ReadWork = {
   about: VerifiedAbout;
   policy: CompiledTrigger;
   policyVersion: string;
   view: RequestView;
+  /** What is read: the facts not held in memory, the team facts and the counters. */
   plan: ReadPlan;
+  /** The facts held in memory: the read adds its own to them. */
+  remembered: Remembered;
   startedAt: number;
 };
 
@@ -243,8 +252,9 @@ function decideWarmOrRead(
   const now = Date.now();
   const plan = planReads(engine, request, view, policy, now);
   const remembered = fromMemory(engine, plan, now);
-  if (remembered) {
-    const input: EvaluationInput = { view, facts: remembered, team: {}, counts: NO_COUNTS };
+  if (remembered.toRead.length === 0 && plan.team.length === 0 && plan.counters.length === 0) {
+    const facts = remembered.facts;
+    const input: EvaluationInput = { view, facts, team: {}, counts: NO_COUNTS };
     const evaluation = inSpan("gatehouse.policy", () => evaluateWithMisses(policy, input, false));
     const answer = verdict(evaluation.answer, evaluation.reason, evaluation.rule);
     engine.recent.set(interceptorId, answer.json);
@@ -255,10 +265,11 @@ function decideWarmOrRead(
       counted: true,
       policyVersion,
       storeAnswer: "claim",
-      explanation: { facts: remembered, team: {}, counts: input.counts, shadow: evaluation.shadow },
+      explanation: { facts, team: {}, counts: input.counts, shadow: evaluation.shadow },
     };
   }
-  decideFromRedis(engine, { about, policy, policyVersion, view, plan, startedAt }, later);
+  const toRead: ReadPlan = { facts: remembered.toRead, team: plan.team, counters: plan.counters };
+  decideFromRedis(engine, { about, policy, policyVersion, view, plan: toRead, remembered, startedAt }, later);
   return undefined;
 }
 
@@ -339,7 +350,7 @@ async function lookUpAndEvaluate(
   }
   progress.claimed = true;
 
-  const facts: PolicyFacts = {};
+  const facts = work.remembered.facts;
   const missing: PlannedFact[] = [];
   for (const [index, fact] of plan.facts.entries()) {
     const raw = read.values[index];
@@ -364,7 +375,14 @@ async function lookUpAndEvaluate(
     const [current, previous] = read.counts[index] ?? [0, 0];
     counts.set(counter.id, slidingCount(current, previous, counter.window, now));
   }
-  progress.cache = plan.facts.length === 0 ? "none" : missing.length === 0 ? "hit" : "miss";
+  progress.cache =
+    plan.facts.length > 0
+      ? missing.length === 0
+        ? "hit"
+        : "miss"
+      : work.remembered.held > 0
+        ? "memory"
+        : "none";
 
   const input: EvaluationInput = { view, facts, team, counts };
   // A rule that needs none of the missing facts may decide already: then there is nothing to wait for.
@@ -397,23 +415,30 @@ async function lookUpAndEvaluate(
 }
 
 /**
- * Every fact the request needs, from the process' copies, when it needs nothing else (team facts and
- * velocity counters live in Redis only) and every copy is current; undefined otherwise (then read Redis).
+ * The request's facts this process holds current copies of, and the rest, to read from Redis. A fact held
+ * is not read even when the request reads Redis anyway (team facts and velocity counters live there only):
+ * its copy is what the read would return, replaced by the workers' announcements as they write, and
+ * nothing is held while announcements may be missed. A copy due for refresh asks for it.
  */
-function fromMemory(engine: DecisionEngine, plan: ReadPlan, now: number): PolicyFacts | undefined {
-  const local = engine.local;
-  if (!local || plan.team.length > 0 || plan.counters.length > 0) return undefined;
+function fromMemory(engine: DecisionEngine, plan: ReadPlan, now: number): Remembered {
   const facts: PolicyFacts = {};
-  const stale: PlannedFact[] = [];
+  const local = engine.local;
+  if (!local) return { facts, held: 0, toRead: plan.facts };
+  let toRead: PlannedFact[] | undefined;
+  let held = 0;
   for (const fact of plan.facts) {
     const record = local.get(fact.key, now);
-    if (!record) return undefined;
+    if (!record) {
+      toRead ??= [];
+      toRead.push(fact);
+      continue;
+    }
     (facts as Record<string, unknown>)[fact.name] = record.fact;
-    if (now > record.refreshAt) stale.push(fact);
+    held++;
+    engine.metrics.cacheLookups({ enrichment: fact.name, result: "memory" });
+    if (now > record.refreshAt) enqueue(engine, fact);
   }
-  for (const fact of plan.facts) engine.metrics.cacheLookups({ enrichment: fact.name, result: "memory" });
-  for (const fact of stale) enqueue(engine, fact);
-  return facts;
+  return { facts, held, toRead: toRead ?? NOTHING_TO_READ };
 }
 
 /** The keys this request reads: the facts the trigger's policy needs whose subject is in the request. */
@@ -425,7 +450,11 @@ function planReads(
   now: number,
 ): ReadPlan {
   const keys = engine.cache.keys;
-  const plan: ReadPlan = { facts: [], team: [], counters: [] };
+  const plan = {
+    facts: [] as PlannedFact[],
+    team: [] as ReadPlan["team"][number][],
+    counters: [] as PlannedCounter[],
+  };
   for (const name of policy.needs.facts) {
     const enrichment: AnyEnrichment = ENRICHMENTS[name];
     const input = enrichment.fromRequest(request);
