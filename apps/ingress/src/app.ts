@@ -9,7 +9,7 @@ import { Enqueuer } from "@gatehouse/enrichment-sdk";
 import { DEFAULT_POLICY, type Policy } from "@gatehouse/policy";
 import { createRedis, getMany, logConnectionErrors, type RedisClient, redisTarget } from "@gatehouse/redis";
 import { createVerifier, parseSecrets } from "@gatehouse/signature";
-import { createLogger, createRegistry, type Logger, throttledLog } from "@gatehouse/telemetry";
+import { createLogger, createRegistry, type Logger, lineAt, throttledLog } from "@gatehouse/telemetry";
 import Fastify, { type FastifyInstance } from "fastify";
 import { adminRoutes } from "./admin-routes.js";
 import { clientErrorHandler } from "./client-errors.js";
@@ -67,7 +67,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   const keys = cacheKeys(env.GATEHOUSE_KEY_PREFIX);
   const idempotencyTtlMs = 2 * env.GATEHOUSE_SIGNATURE_TOLERANCE_SECONDS * 1000;
-  const warnRereadFailed = throttledLog((fields, message) => log.warn(fields, message), 1_000);
+  const warnRereadFailed = throttledLog(lineAt(log, "warn"), 1_000);
   const local =
     env.GATEHOUSE_LOCAL_FACTS_MS > 0
       ? new LocalFacts({
@@ -108,7 +108,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     maxWaiting: env.GATEHOUSE_MAX_WAITING,
     metrics,
     log,
-    warnReadFailed: throttledLog((fields, message) => log.warn(fields, message), 1_000),
+    warnReadFailed: throttledLog(lineAt(log, "warn"), 1_000),
   };
 
   // No logger given to Fastify: with one, it does work for every request even when request logging is off —

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
-import { type Logger, throttledLogPerKey } from "@gatehouse/telemetry";
+import { type Logger, lineAt, throttledLogPerKey } from "@gatehouse/telemetry";
 import { unreadable } from "./answers.js";
 import type { IngressMetrics } from "./ingress-metrics.js";
 
@@ -18,7 +18,7 @@ function refusal(code: string | undefined): { status: number; reason: string } {
  * other answer. The connection is closed after it, as Node does. Logged once a second per reason at most.
  */
 export function clientErrorHandler(metrics: IngressMetrics, log: Logger) {
-  const infoRefused = throttledLogPerKey((fields, message) => log.info(fields, message), 1_000);
+  const infoRefused = throttledLogPerKey(lineAt(log, "info"), 1_000);
   return (error: NodeJS.ErrnoException, socket: Duplex): void => {
     // A reset connection has nobody to answer.
     if (error.code === "ECONNRESET" || socket.destroyed) return;

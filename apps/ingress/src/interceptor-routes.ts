@@ -1,6 +1,6 @@
 import { ROUTE_TRIGGERS, type TriggerPoint } from "@gatehouse/contracts";
 import type { AfterReplyWriter } from "@gatehouse/decision-cache";
-import { throttledLogPerKey } from "@gatehouse/telemetry";
+import { lineAt, throttledLogPerKey } from "@gatehouse/telemetry";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { unreadable } from "./answers.js";
 import { type Decided, type DecisionEngine, decide } from "./decide.js";
@@ -25,8 +25,8 @@ export const interceptorRoutes: FastifyPluginAsync<InterceptorRoutesOptions> = a
   const { engine, writer, closing } = options;
   // What a flood of forged or broken requests would write once each: a line per reason a second, saying
   // how many it stands for (every one of them is counted in gatehouse_decisions_total and audited).
-  const warnDenied = throttledLogPerKey((fields, message) => engine.log.warn(fields, message), 1_000);
-  const infoRejected = throttledLogPerKey((fields, message) => engine.log.info(fields, message), 1_000);
+  const warnDenied = throttledLogPerKey(lineAt(engine.log, "warn"), 1_000);
+  const infoRejected = throttledLogPerKey(lineAt(engine.log, "info"), 1_000);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: options.bodyLimit }, (_request, body, done) =>

@@ -9,4 +9,4 @@ export {
 } from "./metrics.js";
 export { inSpan } from "./span.js";
 export { type StopOnSignalsOptions, stopOnSignals } from "./stop-on-signals.js";
-export { type LogLine, throttledLog, throttledLogPerKey } from "./throttled-log.js";
+export { type LogLine, lineAt, throttledLog, throttledLogPerKey } from "./throttled-log.js";

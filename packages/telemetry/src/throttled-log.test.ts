@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { throttledLog, throttledLogPerKey } from "./throttled-log.js";
+import { createLogger } from "./logger.js";
+import { lineAt, throttledLog, throttledLogPerKey } from "./throttled-log.js";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -40,6 +41,23 @@ describe("throttledLogPerKey", () => {
     expect(lines.slice(2)).toEqual([
       [{ id: 8, suppressed: 5 }, "denied"],
       [{ id: 9 }, "denied"],
+    ]);
+  });
+});
+
+describe("lineAt", () => {
+  it("writes through the logger's method for the level, fields and message as given", () => {
+    const lines: string[] = [];
+    const log = createLogger({
+      name: "t",
+      level: "info",
+      destination: { write: (line: string) => lines.push(line) },
+    });
+    lineAt(log, "warn")({ reason: "r" }, "one");
+    lineAt(log, "info")({}, "two");
+    expect(lines.map((line) => JSON.parse(line))).toMatchObject([
+      { level: 40, reason: "r", msg: "one" },
+      { level: 30, msg: "two" },
     ]);
   });
 });

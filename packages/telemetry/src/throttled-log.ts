@@ -1,5 +1,12 @@
+import type { Logger } from "pino";
+
 /** A log method as pino has it: fields, then the message. */
 export type LogLine = (fields: Record<string, unknown>, message: string) => void;
+
+/** `log`'s method for `level` as a LogLine (pino's own methods are overloaded, and do not fit one). */
+export function lineAt(log: Logger, level: "info" | "warn" | "error"): LogLine {
+  return (fields, message) => log[level](fields, message);
+}
 
 /**
  * `line`, written at most once per `everyMs`: the calls in between are counted, and the next line written
