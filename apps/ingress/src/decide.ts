@@ -121,7 +121,7 @@ type ReadPlan = {
 type Progress = { cache: CacheOutcome; counted: boolean; claimed?: boolean; explanation?: Explanation };
 type VerifiedAbout = About & { readonly interceptorId: string };
 /** The request's facts this process holds current copies of, and the rest, to read from Redis. */
-type Remembered = { facts: PolicyFacts; held: number; toRead: readonly PlannedFact[] };
+type Remembered = { facts: PolicyFacts; toRead: readonly PlannedFact[] };
 /** A request that reads Redis: what the read, the wait and the evaluation after it need. */
 type ReadWork = {
   about: VerifiedAbout;
@@ -375,14 +375,9 @@ async function lookUpAndEvaluate(
     const [current, previous] = read.counts[index] ?? [0, 0];
     counts.set(counter.id, slidingCount(current, previous, counter.window, now));
   }
-  progress.cache =
-    plan.facts.length > 0
-      ? missing.length === 0
-        ? "hit"
-        : "miss"
-      : work.remembered.held > 0
-        ? "memory"
-        : "none";
+  // Nothing read from Redis among the facts: those in `facts` all came from memory.
+  if (plan.facts.length > 0) progress.cache = missing.length === 0 ? "hit" : "miss";
+  else progress.cache = Object.keys(facts).length > 0 ? "memory" : "none";
 
   const input: EvaluationInput = { view, facts, team, counts };
   // A rule that needs none of the missing facts may decide already: then there is nothing to wait for.
@@ -423,9 +418,8 @@ async function lookUpAndEvaluate(
 function fromMemory(engine: DecisionEngine, plan: ReadPlan, now: number): Remembered {
   const facts: PolicyFacts = {};
   const local = engine.local;
-  if (!local) return { facts, held: 0, toRead: plan.facts };
+  if (!local) return { facts, toRead: plan.facts };
   let toRead: PlannedFact[] | undefined;
-  let held = 0;
   for (const fact of plan.facts) {
     const record = local.get(fact.key, now);
     if (!record) {
@@ -434,11 +428,10 @@ function fromMemory(engine: DecisionEngine, plan: ReadPlan, now: number): Rememb
       continue;
     }
     (facts as Record<string, unknown>)[fact.name] = record.fact;
-    held++;
     engine.metrics.cacheLookups({ enrichment: fact.name, result: "memory" });
     if (now > record.refreshAt) enqueue(engine, fact);
   }
-  return { facts, held, toRead: toRead ?? NOTHING_TO_READ };
+  return { facts, toRead: toRead ?? NOTHING_TO_READ };
 }
 
 /** The keys this request reads: the facts the trigger's policy needs whose subject is in the request. */
