@@ -32,6 +32,7 @@ async function runOnce(
   let cursor = 0;
   let recycled = 0;
   const latencies: number[] = [];
+  const sendLate: number[] = [];
   const answeredAt: number[] = [];
   const statusCodes: Record<string, number> = {};
   const decisions: Record<string, number> = { ALLOW: 0, DENY: 0, other: 0 };
@@ -57,7 +58,9 @@ async function runOnce(
     latencies.push(ms);
     answeredAt.push(performance.now());
   };
-  const pacer = paced ? smoothPacer(spec.rate!, spec.connections, record) : undefined;
+  const pacer = paced
+    ? smoothPacer(spec.rate!, spec.connections, record, (ms) => measuring && sendLate.push(ms))
+    : undefined;
 
   const mark = options.measureAfterS
     ? setTimeout(() => {
@@ -121,6 +124,7 @@ async function runOnce(
     statusCodes,
     decisions,
     latency: summarize(latencies),
+    ...(paced && { sendLate: summarize(sendLate) }),
     ...(spec.countOverMs !== undefined && { over: latencies.filter((ms) => ms > spec.countOverMs!).length }),
     recycled,
     cpu: delta(before, after),

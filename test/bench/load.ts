@@ -45,7 +45,13 @@ export interface RunResult {
   readonly statusCodes: Record<string, number>;
   /** Answers by the `decision` in their body: ALLOW, DENY, or other. */
   readonly decisions: Record<string, number>;
+  /** From the send, or from when the request was due if its connection was still held then (pacing.ts). */
   readonly latency: LatencySummary;
+  /**
+   * Smooth pacing: how late the load generator sent the requests whose connection was free when they came
+   * due (its own timers and event loop; not counted in `latency`).
+   */
+  readonly sendLate?: LatencySummary;
   /** Answers slower than `countOverMs`, when asked. */
   readonly over?: number;
   /** Requests sent a second time because the pre-signed pool ran out (should be 0). */

@@ -10,7 +10,7 @@ export function writeResults(results: BenchResults, resultsDir: string): void {
   const chart = latencyChart(
     results.aggregates,
     results.machine,
-    `${results.profile} profile, ${results.startedAt}; open-loop latency from when each request was due`,
+    `${results.profile} profile, ${results.startedAt}; open-loop latency (from the due time when a connection was held, coordinated omission corrected)`,
   );
   writeFileSync(join(resultsDir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(resultsDir, "chart.svg"), chart);

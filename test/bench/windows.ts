@@ -98,6 +98,8 @@ export interface Aggregate {
   readonly responses: number;
   /** Median over rounds of each percentile; max is the largest of all. */
   readonly latency: Omit<LatencySummary, "count">;
+  /** Smooth pacing: the load generator's own lateness in sending, p99, median over rounds (NaN otherwise). */
+  readonly sendLateP99: number;
   readonly errors: number;
   readonly timeouts: number;
   readonly non2xx: number;
@@ -162,6 +164,7 @@ export function aggregate(windows: readonly WindowResult[]): Aggregate[] {
       achievedRate: medianOf(group, (w) => w.achievedRate),
       responses: sum((w) => w.responses),
       latency,
+      sendLateP99: medianOf(group, (w) => w.sendLate?.p99 ?? Number.NaN),
       errors: sum((w) => w.errors),
       timeouts: sum((w) => w.timeouts),
       non2xx: sum((w) => w.non2xx),
