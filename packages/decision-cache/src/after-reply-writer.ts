@@ -1,13 +1,10 @@
 import { type Command, isCluster, type RedisClient, sendBatch } from "@gatehouse/redis";
 import type { CacheKeys } from "./keys.js";
-import { packRecords, WRITE_SCRIPT } from "./write-scripts.js";
+import { type PackedAnswer, packAnswers, packRecords, WRITE_SCRIPT } from "./write-scripts.js";
 
 type WithWriteCommand = RedisClient & {
-  /** ioredis flattens array arguments: a batch's values go as arrays, never spread into the call. */
-  gatehouseWrite(
-    numberOfKeys: number,
-    ...args: (string | number | Buffer | (string | number)[])[]
-  ): Promise<(0 | 1)[]>;
+  /** ioredis flattens array arguments: a batch's keys go as an array, never spread into the call. */
+  gatehouseWrite(numberOfKeys: number, ...args: (string | number | Buffer | string[])[]): Promise<(0 | 1)[]>;
 };
 
 /** What one decision leaves behind once it is answered. */
@@ -154,7 +151,7 @@ export class AfterReplyWriter {
     const keys: string[] = [];
     const claimed: AfterReplyEntry[] = [];
     const records: [string[], string[]] = [[], []];
-    const values: (string | number)[] = [];
+    const answers: PackedAnswer[] = [];
     for (const { entry } of batch) {
       const stream = entry.test ? 1 : 0;
       const record = records[stream].push(JSON.stringify(entry.audit));
@@ -162,7 +159,11 @@ export class AfterReplyWriter {
       if (!answer) continue;
       keys.push(this.keys.idempotency(answer.interceptorId));
       if (answer.claim) claimed.push(entry);
-      values.push(answer.claim ? 1 : 0, answer.json, stream === 0 ? record : -record);
+      answers.push({
+        claim: answer.claim === true,
+        record: stream === 0 ? record : -record,
+        json: answer.json,
+      });
     }
     keys.push(this.keys.auditStream, this.keys.testAuditStream);
     const flags = await (this.redis as WithWriteCommand).gatehouseWrite(
@@ -172,7 +173,7 @@ export class AfterReplyWriter {
       this.#options.auditMaxLen,
       packRecords(records[0]),
       packRecords(records[1]),
-      values,
+      packAnswers(answers),
     );
     for (const [index, entry] of claimed.entries()) if (flags[index] === 0) this.#options.onRepeat?.(entry);
   }

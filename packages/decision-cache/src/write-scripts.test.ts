@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { packRecords } from "./write-scripts.js";
+import { packAnswers, packRecords } from "./write-scripts.js";
 
 describe("packRecords", () => {
   it("writes the records as one JSON array in UTF-8, `\\n,` between two records", () => {
@@ -18,5 +18,19 @@ describe("packRecords", () => {
   it("packs one record without a separator, and none as no bytes", () => {
     expect(packRecords(['{"a":1}']).toString()).toBe('[{"a":1}]');
     expect(packRecords([]).length).toBe(0);
+  });
+});
+
+describe("packAnswers", () => {
+  it("writes a line per answer: claim flag, record, tab, JSON — in UTF-8", () => {
+    const packed = packAnswers([
+      { claim: true, record: 3, json: '{"decision":"ALLOW"}' },
+      { claim: false, record: -1, json: '{"decision":"DENY","error":{"message":"Nein, danke: \\n ü"}}' },
+    ]);
+    expect(packed.toString("utf8")).toBe(
+      '13\t{"decision":"ALLOW"}\n0-1\t{"decision":"DENY","error":{"message":"Nein, danke: \\n ü"}}\n',
+    );
+    expect(packed.length).toBe(Buffer.byteLength(packed.toString("utf8")));
+    expect(packAnswers([]).length).toBe(0);
   });
 });

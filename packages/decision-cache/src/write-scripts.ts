@@ -3,10 +3,11 @@
  *
  * KEYS: the idempotency key of each entry that has an answer, then the audit stream and the test audit
  * stream. ARGV: [1] the idempotency TTL in ms, [2] the streams' approximate MAXLEN, [3] the audit stream's
- * records and [4] the test stream's, each packed (see packRecords; empty when none), then three values per
- * entry that has an answer: 1 to claim its id with the answer (answered from memory: SET NX), 0 to store
- * the answer in the claim its read made (SET XX, the claim's TTL kept); the answer JSON; and where its
- * record is: n for the n-th record of the audit stream's, -n of the test stream's.
+ * records and [4] the test stream's, each packed (see packRecords; empty when none), [5] the answers, packed
+ * (see packAnswers): one line per key before the streams' — 1 to claim its id with the answer (answered
+ * from memory: SET NX) or 0 to store the answer in the claim its read made (SET XX, the claim's TTL kept);
+ * where its record is, n for the n-th record of the audit stream's, -n of the test stream's; a tab; the
+ * answer JSON.
  *
  * An entry whose claim finds its id claimed already is a repeat answered elsewhere: its record is not
  * written (it is cut out of the packed text: only then does the script split it). Returns one flag per
@@ -15,18 +16,22 @@
  */
 export const WRITE_SCRIPT = `
 local repeats, flags = { {}, {} }, {}
+local answers, from = ARGV[5], 1
 for i = 1, #KEYS - 2 do
-  local at = 2 + 3 * i
-  if ARGV[at] == '1' then
-    local first = redis.call('SET', KEYS[i], ARGV[at + 1], 'NX', 'PX', ARGV[1]) ~= false
+  local tab = string.find(answers, '\\t', from, true)
+  local stop = string.find(answers, '\\n', tab, true)
+  local json = string.sub(answers, tab + 1, stop - 1)
+  if string.byte(answers, from) == 49 then -- '1'
+    local first = redis.call('SET', KEYS[i], json, 'NX', 'PX', ARGV[1]) ~= false
     flags[#flags + 1] = first and 1 or 0
     if not first then
-      local record = tonumber(ARGV[at + 2])
+      local record = tonumber(string.sub(answers, from + 1, tab - 1))
       if record > 0 then repeats[1][record] = true else repeats[2][-record] = true end
     end
   else
-    redis.call('SET', KEYS[i], ARGV[at + 1], 'XX', 'KEEPTTL')
+    redis.call('SET', KEYS[i], json, 'XX', 'KEEPTTL')
   end
+  from = stop + 1
 end
 for s = 1, 2 do
   local packed = ARGV[2 + s]
@@ -72,6 +77,29 @@ export function packRecords(records: readonly string[]): Buffer {
   }
   packed.write("]", at, "latin1");
   return packed;
+}
+
+/** One answer of a batch, as the write script reads it. */
+export interface PackedAnswer {
+  /** Claim the id with the answer (SET NX), or store the answer in the claim a read made (SET XX). */
+  readonly claim: boolean;
+  /** Where the entry's record is: n for the n-th of the audit stream's records, -n of the test stream's. */
+  readonly record: number;
+  /** The answer's JSON (JSON.stringify's: no raw tab or newline). */
+  readonly json: string;
+}
+
+/**
+ * A batch's answers as the write script's one argument: a line each, `<1|0><record>\t<json>\n`, in
+ * UTF-8 bytes. One argument instead of three an answer: ioredis makes each argument a piece of the command
+ * of its own (its length, its bytes, their concatenation), on the event loop, while it builds the batch's
+ * command — 0.2 ms of the ~0.45 ms a batch of ~60 held the loop (instrumented), and 4% of the ingress' CPU
+ * per request (`npm run bench:ab` at 3,000 requests/s: 0.961, 18 of 24 rounds below the previous build).
+ */
+export function packAnswers(answers: readonly PackedAnswer[]): Buffer {
+  let text = "";
+  for (const answer of answers) text += `${answer.claim ? 1 : 0}${answer.record}\t${answer.json}\n`;
+  return Buffer.from(text, "utf8");
 }
 
 const EMPTY = Buffer.alloc(0);
