@@ -2,10 +2,9 @@
 import { randomBytes } from "node:crypto";
 import { cacheKeys, TEAM_CLAIMS_MAX_BYTES } from "@gatehouse/decision-cache";
 import { buildApp } from "@gatehouse/ingress/src/app.js";
-import { createRedis, type Redis } from "@gatehouse/redis";
-import { createLogger } from "@gatehouse/telemetry";
+import { capturedLog, testRedis } from "@gatehouse/testing";
 import type { FastifyInstance, InjectOptions } from "fastify";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterEach, describe, expect, inject, it } from "vitest";
 import { body, send, testEnv } from "./support/ingress-harness.js";
 import { startRedis } from "./support/redis-server.js";
 import { scanPrefix } from "./support/scan-prefix.js";
@@ -15,13 +14,7 @@ const TOKEN = randomBytes(36).toString("base64url");
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 const JSON_AUTH = { ...AUTH, "content-type": "application/json" };
 
-let redis: Redis;
-beforeAll(() => {
-  redis = createRedis({ url: redisUrl }, "bullmq");
-});
-afterAll(async () => {
-  await redis.quit();
-});
+const redis = testRedis();
 
 const started: { app: FastifyInstance; prefix: string }[] = [];
 afterEach(async () => {
@@ -34,12 +27,7 @@ afterEach(async () => {
 
 /** An ingress with its own key prefix; the admin API on unless `overrides` says otherwise. */
 async function ingress(overrides: Record<string, string> = { GATEHOUSE_ADMIN_TOKEN: TOKEN }) {
-  const lines: string[] = [];
-  const log = createLogger({
-    name: "ingress",
-    level: "trace",
-    destination: { write: (line) => lines.push(line) },
-  });
+  const { log, lines } = capturedLog("ingress", "trace");
   const env = testEnv(redisUrl, overrides);
   const app = await buildApp({ env, log });
   await app.ready();

@@ -5,11 +5,12 @@ import { ENRICHMENTS } from "@gatehouse/enrichments";
 import { DEFAULT_POLICY, type Policy, policySchema } from "@gatehouse/policy";
 import { createRedis, getMany, type RedisClient } from "@gatehouse/redis";
 import { createLogger } from "@gatehouse/telemetry";
+import { cleanupsAfterEach } from "@gatehouse/testing";
 import { parseWorkerEnv } from "@gatehouse/worker/src/env.js";
 import { startWorkers } from "@gatehouse/worker/src/start-workers.js";
 import { Queue } from "bullmq";
 import type { FastifyInstance } from "fastify";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testEnv as cliEnv, runCliCollecting } from "../apps/cli/src/testing/run-cli.js";
 import {
   type StubDnsServer,
@@ -42,10 +43,7 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
+const cleanups = cleanupsAfterEach();
 
 // Facts are read from the cluster on every request (no copies in memory): these tests are about the read.
 async function ingress(policy: Policy = DEFAULT_POLICY) {

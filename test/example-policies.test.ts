@@ -15,9 +15,9 @@ import {
 import { DEFAULTS, type FactOf, factKey } from "@gatehouse/enrichment-sdk";
 import { ENRICHMENTS, type EnrichmentName } from "@gatehouse/enrichments";
 import { loadPolicyFile, type Outcome, PolicyError, parsePolicy } from "@gatehouse/policy";
-import { createRedis, type Redis } from "@gatehouse/redis";
+import { testRedis } from "@gatehouse/testing";
 import type { FastifyInstance } from "fastify";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
+import { afterAll, afterEach, describe, expect, inject, it, vi } from "vitest";
 import { buildRequestBody } from "../apps/cli/src/build-request.js";
 import { readFactsFile } from "../apps/cli/src/facts-file.js";
 import { sendInterceptorRequest } from "../apps/cli/src/send-request.js";
@@ -33,13 +33,7 @@ const POLICIES = fileURLToPath(new URL("../infra/policies/", import.meta.url));
 const policyFiles = () => readdirSync(POLICIES).filter((name) => /\.(ya?ml|json)$/.test(name));
 
 const redisUrl = inject("redisUrl");
-let redis: Redis;
-beforeAll(() => {
-  redis = createRedis({ url: redisUrl }, "bullmq");
-});
-afterAll(async () => {
-  await redis.quit();
-});
+const redis = testRedis();
 
 const apps: FastifyInstance[] = [];
 afterEach(async () => {

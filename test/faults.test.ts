@@ -1,5 +1,6 @@
 import { cacheKeys, writeFact } from "@gatehouse/decision-cache";
 import { createRedis, type Redis } from "@gatehouse/redis";
+import { cleanupsAfterEach } from "@gatehouse/testing";
 import type { FastifyInstance } from "fastify";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { FAIL_CLOSED_SIGNUP_POLICY } from "./support/built-apps.js";
@@ -17,12 +18,12 @@ afterAll(() => {
   process.off("unhandledRejection", collect);
 });
 
-// Cleanups run in reverse order of registration, whatever the test did.
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+// After each test its cleanups run (newest first, whatever the test did), then the check of unhandled
+// rejections: vitest runs after-hooks in the reverse order of their registration.
+afterEach(() => {
   expect(unhandled).toEqual([]);
 });
+const cleanups = cleanupsAfterEach();
 
 const POLICY = FAIL_CLOSED_SIGNUP_POLICY;
 

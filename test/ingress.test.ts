@@ -2,11 +2,10 @@ import { cacheKeys, encodeFact, writeFact } from "@gatehouse/decision-cache";
 import { bullPrefix } from "@gatehouse/enrichment-sdk";
 import { buildApp } from "@gatehouse/ingress/src/app.js";
 import { DEFAULT_POLICY, policySchema } from "@gatehouse/policy";
-import { createRedis, type Redis } from "@gatehouse/redis";
-import { createLogger } from "@gatehouse/telemetry";
+import { capturedLog, testRedis } from "@gatehouse/testing";
 import { Queue } from "bullmq";
 import type { FastifyInstance } from "fastify";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
+import { afterEach, describe, expect, inject, it, vi } from "vitest";
 import { readAudit } from "./support/audit-records.js";
 import {
   body,
@@ -19,13 +18,7 @@ import {
 } from "./support/ingress-harness.js";
 
 const redisUrl = inject("redisUrl");
-let redis: Redis;
-beforeAll(() => {
-  redis = createRedis({ url: redisUrl }, "bullmq");
-});
-afterAll(async () => {
-  await redis.quit();
-});
+const redis = testRedis();
 
 const apps: FastifyInstance[] = [];
 afterEach(async () => {
@@ -467,12 +460,7 @@ describe("secrets", () => {
 
 describe("errors outside the interceptor routes", () => {
   it("are logged by the ingress' own logger (Fastify is given none) and not described to the caller", async () => {
-    const lines: string[] = [];
-    const log = createLogger({
-      name: "ingress",
-      level: "info",
-      destination: { write: (line: string) => lines.push(line) },
-    });
+    const { log, lines } = capturedLog("ingress");
     const app = await buildApp({ env: testEnv(redisUrl), log });
     apps.push(app);
     app.get("/failing", async () => {

@@ -4,12 +4,13 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { cacheKeys } from "@gatehouse/decision-cache";
 import { bullPrefix } from "@gatehouse/enrichment-sdk";
 import { createRedis, type Redis } from "@gatehouse/redis";
+import { cleanupsAfterEach } from "@gatehouse/testing";
 import { parseWorkerEnv } from "@gatehouse/worker/src/env.js";
 import { type RunningWorkers, startWorkers } from "@gatehouse/worker/src/start-workers.js";
 import { Queue } from "bullmq";
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import {
   type StubDnsServer,
   startStubDnsServer,
@@ -38,10 +39,7 @@ afterAll(async () => {
 });
 
 // Cleanups run in reverse order of registration, whatever the test did.
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
+const cleanups = cleanupsAfterEach();
 
 function workerSource(url: string, prefix: string): Record<string, string> {
   return {

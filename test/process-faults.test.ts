@@ -6,8 +6,9 @@ import { bullPrefix, Enqueuer } from "@gatehouse/enrichment-sdk";
 import { ENRICHMENTS } from "@gatehouse/enrichments";
 import { createRedis, type Redis } from "@gatehouse/redis";
 import { signedHeaders } from "@gatehouse/signature";
+import { cleanupsAfterEach } from "@gatehouse/testing";
 import { Queue } from "bullmq";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import {
   type StubDnsServer,
   startStubDnsServer,
@@ -44,10 +45,7 @@ afterAll(async () => {
 });
 
 // Cleanups run in reverse order of registration, whatever the test did.
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
+const cleanups = cleanupsAfterEach();
 
 const newPrefix = () => `pf${randomUUID().slice(0, 8)}`;
 

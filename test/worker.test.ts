@@ -13,11 +13,12 @@ import { ENRICHMENTS } from "@gatehouse/enrichments";
 import { DEFAULT_POLICY, type Policy, policySchema } from "@gatehouse/policy";
 import { createRedis, type Redis } from "@gatehouse/redis";
 import { createLogger } from "@gatehouse/telemetry";
+import { cleanupsAfterEach } from "@gatehouse/testing";
 import { parseWorkerEnv } from "@gatehouse/worker/src/env.js";
 import { type RunningWorkers, startWorkers } from "@gatehouse/worker/src/start-workers.js";
 import { Queue, type Worker } from "bullmq";
 import type { FastifyInstance } from "fastify";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { z } from "zod";
 import {
   type StubDnsServer,
@@ -50,10 +51,7 @@ afterAll(async () => {
 });
 
 // Cleanups run in reverse order of registration, whatever the test did.
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
+const cleanups = cleanupsAfterEach();
 
 const newPrefix = () => `t${randomUUID().slice(0, 8)}`;
 

@@ -3,8 +3,8 @@ import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { AfterReplyWriter, type CacheKeys, cacheKeys } from "@gatehouse/decision-cache";
-import { createRedis, type Redis } from "@gatehouse/redis";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { testRedis } from "@gatehouse/testing";
+import { afterEach, describe, expect, inject, it } from "vitest";
 import { EXIT_NETWORK, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE } from "./cli.js";
 import { findAuditRecord } from "./explain-audit.js";
 import { runCliCollecting, testEnv } from "./testing/run-cli.js";
@@ -12,15 +12,7 @@ import { runCliCollecting, testEnv } from "./testing/run-cli.js";
 const redisUrl = inject("redisUrl");
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 const exec = promisify(execFile);
-let redis: Redis;
-
-beforeAll(async () => {
-  redis = createRedis({ url: redisUrl }, "request-path");
-  if (redis.status !== "ready") await new Promise((resolve) => redis.once("ready", resolve));
-});
-afterAll(async () => {
-  await redis.quit();
-});
+const redis = testRedis("request-path");
 
 const used: CacheKeys[] = [];
 afterEach(async () => {

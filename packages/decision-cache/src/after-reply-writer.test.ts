@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { createRedis, type Redis } from "@gatehouse/redis";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
+import { cleanupsAfterEach, testRedis } from "@gatehouse/testing";
+import { describe, expect, inject, it, vi } from "vitest";
 import {
   type AfterReplyEntry,
   AfterReplyWriter,
@@ -12,22 +13,10 @@ import { packRecords, WRITE_SCRIPT } from "./write-scripts.js";
 
 const redisUrl = inject("redisUrl");
 const redisPort = Number(new URL(redisUrl).port);
-let redis: Redis;
-let requestPath: Redis;
-beforeAll(async () => {
-  redis = createRedis({ url: redisUrl }, "bullmq");
-  // The writer runs on the ingress' fail-fast connection; wait until it is connected.
-  requestPath = createRedis({ url: redisUrl }, "request-path");
-  if (requestPath.status !== "ready") await new Promise((resolve) => requestPath.once("ready", resolve));
-});
-afterAll(async () => {
-  await Promise.all([redis.quit(), requestPath.quit()]);
-});
-
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
+const redis = testRedis();
+// The writer runs on the ingress' fail-fast connection.
+const requestPath = testRedis("request-path");
+const cleanups = cleanupsAfterEach();
 
 function newKeys(): CacheKeys {
   const keys = cacheKeys(`t${randomUUID().slice(0, 8)}`);

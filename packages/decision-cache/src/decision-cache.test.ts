@@ -1,21 +1,13 @@
 import { randomUUID } from "node:crypto";
-import { createRedis, type Redis } from "@gatehouse/redis";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
+import { testRedis } from "@gatehouse/testing";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { AfterReplyWriter } from "./after-reply-writer.js";
 import { DecisionCache } from "./decision-cache.js";
 import { type CacheKeys, cacheKeys } from "./keys.js";
 import { counterKeys, slidingCount } from "./velocity-counter.js";
 
-const redisUrl = inject("redisUrl");
-let redis: Redis;
-beforeAll(async () => {
-  // The ingress' profile: no offline queue, so wait until it is connected.
-  redis = createRedis({ url: redisUrl }, "request-path");
-  if (redis.status !== "ready") await new Promise((resolve) => redis.once("ready", resolve));
-});
-afterAll(async () => {
-  await redis.quit();
-});
+// The ingress' profile: no offline queue.
+const redis = testRedis("request-path");
 
 const used: CacheKeys[] = [];
 afterEach(async () => {

@@ -1,24 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { createRedis, type Redis } from "@gatehouse/redis";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
+import { cleanupsAfterEach, testRedis } from "@gatehouse/testing";
+import { describe, expect, inject, it, vi } from "vitest";
 import { FactAnnouncements, type FactAnnouncementsOptions } from "./fact-announcements.js";
 import { encodeFact } from "./fact-record.js";
 import { type CacheKeys, cacheKeys } from "./keys.js";
 import { LocalFacts } from "./local-facts.js";
 
 const redisUrl = inject("redisUrl");
-let publisher: Redis;
-beforeAll(() => {
-  publisher = createRedis({ url: redisUrl }, "bullmq");
-});
-afterAll(async () => {
-  await publisher.quit();
-});
-
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
+const publisher = testRedis();
+const cleanups = cleanupsAfterEach();
 
 interface Setup {
   keys: CacheKeys;

@@ -1,25 +1,18 @@
 import { randomUUID } from "node:crypto";
-import { createRedis, type Redis } from "@gatehouse/redis";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
+import { createRedis } from "@gatehouse/redis";
+import { cleanupsAfterEach, testRedis } from "@gatehouse/testing";
+import { afterEach, describe, expect, inject, it, vi } from "vitest";
 import { FactAnnouncements } from "./fact-announcements.js";
 import { decodeFact } from "./fact-record.js";
 import { writeFact, writeFacts } from "./fact-writer.js";
 import { type CacheKeys, cacheKeys } from "./keys.js";
 
 const redisUrl = inject("redisUrl");
-let redis: Redis;
-beforeAll(() => {
-  redis = createRedis({ url: redisUrl }, "bullmq");
-});
-afterAll(async () => {
-  await redis.quit();
-});
-
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+const redis = testRedis();
+afterEach(() => {
   vi.restoreAllMocks();
 });
+const cleanups = cleanupsAfterEach();
 
 function newKeys(): CacheKeys {
   const keys = cacheKeys(`t${randomUUID().slice(0, 8)}`);

@@ -3,27 +3,17 @@ import { createServer, type Server } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type CacheKeys, cacheKeys } from "@gatehouse/decision-cache";
 import { bullPrefix, type StartContext, type StartedHandler } from "@gatehouse/enrichment-sdk";
-import { createRedis, type Redis } from "@gatehouse/redis";
-import { createLogger } from "@gatehouse/telemetry";
+import { capturedLog, cleanupsAfterEach, testRedis } from "@gatehouse/testing";
 import { Queue } from "bullmq";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
+import { describe, expect, inject, it, vi } from "vitest";
 import { FEED_QUEUE, FeedStore, type FeedStoreOptions, feedKey } from "./feed-store.js";
 import { ipReputation } from "./index.js";
 import type { IpReputationHandler } from "./ip-reputation-handler.js";
 
-const redisUrl = inject("redisUrl");
-let redis: Redis;
-beforeAll(() => {
-  redis = createRedis({ url: redisUrl }, "bullmq");
-});
-afterAll(async () => {
-  await redis.quit();
-});
+const _redisUrl = inject("redisUrl");
+const redis = testRedis();
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
+const cleanups = cleanupsAfterEach();
 
 /** What the feed server answers; changed by the tests while it runs. */
 interface FeedAnswer {
@@ -68,12 +58,7 @@ async function feedServer(answer: FeedAnswer) {
 
 /** A worker's context under a fresh prefix, its log lines kept. */
 function context(keys: CacheKeys): StartContext & { lines: string[] } {
-  const lines: string[] = [];
-  const log = createLogger({
-    name: "feed-store-test",
-    level: "info",
-    destination: { write: (line: string) => lines.push(line) },
-  });
+  const { log, lines } = capturedLog("feed-store-test");
   return { redis, keys, log, lines };
 }
 

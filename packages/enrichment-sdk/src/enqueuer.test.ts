@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { createRedis, type Redis } from "@gatehouse/redis";
+import { cleanupsAfterEach, testRedis } from "@gatehouse/testing";
 import { Queue } from "bullmq";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
+import { describe, expect, inject, it, vi } from "vitest";
 import { z } from "zod";
 import { defineEnrichment } from "./define-enrichment.js";
 import { Enqueuer } from "./enqueuer.js";
@@ -10,18 +11,9 @@ import { bullPrefix, queueName } from "./queue-names.js";
 
 const redisUrl = inject("redisUrl");
 const redisPort = Number(new URL(redisUrl).port);
-let redis: Redis;
-beforeAll(() => {
-  redis = createRedis({ url: redisUrl }, "bullmq");
-});
-afterAll(async () => {
-  await redis.quit();
-});
+const redis = testRedis();
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
+const cleanups = cleanupsAfterEach();
 
 const probe = defineEnrichment({
   name: "test-probe",

@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { type CacheKeys, cacheKeys, decodeFact, FactAnnouncements } from "@gatehouse/decision-cache";
-import { createRedis, type Redis } from "@gatehouse/redis";
+import { createRedis } from "@gatehouse/redis";
 import { createLogger } from "@gatehouse/telemetry";
+import { capturedLog, cleanupsAfterEach, testRedis } from "@gatehouse/testing";
 import { type Job, Queue, type Worker } from "bullmq";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
+import { describe, expect, inject, it, vi } from "vitest";
 import { z } from "zod";
 import {
   defineEnrichment,
@@ -21,18 +22,9 @@ import { bullPrefix, queueName } from "./queue-names.js";
 
 const redisUrl = inject("redisUrl");
 const log = createLogger({ name: "enrichment-worker-test", level: "silent" });
-let redis: Redis;
-beforeAll(() => {
-  redis = createRedis({ url: redisUrl }, "bullmq");
-});
-afterAll(async () => {
-  await redis.quit();
-});
+const redis = testRedis();
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
+const cleanups = cleanupsAfterEach();
 
 const runs: string[] = [];
 
@@ -250,12 +242,7 @@ describe("startEnrichmentWorker with a handler that starts", () => {
   });
 
   it("takes no jobs and logs the error when start rejects", async () => {
-    const lines: string[] = [];
-    const logger = createLogger({
-      name: "enrichment-worker-test",
-      level: "error",
-      destination: { write: (line: string) => lines.push(line) },
-    });
+    const { log: logger, lines } = capturedLog("enrichment-worker-test", "error");
     const { handler, events, finish } = starting();
     const { queue } = await start(handler, logger);
     finish(new Error("feed store unreachable"));

@@ -1,20 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { type CacheKeys, cacheKeys, decodeFact } from "@gatehouse/decision-cache";
-import { createRedis, type Redis } from "@gatehouse/redis";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { testRedis } from "@gatehouse/testing";
+import { afterEach, describe, expect, inject, it } from "vitest";
 import { z } from "zod";
 import { type AnyEnrichment, defineEnrichment, type EnrichmentHandler } from "./define-enrichment.js";
 import { factKey } from "./fact-key.js";
 import { warmCache } from "./warm-cache.js";
 
-const redisUrl = inject("redisUrl");
-let redis: Redis;
-beforeAll(() => {
-  redis = createRedis({ url: redisUrl }, "bullmq");
-});
-afterAll(async () => {
-  await redis.quit();
-});
+const _redisUrl = inject("redisUrl");
+const redis = testRedis();
 
 const prefixes: string[] = [];
 afterEach(async () => {
