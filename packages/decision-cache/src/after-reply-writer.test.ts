@@ -312,6 +312,22 @@ describe("AfterReplyWriter batching", () => {
     expect((await batches(keys.auditStream)).map((batch) => batch.length)).toEqual([3, 2]);
   });
 
+  it("sends a full batch at the next turn of the event loop, not inside the push that filled it", async () => {
+    const keys = newKeys();
+    const w = writer(keys, { flushMs: 60_000, maxBatch: 3 });
+    const send = vi.spyOn(requestPath as unknown as { gatehouseWrite: () => unknown }, "gatehouseWrite");
+    cleanups.push(async () => send.mockRestore());
+    for (let i = 0; i < 3; i++) w.push(audit(i));
+    // Answers decided in the same turn are written before the batch is built.
+    expect(send).not.toHaveBeenCalled();
+    await vi.waitFor(() => expect(send).toHaveBeenCalled(), { timeout: 1_000, interval: 1 });
+    await vi.waitFor(async () => expect(await redis.xlen(keys.auditStream)).toBe(1), {
+      timeout: 1_000,
+      interval: 5,
+    });
+    await w.close();
+  });
+
   it("sends a backlog maxBatch entries per script, one batch right after the other", async () => {
     const keys = newKeys();
     const w = writer(keys, { flushMs: 60_000, maxBatch: 3 });
