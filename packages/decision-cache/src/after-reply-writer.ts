@@ -103,9 +103,10 @@ export class AfterReplyWriter {
    * A full batch goes out at the start of the event loop's next turn (its timers phase), not inside the push
    * that filled it nor inside the reply to the batch before: pushes come from answers written in the check
    * phase, where the other answers decided in the same poll phase would wait behind the ~0.4 ms of building
-   * the batch (and a reply is read in the poll phase, beside the requests that arrive with it). `npm run bench:ab` against
-   * flushing inside the push, three runs: p99 lower in 15 of 20 rounds (medians 2.78 against 3.10 ms) and 14
-   * of 20 (3.12 against 3.71) at 3,000 req/s each, 12 of 16 at 4,000 each; ingress CPU 1.016, 1.001, 0.974.
+   * the batch (and a reply is read in the poll phase, beside the requests that arrive with it).
+   * `npm run bench:ab` against flushing inside the push, three runs: p99 lower in 15 of 20 rounds (medians
+   * 2.78 against 3.10 ms) and 14 of 20 (3.12 against 3.71) at 3,000 req/s each, 12 of 16 at 4,000 each;
+   * ingress CPU 1.016, 1.001, 0.974.
    */
   #flushSoon(): void {
     this.#soon ??= setTimeout(() => {
