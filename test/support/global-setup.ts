@@ -1,12 +1,6 @@
-import type {} from "vitest";
+import type {} from "@gatehouse/testing";
 import type { TestProject } from "vitest/node";
 import { type RedisServer, startRedis } from "./redis-server.js";
-
-declare module "vitest" {
-  export interface ProvidedContext {
-    redisUrl: string;
-  }
-}
 
 let redis: RedisServer | undefined;
 

@@ -1,5 +1,6 @@
 import { createRedis, type Redis, type RedisProfile } from "@gatehouse/redis";
 import { afterAll, beforeAll, inject } from "vitest";
+import type {} from "./provided-context.js";
 
 /**
  * A client to the run's Redis (started by test/support/global-setup.ts) for one test file: connected
