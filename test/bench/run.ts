@@ -2,7 +2,7 @@
 // them (plus the bare route, the hand-written endpoint and the stub providers), warms the cache, then drives
 // the same load at each server in turn from a separate load-generator process, and reports.
 //
-// Flags: --quick (about two minutes) | full (default, about five minutes); --no-build; --no-burst;
+// Flags: --quick (about two minutes) | full (default, about six minutes); --no-build; --no-burst;
 // --profile (CPU profile of the ingress; skips the burst); --rate=N; --connections=N;
 // --provider-latency=MS (default 50); --burst=N; --burst-connections=N; --pacing=smooth|autocannon; --log-level=LEVEL;
 // --wait-quiet=S (wait up to S seconds, default 120, for other processes to leave the CPUs alone);
@@ -338,8 +338,9 @@ async function main(): Promise<BenchResults> {
       await s.providers.setDelay(providerLatencyMs);
     };
     // The two Gatehouse windows back to back (after the hand-written window, with its hundreds of connections
-    // and the providers' queued calls, the machine is not in the same state), and in turn first: the window
-    // after the bare route's finds copies of facts that expired while Gatehouse had no traffic.
+    // and the providers' queued calls, the machine is not in the same state), and in turn first over an even
+    // number of rounds (see latencyRounds): the window after the bare route's finds copies of facts that
+    // expired while Gatehouse had no traffic, and the second of the two measured worse.
     for (const window of round % 2 === 1 ? [normal, slowed] : [slowed, normal]) await window();
     await measure("signup-half", "hand-written", round, {
       trigger: "PRE_SIGNUP",
