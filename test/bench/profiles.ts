@@ -24,10 +24,11 @@ export interface BenchProfile {
   readonly lowRate: number;
   /**
    * Rounds of bare → Gatehouse and Gatehouse with slow providers (in turn first) → hand-written, at half of
-   * Gatehouse's throughput. Even, so each of the two comes first as often as second: with the providers not
-   * slowed at all (a placebo run), the second of the two back-to-back windows had the higher p99 in 4 of 4
-   * rounds (11.2–12.7 ms against 3.4–6.9), which an odd count would have charged to the slow providers twice
-   * out of three.
+   * Gatehouse's throughput. Even, so each of the two comes first as often as second: in two placebo runs
+   * (the providers left at 50 ms for the "slowed" window, 4 rounds each) the second of the two back-to-back
+   * windows had the higher p99 in 4 of 4 rounds in one (11.2–12.7 ms against 3.4–6.9) and the first in 3 of
+   * 4 in the other — on this VM the order moves the p99 as much as anything, and an odd count gives one order
+   * a round more.
    */
   readonly latencyRounds: number;
   readonly sessionRounds: number;

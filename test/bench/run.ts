@@ -340,7 +340,7 @@ async function main(): Promise<BenchResults> {
     // The two Gatehouse windows back to back (after the hand-written window, with its hundreds of connections
     // and the providers' queued calls, the machine is not in the same state), and in turn first over an even
     // number of rounds (see latencyRounds): the window after the bare route's finds copies of facts that
-    // expired while Gatehouse had no traffic, and the second of the two measured worse.
+    // expired while Gatehouse had no traffic, and which of the two comes first moves the p99 on this VM.
     for (const window of round % 2 === 1 ? [normal, slowed] : [slowed, normal]) await window();
     await measure("signup-half", "hand-written", round, {
       trigger: "PRE_SIGNUP",
