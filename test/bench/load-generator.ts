@@ -101,10 +101,11 @@ async function runOnce(
   const after = snapshot(watch);
 
   const responses = Object.values(statusCodes).reduce((sum, count) => sum + count, 0);
-  // Debugging aid: BENCH_LATENCY_DUMP=<file> appends every answer's time and latency, one run per line.
+  // Debugging aid: BENCH_LATENCY_DUMP=<file> appends every answer's wall-clock time (epoch ms, to line up with
+  // other samplers) and latency, one run per line.
   if (process.env.BENCH_LATENCY_DUMP) {
     const points = answeredAt.map((at, i) => [
-      Math.round(at - answeredAt[0]!),
+      Math.round(performance.timeOrigin + at),
       Number(latencies[i]!.toFixed(3)),
     ]);
     appendFileSync(process.env.BENCH_LATENCY_DUMP, `${JSON.stringify({ label: spec.label, points })}\n`);
