@@ -3,7 +3,7 @@ import { cacheKeys, counterKeys, writeFact } from "@gatehouse/decision-cache";
 import { bullPrefix, factKey, queueName } from "@gatehouse/enrichment-sdk";
 import { ENRICHMENTS } from "@gatehouse/enrichments";
 import { DEFAULT_POLICY, type Policy, policySchema } from "@gatehouse/policy";
-import { createRedis, getMany, type RedisClient } from "@gatehouse/redis";
+import { createRedis, getMany, type RedisClient, whenReady } from "@gatehouse/redis";
 import { createLogger } from "@gatehouse/telemetry";
 import { cleanupsAfterEach } from "@gatehouse/testing";
 import { parseWorkerEnv } from "@gatehouse/worker/src/env.js";
@@ -61,7 +61,7 @@ describe("on a Redis Cluster", () => {
     const background = createRedis({ url: "", clusterNodes: cluster.nodes }, "background");
     cleanups.push(() => background.quit());
     // The background profile queues nothing while disconnected: wait until the cluster client is ready.
-    if (background.status !== "ready") await new Promise((resolve) => background.once("ready", resolve));
+    await whenReady(background);
     const keys = Array.from({ length: 30 }, (_, index) => `test:get-many:${suffix}:${index}`);
     for (const [index, key] of keys.entries())
       if (index % 3 !== 0) await redis.set(key, `v${index}`, "EX", 60);

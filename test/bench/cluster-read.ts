@@ -4,7 +4,7 @@
 // CPU it costs Redis and the client per read.
 import { randomBytes } from "node:crypto";
 import { cacheKeys, counterKeys, DecisionCache, writeFacts } from "@gatehouse/decision-cache";
-import { createRedis, type RedisClient } from "@gatehouse/redis";
+import { createRedis, type RedisClient, whenReady } from "@gatehouse/redis";
 import { Redis } from "ioredis";
 import { startRedisCluster } from "../support/redis-cluster.js";
 import { startRedis } from "../support/redis-server.js";
@@ -141,7 +141,7 @@ export async function compareClusterRead(options: {
     for (const { target, client, pids } of targets) {
       clients.push(client);
       // The ingress' own connection profile: no offline queue, so wait until it is ready.
-      if (client.status !== "ready") await new Promise((resolve) => client.once("ready", resolve));
+      await whenReady(client);
       const prefix = "clusterread";
       await fill(client, prefix);
       const cache = new DecisionCache(client, cacheKeys(prefix));

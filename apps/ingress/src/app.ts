@@ -7,7 +7,7 @@ import {
 } from "@gatehouse/decision-cache";
 import { Enqueuer } from "@gatehouse/enrichment-sdk";
 import { DEFAULT_POLICY, type Policy } from "@gatehouse/policy";
-import { createRedis, getMany, logConnectionErrors, type RedisClient, redisTarget } from "@gatehouse/redis";
+import { createRedis, getMany, logConnectionErrors, redisTarget, whenReady } from "@gatehouse/redis";
 import { createVerifier, parseSecrets } from "@gatehouse/signature";
 import { createLogger, createRegistry, type Logger, lineAt, throttledLog } from "@gatehouse/telemetry";
 import Fastify, { type FastifyInstance } from "fastify";
@@ -22,11 +22,6 @@ import { createIngressMetrics } from "./ingress-metrics.js";
 import { interceptorRoutes } from "./interceptor-routes.js";
 import { PolicySource } from "./policy-source.js";
 import { RecentAnswers } from "./recent-answers.js";
-
-const whenReady = (client: RedisClient) =>
-  client.status === "ready"
-    ? Promise.resolve()
-    : new Promise<void>((resolve) => client.once("ready", () => resolve()));
 
 export interface BuildAppOptions {
   env: IngressEnv;

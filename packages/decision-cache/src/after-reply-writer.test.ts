@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { createRedis, type Redis } from "@gatehouse/redis";
+import { createRedis, type Redis, whenReady } from "@gatehouse/redis";
 import { cleanupsAfterEach, testRedis } from "@gatehouse/testing";
 import { describe, expect, inject, it, vi } from "vitest";
 import {
@@ -234,7 +234,7 @@ describe("AfterReplyWriter batching", () => {
     );
     client.on("error", () => {});
     cleanups.push(async () => client.disconnect());
-    if (client.status !== "ready") await new Promise((resolve) => client.once("ready", resolve));
+    await whenReady(client);
     let errors = 0;
     const w = writer(keys, { flushMs: 10, onError: () => errors++ }, client);
     // The script is in Redis' cache, so the held attempts run it (a NOSCRIPT reply would be held instead).

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { createRedis, type Redis } from "@gatehouse/redis";
+import { createRedis, type Redis, whenReady } from "@gatehouse/redis";
 import { cleanupsAfterEach, testRedis } from "@gatehouse/testing";
 import { Queue } from "bullmq";
 import { describe, expect, inject, it, vi } from "vitest";
@@ -41,7 +41,7 @@ async function requestPath(url = redisUrl): Promise<Redis> {
   const client = createRedis({ url }, "request-path");
   client.on("error", () => {});
   cleanups.push(async () => client.disconnect());
-  if (client.status !== "ready") await new Promise((resolve) => client.once("ready", resolve));
+  await whenReady(client);
   return client;
 }
 

@@ -2,11 +2,12 @@ import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { createRedis } from "./create-redis.js";
 import { getMany } from "./get-many.js";
+import { whenReady } from "./when-ready.js";
 
 const redis = createRedis({ url: inject("redisUrl") }, "background");
 const prefix = `test:get-many:${randomUUID()}:`;
 beforeAll(async () => {
-  if (redis.status !== "ready") await new Promise((resolve) => redis.once("ready", resolve));
+  await whenReady(redis);
 });
 afterEach(async () => {
   const keys = await redis.keys(`${prefix}*`);

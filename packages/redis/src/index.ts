@@ -12,3 +12,4 @@ export { logConnectionErrors, type WarnLogger } from "./log-connection-errors.js
 export { ping } from "./ping.js";
 export { redisEnvShape, redisTarget } from "./redis-env.js";
 export { type Command, sendBatch } from "./send-batch.js";
+export { whenReady } from "./when-ready.js";

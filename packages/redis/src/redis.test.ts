@@ -3,6 +3,7 @@ import { afterEach, describe, expect, inject, it } from "vitest";
 import { createRedis, type RedisProfile } from "./create-redis.js";
 import type { Redis } from "./index.js";
 import { ping } from "./ping.js";
+import { whenReady } from "./when-ready.js";
 
 const redisUrl = inject("redisUrl");
 const redisPort = Number(new URL(redisUrl).port);
@@ -24,7 +25,7 @@ function client(
 }
 
 async function ready(redis: Redis): Promise<Redis> {
-  if (redis.status !== "ready") await new Promise((resolve) => redis.once("ready", resolve));
+  await whenReady(redis);
   return redis;
 }
 

@@ -1,4 +1,4 @@
-import { createRedis, type Redis, type RedisProfile } from "@gatehouse/redis";
+import { createRedis, type Redis, type RedisProfile, whenReady } from "@gatehouse/redis";
 import { afterAll, beforeAll, inject } from "vitest";
 import type {} from "./provided-context.js";
 
@@ -10,7 +10,7 @@ import type {} from "./provided-context.js";
 export function testRedis(profile: RedisProfile = "bullmq"): Redis {
   const redis = createRedis({ url: inject("redisUrl") }, profile);
   beforeAll(async () => {
-    if (redis.status !== "ready") await new Promise((resolve) => redis.once("ready", resolve));
+    await whenReady(redis);
   });
   afterAll(async () => {
     await redis.quit();
