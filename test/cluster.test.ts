@@ -10,7 +10,7 @@ import { parseWorkerEnv } from "@gatehouse/worker/src/env.js";
 import { startWorkers } from "@gatehouse/worker/src/start-workers.js";
 import { Queue } from "bullmq";
 import type { FastifyInstance } from "fastify";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { testEnv as cliEnv, runCliCollecting } from "../apps/cli/src/testing/run-cli.js";
 import {
   type StubDnsServer,
@@ -53,6 +53,13 @@ async function ingress(policy: Policy = DEFAULT_POLICY) {
   });
   const app: FastifyInstance = await testIngress(env, policy);
   cleanups.push(() => app.close());
+  // The ingress starts after at most 3 s even when its cluster clients are not ready yet (answering
+  // fallbacks meanwhile); on a busy machine a fresh cluster can take longer: wait for /readyz, as a load
+  // balancer would.
+  await vi.waitFor(async () => expect((await app.inject("/readyz")).statusCode).toBe(200), {
+    timeout: 20_000,
+    interval: 50,
+  });
   return { app, keys: cacheKeys(env.GATEHOUSE_KEY_PREFIX) };
 }
 
