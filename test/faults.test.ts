@@ -82,6 +82,21 @@ async function expectPolicyAnswers(
   expect(sent.answer).toEqual({ decision: "ALLOW" });
 }
 
+/** Back after an outage, without a rebuild: ready, reading facts (`domain`'s), and subscribed again. */
+async function expectRecovered(
+  app: FastifyInstance,
+  client: Redis,
+  keys: ReturnType<typeof cacheKeys>,
+  domain: string,
+) {
+  await vi.waitFor(async () => expect(await readyz(app)).toBe(200), { timeout: 5_000, interval: 100 });
+  await vi.waitFor(() => expectPolicyAnswers(app, client, keys, domain), { timeout: 3_000, interval: 100 });
+  await vi.waitFor(() => expectAnnouncementsArrive(app, client, keys, `announced-${Date.now()}.test`), {
+    timeout: 3_000,
+    interval: 100,
+  });
+}
+
 async function metric(app: FastifyInstance, pattern: RegExp): Promise<number> {
   const match = pattern.exec((await app.inject("/metrics")).body);
   return match ? Number(match[1]) : 0;
@@ -109,18 +124,8 @@ describe("Redis killed mid-run", () => {
     ).toBe(5);
 
     await server.restart();
-    // The same app reconnects by itself: no rebuild.
-    await vi.waitFor(async () => expect(await readyz(app)).toBe(200), { timeout: 5_000, interval: 100 });
-    // A fact written after the restart is read: the answer is the policy's again.
-    await vi.waitFor(() => expectPolicyAnswers(app, client, keys, "after.test"), {
-      timeout: 3_000,
-      interval: 100,
-    });
-    // The subscriber resubscribed, and a miss is queued for the worker again.
-    await vi.waitFor(() => expectAnnouncementsArrive(app, client, keys, `announced-${Date.now()}.test`), {
-      timeout: 3_000,
-      interval: 100,
-    });
+    // The same app reconnects by itself, and a miss is queued for the worker again.
+    await expectRecovered(app, client, keys, "after.test");
     await vi.waitFor(async () =>
       expect(
         await metric(app, /gatehouse_enqueues_total\{enrichment="email-domain",result="added"\} (\d+)/),
@@ -157,9 +162,33 @@ describe("Redis paused (SIGSTOP)", () => {
 
     server.resume();
     resumed = true;
-    await vi.waitFor(async () => expect(await readyz(app)).toBe(200), { timeout: 5_000, interval: 100 });
-    await expectPolicyAnswers(app, client, keys, "after.test");
-    await expectAnnouncementsArrive(app, client, keys, "announced.test");
+    await expectRecovered(app, client, keys, "after.test");
+  });
+});
+
+describe("Redis down when the ingress starts", () => {
+  it("starts within seconds, answers with the fallback, says 503 on /readyz, and connects once Redis is up", async () => {
+    const deadlineMs = 500;
+    const server = await startRedis();
+    cleanups.push(() => server.stop());
+    await server.kill();
+    const env = testEnv(server.url, { GATEHOUSE_DEADLINE_MS: String(deadlineMs) });
+    const booting = Date.now();
+    const app = await testIngress(env, POLICY);
+    cleanups.push(() => app.close());
+    // The onReady hook gives Redis 3 s; Fastify's own limit for a hook is 10 s, after which it throws.
+    expect(Date.now() - booting).toBeLessThan(5_000);
+    expect(await readyz(app)).toBe(503);
+    const sent = await signup(app, "at-boot.test");
+    expect(sent.status).toBe(200);
+    expect(sent.answer).toEqual({ decision: "DENY" });
+    expect(sent.ms).toBeLessThan(deadlineMs + 100);
+
+    await server.restart();
+    const client = createRedis({ url: server.url }, "bullmq");
+    cleanups.push(() => client.quit());
+    // Connected and subscribed once Redis came: a waiting miss is woken by a worker's announcement.
+    await expectRecovered(app, client, cacheKeys(env.GATEHOUSE_KEY_PREFIX), "after-boot.test");
   });
 });
 

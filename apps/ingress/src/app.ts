@@ -163,12 +163,15 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     }
   });
 
-  // Give Redis a moment to connect before listening, so the first requests are not fallbacks; a Redis that
-  // is down at boot does not stop the ingress from starting (it answers fallbacks and /readyz says 503).
+  // Give Redis a moment to connect and subscribe before listening, so the first requests are not fallbacks;
+  // a Redis that is down at boot does not stop the ingress from starting (it answers fallbacks and /readyz
+  // says 503; the subscriber subscribes when it connects). The subscription waits for Redis like every
+  // other command of that client: inside the bound, or Fastify would fail the start after its own 10 s.
   app.addHook("onReady", async () => {
-    const connected = Promise.all([redis, subscriber, backgroundRedis].map(whenReady));
-    await Promise.race([connected, new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
-    await announcements.start().catch(() => {});
+    const subscribed = Promise.all([redis, subscriber, backgroundRedis].map(whenReady)).then(() =>
+      announcements.start().catch(() => {}),
+    );
+    await Promise.race([subscribed, new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
   });
 
   // One shutdown path: after the last in-flight request is answered, flush what is buffered and disconnect.
