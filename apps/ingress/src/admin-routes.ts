@@ -214,9 +214,13 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
         .send({ error: ERROR_CODES[status] ?? "invalid_request", message: error.message });
     }
     options.log.error({ err: error.message, route: request.routeOptions.url }, "admin request failed");
-    return reply
-      .code(503)
-      .send({ error: "unavailable", message: "Redis did not answer; the write may not have happened" });
+    // A read failed, or a write may or may not have happened: the caller retries either (PUT and DELETE are
+    // idempotent, a bulk load's facts are overwritten whole).
+    const message =
+      request.method === "GET"
+        ? "Redis did not answer; nothing was read"
+        : "Redis did not answer; the write may not have happened";
+    return reply.code(503).send({ error: "unavailable", message });
   });
 
   app.setNotFoundHandler((_request, reply) =>
