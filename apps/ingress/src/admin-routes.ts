@@ -7,7 +7,7 @@ import {
   teamFactIdSchema,
   teamFactSchemas,
 } from "@gatehouse/decision-cache";
-import { createRedis, type RedisConnectionOptions } from "@gatehouse/redis";
+import { createRedis, type RedisConnectionOptions, whenReady } from "@gatehouse/redis";
 import { type Logger, labelledCounter, type Registry } from "@gatehouse/telemetry";
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import { z } from "zod";
@@ -23,6 +23,11 @@ export interface AdminRoutesOptions {
   keys: CacheKeys;
   registry: Registry;
   log: Logger;
+  /**
+   * Resolves when the ingress stops waiting for Redis at start: the admin connection waits within the same
+   * bound as the request path's, not after it.
+   */
+  startupWait: () => Promise<void>;
 }
 
 /** Most records one `POST /admin/v1/facts` may carry. */
@@ -165,9 +170,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
   );
 
   app.addHook("onReady", async () => {
-    if (redis.status === "ready") return;
-    const ready = new Promise((resolve) => redis.once("ready", resolve));
-    await Promise.race([ready, new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
+    await Promise.race([whenReady(redis), options.startupWait()]);
   });
   app.addHook("onClose", async () => {
     await redis.quit().catch(() => redis.disconnect());

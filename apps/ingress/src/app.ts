@@ -106,6 +106,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     warnReadFailed: throttledLog(lineAt(log, "warn"), 1_000),
   };
 
+  // How long the start waits for Redis, at most: one bound for every client (started by the first to wait).
+  let startupWait: Promise<void> | undefined;
+  const waitAtStartup = () =>
+    (startupWait ??= new Promise<void>((resolve) => setTimeout(resolve, 3_000).unref()));
+
   // No logger given to Fastify: with one, it does work for every request even when request logging is off —
   // a child logger per request (validated when the factory is ours), and 'finish'/'error' listeners on each
   // response to log its completion (lib/route.js, `hasLogger`). The ingress logs what concerns a request
@@ -159,6 +164,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
         keys,
         registry,
         log,
+        startupWait: waitAtStartup,
       });
     }
   });
@@ -171,7 +177,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     const subscribed = Promise.all([redis, subscriber, backgroundRedis].map(whenReady)).then(() =>
       announcements.start().catch(() => {}),
     );
-    await Promise.race([subscribed, new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
+    await Promise.race([subscribed, waitAtStartup()]);
   });
 
   // One shutdown path: after the last in-flight request is answered, flush what is buffered and disconnect.
@@ -184,10 +190,13 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     local?.suspend();
     await writer.close();
     await enqueuer.close();
-    // QUIT fails on a request-path client while Redis is away (no offline queue); disconnect it then, or it
-    // would keep reconnecting after the app is closed.
+    // A client that is not connected is disconnected: QUIT would fail on a request-path client (no offline
+    // queue) and, on the subscriber, wait behind its queued SUBSCRIBE for a Redis that may never come back.
+    // Either way it would keep reconnecting after the app is closed.
     await Promise.allSettled(
-      [redis, subscriber, backgroundRedis].map((client) => client.quit().catch(() => client.disconnect())),
+      [redis, subscriber, backgroundRedis].map((client) =>
+        client.status === "ready" ? client.quit().catch(() => client.disconnect()) : client.disconnect(),
+      ),
     );
   });
   policy.watch(env.GATEHOUSE_POLICY_POLL_MS);
