@@ -17,7 +17,7 @@ import { readAudit } from "./support/audit-records.js";
 import { assertBuilt, INGRESS, WORKER } from "./support/built-apps.js";
 import { type Exit, spawnTs, type TsProcess } from "./support/child-process.js";
 import { body, SECRET } from "./support/ingress-harness.js";
-import { freePort } from "./support/redis-server.js";
+import { freePort, startRedis } from "./support/redis-server.js";
 
 // The built artifacts as production runs them, killed and stopped the ways an orchestrator does: SIGKILL
 // (an OOM kill, a lost node) and SIGTERM (a rolling deploy). Against the shared test Redis, each test under
@@ -60,9 +60,9 @@ function queueOf(prefix: string, name = "email-domain"): Queue {
 }
 
 /** The built worker, email-domain only, its MX lookups going to the stub; resolves once it takes jobs. */
-async function startWorker(prefix: string, queue: Queue): Promise<TsProcess> {
+async function startWorker(prefix: string, queue: Queue, url = redisUrl): Promise<TsProcess> {
   const worker = spawnTs(WORKER, [], {
-    REDIS_URL: redisUrl,
+    REDIS_URL: url,
     GATEHOUSE_KEY_PREFIX: prefix,
     LOG_LEVEL: "warn",
     NODE_ENV: "production",
@@ -188,6 +188,28 @@ describe("a worker stopped with SIGTERM during a job", () => {
       expect(fact).toBeUndefined();
     }
     expect(stopMs).toBeLessThan(MX_TIMEOUT_MS + 5_000);
+  }, 30_000);
+});
+
+describe("a worker stopped with SIGTERM while Redis is away", () => {
+  it("exits at once with code 0, instead of waiting for Redis to come back", async () => {
+    const server = await startRedis();
+    cleanups.push(() => server.stop());
+    const own = createRedis({ url: server.url }, "bullmq");
+    own.on("error", () => {}); // it sees the outage too
+    cleanups.push(() => own.quit().catch(() => own.disconnect()));
+    const prefix = newPrefix();
+    const queue = new Queue("enrich.email-domain", { connection: own, prefix: bullPrefix(prefix) });
+    cleanups.push(() => queue.close());
+    const worker = await startWorker(prefix, queue, server.url);
+
+    await server.kill();
+    await sleep(500); // the worker's clients see the connection close
+    const stoppedAt = performance.now();
+    const exit = await worker.stop("SIGTERM", 15_000);
+    expect(exit, worker.output()).toEqual({ code: 0, signal: null });
+    // Before: a graceful close waited for Redis, until the worker's own 30 s limit (exit code 1).
+    expect(performance.now() - stoppedAt).toBeLessThan(3_000);
   }, 30_000);
 });
 

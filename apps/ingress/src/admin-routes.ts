@@ -7,7 +7,7 @@ import {
   teamFactIdSchema,
   teamFactSchemas,
 } from "@gatehouse/decision-cache";
-import { createRedis, type RedisConnectionOptions, whenReady } from "@gatehouse/redis";
+import { closeClient, createRedis, type RedisConnectionOptions, whenReady } from "@gatehouse/redis";
 import { type Logger, labelledCounter, type Registry } from "@gatehouse/telemetry";
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import { z } from "zod";
@@ -173,7 +173,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     await Promise.race([whenReady(redis), options.startupWait()]);
   });
   app.addHook("onClose", async () => {
-    await redis.quit().catch(() => redis.disconnect());
+    await closeClient(redis);
   });
 
   // Authentication first (nothing else is said to a caller without the token), then the media type, both

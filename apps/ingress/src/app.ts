@@ -7,7 +7,14 @@ import {
 } from "@gatehouse/decision-cache";
 import { Enqueuer } from "@gatehouse/enrichment-sdk";
 import { DEFAULT_POLICY, type Policy } from "@gatehouse/policy";
-import { createRedis, getMany, logConnectionErrors, redisTarget, whenReady } from "@gatehouse/redis";
+import {
+  closeClient,
+  createRedis,
+  getMany,
+  logConnectionErrors,
+  redisTarget,
+  whenReady,
+} from "@gatehouse/redis";
 import { createVerifier, parseSecrets } from "@gatehouse/signature";
 import { createLogger, createRegistry, type Logger, lineAt, throttledLog } from "@gatehouse/telemetry";
 import Fastify, { type FastifyInstance } from "fastify";
@@ -190,14 +197,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     local?.suspend();
     await writer.close();
     await enqueuer.close();
-    // A client that is not connected is disconnected: QUIT would fail on a request-path client (no offline
-    // queue) and, on the subscriber, wait behind its queued SUBSCRIBE for a Redis that may never come back.
-    // Either way it would keep reconnecting after the app is closed.
-    await Promise.allSettled(
-      [redis, subscriber, backgroundRedis].map((client) =>
-        client.status === "ready" ? client.quit().catch(() => client.disconnect()) : client.disconnect(),
-      ),
-    );
+    await Promise.allSettled([redis, subscriber, backgroundRedis].map(closeClient));
   });
   policy.watch(env.GATEHOUSE_POLICY_POLL_MS);
   return app;

@@ -1,14 +1,17 @@
 import { cacheKeys } from "@gatehouse/decision-cache";
 import { startEnrichmentWorker, warmCache } from "@gatehouse/enrichment-sdk";
 import { ENRICHMENTS } from "@gatehouse/enrichments";
-import { createRedis, logConnectionErrors, redisTarget } from "@gatehouse/redis";
+import { closeClient, createRedis, logConnectionErrors, redisTarget } from "@gatehouse/redis";
 import type { Logger } from "@gatehouse/telemetry";
 import type { Worker } from "bullmq";
 import { parseEnrichmentSettings, type WorkerEnv } from "./env.js";
 
 export interface RunningWorkers {
   readonly workers: readonly Worker[];
-  /** Lets in-flight jobs finish (or return to the queue when the lock is lost), then disconnects. */
+  /**
+   * Lets in-flight jobs finish (or return to the queue when the lock is lost), then disconnects; with Redis
+   * away, disconnects at once.
+   */
   close(): Promise<void>;
 }
 
@@ -53,8 +56,11 @@ export async function startWorkers(
   return {
     workers,
     async close() {
-      await Promise.all(workers.map((worker) => worker.close()));
-      await Promise.allSettled([cache.quit(), connection.quit()]);
+      // With Redis away, a job in flight cannot be completed anyway (its lock expires and another worker
+      // runs it again), and a graceful close would wait for Redis: BullMQ then disconnects instead.
+      const away = connection.status !== "ready";
+      await Promise.all(workers.map((worker) => worker.close(away)));
+      await Promise.allSettled([cache, connection].map(closeClient));
     },
   };
 }

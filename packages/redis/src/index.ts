@@ -1,4 +1,5 @@
 export type { Cluster, Redis } from "ioredis";
+export { closeClient } from "./close-client.js";
 export {
   createRedis,
   isCluster,

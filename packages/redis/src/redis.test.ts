@@ -1,5 +1,6 @@
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { afterEach, describe, expect, inject, it } from "vitest";
+import { closeClient } from "./close-client.js";
 import { createRedis, type RedisProfile } from "./create-redis.js";
 import type { Redis } from "./index.js";
 import { ping } from "./ping.js";
@@ -152,4 +153,30 @@ describe("createRedis", () => {
     expect(await named.client("GETNAME")).toBe("gatehouse:unit:request-path");
     expect(await unnamed.client("GETNAME")).toBe("gatehouse:bullmq");
   });
+});
+
+describe("closeClient", () => {
+  it("quits a connected client: what it sent is answered first", async () => {
+    const redis = await ready(client(redisUrl, "bullmq"));
+    const sent = redis.set("gatehouse-redis-test:close", "1", "PX", 1_000);
+    await closeClient(redis);
+    expect(await sent).toBe("OK");
+    await expect.poll(() => redis.status).toBe("end");
+  });
+
+  it.each([["bullmq"], ["subscriber"], ["request-path"]] as const)(
+    "ends a %s client that never reached Redis at once, its queued commands rejected",
+    async (profile) => {
+      const redis = client("redis://127.0.0.1:1", profile);
+      const queued = redis.get("gatehouse-redis-test:never").then(
+        () => "answered",
+        () => "rejected",
+      );
+      const started = performance.now();
+      await closeClient(redis);
+      expect(performance.now() - started).toBeLessThan(100);
+      expect(await queued).toBe("rejected");
+      expect(redis.status).toBe("end");
+    },
+  );
 });
