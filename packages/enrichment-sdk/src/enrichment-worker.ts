@@ -1,6 +1,6 @@
 import { type CacheKeys, writeFact } from "@gatehouse/decision-cache";
 import type { RedisClient } from "@gatehouse/redis";
-import { inSpan, type Logger } from "@gatehouse/telemetry";
+import { inSpan, type Logger, lineAt, throttledLogPerKey } from "@gatehouse/telemetry";
 import { type Job, UnrecoverableError, Worker } from "bullmq";
 import {
   type AnyEnrichment,
@@ -113,7 +113,12 @@ export function startEnrichmentWorker(options: EnrichmentWorkerOptions): Worker 
   const log = options.log.child({ enrichment: enrichment.name });
   if (isStartingHandler(handler))
     worker.startAfter(() => handler.start({ redis: options.cache, keys, log }), log);
-  worker.on("error", (error) => log.error({ err: error }, "worker error"));
+  // While Redis is away BullMQ reports every reconnection attempt of each of its connections: one line per
+  // kind of error every 5 s, saying how many it stands for.
+  const logError = throttledLogPerKey(lineAt(log, "error"), 5_000);
+  worker.on("error", (error: Error & { code?: string }) =>
+    logError(error.code ?? error.name)({ err: error }, "worker error"),
+  );
   worker.on("failed", (job, error) =>
     log.warn({ jobId: job?.id, attempt: job?.attemptsMade, reason: error.message }, "enrichment job failed"),
   );
