@@ -120,7 +120,14 @@ run("ingress", tsx, ["apps/ingress/src/server.ts"], env);
 
 const url = `http://127.0.0.1:${port}`;
 if (!(await waitFor(`${url}/readyz`, 30_000))) {
-  console.error(`The ingress did not become ready at ${url}/readyz within 30 s.`);
+  // Up but not ready: /readyz is 503 while Redis is unreachable (the ingress itself answers fallbacks).
+  const up = await waitFor(`${url}/healthz`, 1_000);
+  const target = clusterNodes ? `the Redis Cluster at ${clusterNodes}` : `Redis at ${redisUrl}`;
+  console.error(
+    up
+      ? `The ingress is up at ${url} but has not reached ${target} within 30 s: is it running and reachable?`
+      : `The ingress did not start at ${url} within 30 s (see its log above).`,
+  );
   await stop(1);
 }
 const firstSecret = secret.split(",")[0];
