@@ -60,11 +60,15 @@ function queueOf(prefix: string, name = "email-domain"): Queue {
 }
 
 /** The built worker, email-domain only, its MX lookups going to the stub; resolves once it takes jobs. */
-async function startWorker(prefix: string, queue: Queue, url = redisUrl): Promise<TsProcess> {
+async function startWorker(
+  prefix: string,
+  queue: Queue,
+  env: { REDIS_URL?: string; LOG_LEVEL?: string } = {},
+): Promise<TsProcess> {
   const worker = spawnTs(WORKER, [], {
-    REDIS_URL: url,
+    REDIS_URL: env.REDIS_URL ?? redisUrl,
     GATEHOUSE_KEY_PREFIX: prefix,
-    LOG_LEVEL: "warn",
+    LOG_LEVEL: env.LOG_LEVEL ?? "warn",
     NODE_ENV: "production",
     GATEHOUSE_ENRICHMENTS: "email-domain",
     GATEHOUSE_WARM: "false",
@@ -192,33 +196,52 @@ describe("a worker stopped with SIGTERM during a job", () => {
 });
 
 describe("a worker stopped with SIGTERM while Redis is away", () => {
-  it("exits at once with code 0, instead of waiting for Redis to come back", async () => {
-    const server = await startRedis();
-    cleanups.push(() => server.stop());
-    const own = createRedis({ url: server.url }, "bullmq");
-    own.on("error", () => {}); // it sees the outage too
-    cleanups.push(() => own.quit().catch(() => own.disconnect()));
-    const prefix = newPrefix();
-    const queue = new Queue("enrich.email-domain", { connection: own, prefix: bullPrefix(prefix) });
-    cleanups.push(() => queue.close());
-    const worker = await startWorker(prefix, queue, server.url);
+  it.each([
+    ["killed", "killed"],
+    ["paused (SIGSTOP): connections open, nothing answered", "paused"],
+  ] as const)(
+    "exits within seconds with code 0, not waiting for Redis: %s",
+    async (_case, fault) => {
+      const server = await startRedis();
+      cleanups.push(() => server.stop());
+      const own = createRedis({ url: server.url }, "bullmq");
+      own.on("error", () => {}); // it sees the outage too
+      cleanups.push(() => own.quit().catch(() => own.disconnect()));
+      const prefix = newPrefix();
+      const queue = new Queue("enrich.email-domain", { connection: own, prefix: bullPrefix(prefix) });
+      cleanups.push(() => queue.close());
+      const worker = await startWorker(prefix, queue, { REDIS_URL: server.url, LOG_LEVEL: "info" });
+      // Its start is over (and its SIGTERM handler set) once it says so: BullMQ counts the worker earlier.
+      await vi.waitFor(() => expect(worker.output()).toContain('"worker running"'), { timeout: 10_000 });
 
-    await server.kill();
-    // BullMQ reports every reconnection attempt (four in the first second, then one a second, per
-    // connection): the log gets one line per kind of error every 5 s, with how many it stands for.
-    await sleep(2_500);
-    const errorLines = worker
-      .output()
-      .split("\n")
-      .filter((line) => line.includes('"worker error"'));
-    expect(errorLines.length, worker.output()).toBeGreaterThan(0);
-    expect(errorLines.length, worker.output()).toBeLessThanOrEqual(2);
-    const stoppedAt = performance.now();
-    const exit = await worker.stop("SIGTERM", 15_000);
-    expect(exit, worker.output()).toEqual({ code: 0, signal: null });
-    // Before: a graceful close waited for Redis, until the worker's own 30 s limit (exit code 1).
-    expect(performance.now() - stoppedAt).toBeLessThan(3_000);
-  }, 30_000);
+      if (fault === "paused") {
+        server.pause();
+        cleanups.push(async () => server.resume());
+        const stoppedAt = performance.now();
+        const exit = await worker.stop("SIGTERM", 15_000);
+        expect(exit, worker.output()).toEqual({ code: 0, signal: null });
+        // A PING unanswered for 1 s counts Redis away; the clients' QUIT is given 1 s more.
+        expect(performance.now() - stoppedAt).toBeLessThan(4_000);
+        return;
+      }
+      await server.kill();
+      // BullMQ reports every reconnection attempt (four in the first second, then one a second, per
+      // connection): the log gets one line per kind of error every 5 s, with how many it stands for.
+      await sleep(2_500);
+      const errorLines = worker
+        .output()
+        .split("\n")
+        .filter((line) => line.includes('"worker error"'));
+      expect(errorLines.length, worker.output()).toBeGreaterThan(0);
+      expect(errorLines.length, worker.output()).toBeLessThanOrEqual(2);
+      const stoppedAt = performance.now();
+      const exit = await worker.stop("SIGTERM", 15_000);
+      expect(exit, worker.output()).toEqual({ code: 0, signal: null });
+      // Before: a graceful close waited for Redis, until the worker's own 30 s limit (exit code 1).
+      expect(performance.now() - stoppedAt).toBeLessThan(3_000);
+    },
+    30_000,
+  );
 });
 
 describe("the ingress stopped with SIGTERM under load", () => {

@@ -1,7 +1,7 @@
 import { cacheKeys } from "@gatehouse/decision-cache";
 import { startEnrichmentWorker, warmCache } from "@gatehouse/enrichment-sdk";
 import { ENRICHMENTS } from "@gatehouse/enrichments";
-import { closeClient, createRedis, logConnectionErrors, redisTarget } from "@gatehouse/redis";
+import { closeClient, createRedis, logConnectionErrors, ping, redisTarget } from "@gatehouse/redis";
 import type { Logger } from "@gatehouse/telemetry";
 import type { Worker } from "bullmq";
 import { parseEnrichmentSettings, type WorkerEnv } from "./env.js";
@@ -56,9 +56,10 @@ export async function startWorkers(
   return {
     workers,
     async close() {
-      // With Redis away, a job in flight cannot be completed anyway (its lock expires and another worker
-      // runs it again), and a graceful close would wait for Redis: BullMQ then disconnects instead.
-      const away = connection.status !== "ready";
+      // With Redis away — down, or not answering a PING within 1 s — a job in flight cannot be completed
+      // anyway (its lock expires and another worker runs it again), and a graceful close would wait for
+      // Redis: BullMQ then disconnects instead.
+      const away = !(await ping(connection, 1_000));
       await Promise.all(workers.map((worker) => worker.close(away)));
       await Promise.allSettled([cache, connection].map(closeClient));
     },

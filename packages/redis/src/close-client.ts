@@ -2,14 +2,25 @@ import type { RedisClient } from "./create-redis.js";
 
 /**
  * Closes `client` without waiting on a Redis that is away: QUIT when connected (the replies to what was sent
- * come first), otherwise disconnect. QUIT on a client that is not connected would fail (no offline queue),
- * or wait behind the commands queued for a Redis that may never come back (with one); either way the client
- * would keep reconnecting after its process meant to close it.
+ * come first), disconnect when QUIT is not answered within `quitTimeoutMs` (a hung Redis, a black-holed
+ * network) or the client is not connected. QUIT on a client that is not connected would fail (no offline
+ * queue), or wait behind the commands queued for a Redis that may never come back (with one); either way the
+ * client would keep reconnecting after its process meant to close it.
  */
-export async function closeClient(client: RedisClient): Promise<void> {
-  if (client.status === "ready") {
-    await client.quit().catch(() => client.disconnect());
-  } else {
+export async function closeClient(client: RedisClient, quitTimeoutMs = 1_000): Promise<void> {
+  if (client.status !== "ready") {
     client.disconnect();
+    return;
   }
+  let timer: NodeJS.Timeout | undefined;
+  const quit = client.quit().then(
+    () => true,
+    () => false,
+  );
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), quitTimeoutMs);
+  });
+  const answered = await Promise.race([quit, timeout]);
+  clearTimeout(timer);
+  if (!answered) client.disconnect();
 }

@@ -164,6 +164,21 @@ describe("closeClient", () => {
     await expect.poll(() => redis.status).toBe("end");
   });
 
+  it.each([["bullmq"], ["subscriber"], ["background"]] as const)(
+    "ends a connected %s client of a Redis that stopped answering after 1 s, not waiting for QUIT's reply",
+    async (profile) => {
+      const proxy = await freezableProxy();
+      const redis = await ready(client(proxy.url, profile));
+      proxy.freeze();
+      const started = performance.now();
+      await closeClient(redis);
+      const ms = performance.now() - started;
+      expect(ms).toBeGreaterThan(900);
+      expect(ms).toBeLessThan(1_500);
+      await expect.poll(() => redis.status).toBe("end");
+    },
+  );
+
   it.each([["bullmq"], ["subscriber"], ["request-path"]] as const)(
     "ends a %s client that never reached Redis at once, its queued commands rejected",
     async (profile) => {
