@@ -160,7 +160,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       if (closing) reply.header("connection", "close");
       done(null, payload);
     });
-    await scope.register(healthRoutes, { redis, registry });
+    await scope.register(healthRoutes, { redis, subscribed: () => announcements.subscribed, registry });
     // Facts about organizations and users, written by the team: off unless GATEHOUSE_ADMIN_TOKEN is set.
     if (env.GATEHOUSE_ADMIN_TOKEN !== undefined) {
       const tokens = env.GATEHOUSE_ADMIN_TOKEN;

@@ -4,18 +4,26 @@ import type { FastifyPluginAsync } from "fastify";
 
 export interface HealthRoutesOptions {
   redis: RedisClient;
+  /** Whether worker announcements are heard (a miss waiting for a fact is woken by its write). */
+  subscribed: () => boolean;
   registry: Registry;
 }
 
-/** `/healthz`: the process is alive. `/readyz`: and Redis answers. `/metrics`: Prometheus text format. */
-export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app, { redis, registry }) => {
+/**
+ * `/healthz`: the process is alive. `/readyz`: and Redis answers, and announcements are heard.
+ * `/metrics`: Prometheus text format.
+ */
+export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app, options) => {
+  const { redis, subscribed, registry } = options;
   app.get("/healthz", async () => ({ status: "ok" }));
 
   app.get("/readyz", async (_request, reply) => {
     const redisUp = await ping(redis, 500);
+    const announcements = subscribed();
+    const ready = redisUp && announcements;
     return reply
-      .code(redisUp ? 200 : 503)
-      .send({ status: redisUp ? "ready" : "unavailable", redis: redisUp });
+      .code(ready ? 200 : 503)
+      .send({ status: ready ? "ready" : "unavailable", redis: redisUp, announcements });
   });
 
   app.get("/metrics", async (_request, reply) => {

@@ -157,6 +157,36 @@ describe("FactAnnouncements.wait", () => {
   });
 });
 
+describe("FactAnnouncements.subscribed", () => {
+  it("is false until SUBSCRIBE is answered, false once the connection drops, true again after it resubscribes", async () => {
+    const keys = cacheKeys(`t${randomUUID().slice(0, 8)}`);
+    const subscriber = createRedis({ url: redisUrl, name: keys.prefix }, "subscriber");
+    const announcements = new FactAnnouncements(subscriber, keys);
+    cleanups.push(async () => {
+      announcements.close();
+      await subscriber.quit();
+    });
+    expect(announcements.subscribed).toBe(false);
+    await announcements.start();
+    expect(announcements.subscribed).toBe(true);
+
+    const closed = new Promise((resolve) => subscriber.once("close", resolve));
+    await publisher.client("KILL", "ID", await pubsubClientId(keys));
+    await closed;
+    expect(announcements.subscribed).toBe(false);
+    await vi.waitFor(() => expect(announcements.subscribed).toBe(true), { timeout: 5_000, interval: 20 });
+  });
+});
+
+/** The id of this test's subscriber connection (named after its prefix), for CLIENT KILL. */
+async function pubsubClientId(keys: CacheKeys): Promise<string> {
+  const clients = (await publisher.call("CLIENT", "LIST", "TYPE", "pubsub")) as string;
+  const line = clients.split("\n").find((entry) => entry.includes(` name=gatehouse:${keys.prefix}:`));
+  const id = /(?:^| )id=(\d+) /.exec(line ?? "")?.[1];
+  expect(id).toBeDefined();
+  return id as string;
+}
+
 describe("FactAnnouncements with local copies", () => {
   it("replaces the copy of each announced fact", async () => {
     const local = new LocalFacts({ maxAgeMs: 60_000 });
@@ -176,12 +206,8 @@ describe("FactAnnouncements with local copies", () => {
     expect(local.get(key)?.fact).toBe("before");
 
     // Anything published while it is away is lost to it: no copy may be trusted from then on.
-    const clients = (await publisher.call("CLIENT", "LIST", "TYPE", "pubsub")) as string;
-    const line = clients.split("\n").find((entry) => entry.includes(` name=gatehouse:${keys.prefix}:`));
-    const id = /(?:^| )id=(\d+) /.exec(line ?? "")?.[1];
-    expect(id).toBeDefined();
     const closed = new Promise((resolve) => subscriber.once("close", resolve));
-    await publisher.client("KILL", "ID", id as string);
+    await publisher.client("KILL", "ID", await pubsubClientId(keys));
     await closed;
     expect(local.get(key)).toBeUndefined();
     expect(local.size).toBe(0);

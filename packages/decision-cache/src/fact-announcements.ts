@@ -20,6 +20,7 @@ type Waiter = { keys: ReadonlySet<string>; found: Map<string, string>; done: () 
 export class FactAnnouncements {
   readonly #waiters = new Map<string, Set<Waiter>>();
   #waiting = 0;
+  #subscribed = false;
   readonly #recent = new Map<string, { value: string; at: number }>();
   readonly #sweeper: NodeJS.Timeout;
   readonly #recentMs: number;
@@ -36,12 +37,13 @@ export class FactAnnouncements {
     subscriber.on("message", (channel: string, message: string) => {
       if (channel === keys.announceChannel) this.#announce(message);
     });
-    if (local) {
-      // Announcements published while the connection is down are lost: the copies may be stale from then on.
-      subscriber.on("close", () => local.suspend());
-      // ioredis resubscribes after "ready"; our own SUBSCRIBE is answered after its, so then we hear again.
-      subscriber.on("ready", () => void this.start().catch(() => {}));
-    }
+    // Announcements published while the connection is down are lost: the copies may be stale from then on.
+    subscriber.on("close", () => {
+      this.#subscribed = false;
+      local?.suspend();
+    });
+    // ioredis resubscribes after "ready"; our own SUBSCRIBE is answered after its, so then we hear again.
+    subscriber.on("ready", () => void this.start().catch(() => {}));
     this.#sweeper = setInterval(() => this.#sweep(), this.#recentMs).unref();
   }
 
@@ -50,8 +52,17 @@ export class FactAnnouncements {
     return this.#waiting;
   }
 
+  /**
+   * True from the answer to SUBSCRIBE until the connection closes: announcements are heard, a waiting miss
+   * is woken by the worker's write (the ingress' `/readyz` includes it).
+   */
+  get subscribed(): boolean {
+    return this.#subscribed;
+  }
+
   async start(): Promise<void> {
     await this.subscriber.subscribe(this.keys.announceChannel);
+    this.#subscribed = true;
     this.#local?.resume();
   }
 
