@@ -131,11 +131,13 @@ if (!(await waitFor(`${url}/readyz`, 30_000))) {
   await stop(1);
 }
 const firstSecret = secret.split(",")[0];
+const workerPort = process.env.GATEHOUSE_WORKER_PORT || "8081";
 console.log(`
   Gatehouse is running.
 
   Ingress:   ${url}/auth/interceptors/pre-signup   (and /pre-session-creation, /pre-user-invitation,
              /pre-m2m-token-creation, and /auth/interceptors for any trigger)
+  Worker:    ${workerPort === "0" ? "health and metrics on a free port (its log says which)" : `http://127.0.0.1:${workerPort}/metrics   (and /healthz, /readyz)`}
   Redis:     ${clusterNodes ? `Redis Cluster ${clusterNodes}` : `${redisUrl}${externalRedis ? "" : "  (embedded, data in .gatehouse/redis)"}`}
   Secret:    ${secret}${process.env.SCALEKIT_INTERCEPTOR_SECRET ? "" : "  (generated, kept in .gatehouse/secret)"}
   Policy:    ${process.env.GATEHOUSE_POLICY ?? "the shipped default policy"}

@@ -169,7 +169,7 @@ describe("on a Redis Cluster", () => {
       GATEHOUSE_WARM: "false",
       GATEHOUSE_DNS_SERVERS: dns.address,
     };
-    const running = await startWorkers(parseWorkerEnv(source), log, source);
+    const running = await startWorkers(parseWorkerEnv(source), log);
     cleanups.push(() => running.close());
     const burst = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
@@ -186,6 +186,14 @@ describe("on a Redis Cluster", () => {
     cleanups.push(() => queue.close());
     const counts = await queue.getJobCounts("completed", "active", "waiting", "delayed", "failed");
     expect(Object.values(counts).reduce((sum, n) => sum + n, 0)).toBe(1);
+    // The worker's backlog gauges read the same queue through its cluster connection.
+    expect((await running.jobCounts(1_000))?.get("email-domain")).toMatchObject({
+      waiting: 0,
+      prioritized: 0,
+      active: 0,
+      delayed: 0,
+      failed: counts.failed,
+    });
   });
 
   it("counts velocity once per interceptor id, whatever node the counters live on", async () => {

@@ -146,6 +146,7 @@ describe("the runtime images' contents suffice", () => {
   let worker: Running | undefined;
   let redis: Redis;
   let url = "";
+  let workerPort = "";
   const env = { REDIS_URL: redisUrl, GATEHOUSE_KEY_PREFIX: prefix, LOG_LEVEL: "warn" };
 
   beforeAll(async () => {
@@ -162,7 +163,8 @@ describe("the runtime images' contents suffice", () => {
       const chain = stageChain(stages, target);
       return runIn(apps[target], execForm(lastOf(chain, "CMD")!), { ...imageEnv(chain), ...env, ...extra });
     };
-    worker = start("worker", {});
+    workerPort = String(await freePort());
+    worker = start("worker", { GATEHOUSE_WORKER_PORT: workerPort, HOST: "127.0.0.1" });
     ingress = start("ingress", {
       PORT: String(port),
       HOST: "127.0.0.1",
@@ -219,17 +221,39 @@ describe("the runtime images' contents suffice", () => {
     for (const target of ["ingress", "worker"] as const) {
       const chain = stageChain(stages, target);
       const command = execForm(lastOf(chain, "HEALTHCHECK")!);
-      const port = new URL(url).port;
-      const check = runIn(apps[target], command, { ...imageEnv(chain), ...env, PORT: port });
+      const ports = { PORT: new URL(url).port, GATEHOUSE_WORKER_PORT: workerPort };
+      const check = runIn(apps[target], command, { ...imageEnv(chain), ...env, ...ports });
       expect(await check.exited, `${target}: ${check.output()}`).toBe(0);
     }
   });
 
-  it("the worker's health check fails when Redis cannot be reached", async () => {
+  it("the worker's health check fails while its Redis cannot be reached, though its port answers", async () => {
     const chain = stageChain(stages, "worker");
+    const port = String(await freePort());
     const unreachable = `redis://127.0.0.1:${await freePort()}`;
-    const check = runIn(apps.worker, execForm(lastOf(chain, "HEALTHCHECK")!), { REDIS_URL: unreachable });
-    expect(await check.exited).toBe(1);
+    const stranded = runIn(apps.worker, execForm(lastOf(chain, "CMD")!), {
+      ...imageEnv(chain),
+      ...env,
+      REDIS_URL: unreachable,
+      GATEHOUSE_WORKER_PORT: port,
+      HOST: "127.0.0.1",
+    });
+    try {
+      await vi.waitFor(
+        async () => {
+          const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+          expect(await health.json()).toEqual({ status: "starting" });
+        },
+        { timeout: 10_000, interval: 100 },
+      );
+      const check = runIn(apps.worker, execForm(lastOf(chain, "HEALTHCHECK")!), {
+        ...imageEnv(chain),
+        GATEHOUSE_WORKER_PORT: port,
+      });
+      expect(await check.exited, check.output()).toBe(1);
+    } finally {
+      stranded.child.kill("SIGKILL");
+    }
   });
 
   it("both exit 0 on SIGTERM", async () => {

@@ -3,7 +3,7 @@ import { bullPrefix, DEFAULTS, queueName } from "@gatehouse/enrichment-sdk";
 import { ENRICHMENTS, type EnrichmentName } from "@gatehouse/enrichments";
 import { ingressEnvSchema, parseIngressEnv } from "@gatehouse/ingress/src/env.js";
 import { createRedis } from "@gatehouse/redis";
-import { parseEnrichmentSettings, parseWorkerEnv, workerEnvSchema } from "@gatehouse/worker/src/env.js";
+import { parseWorkerEnv, workerEnvSchema } from "@gatehouse/worker/src/env.js";
 import { Queue } from "bullmq";
 import { describe, expect, inject, it } from "vitest";
 import { z } from "zod";
@@ -66,8 +66,7 @@ function checkEnv(app: App, env: Record<string, string>): void {
     parseIngressEnv(env);
     return;
   }
-  const parsed = parseWorkerEnv(env);
-  for (const name of parsed.GATEHOUSE_ENRICHMENTS) parseEnrichmentSettings(ENRICHMENTS[name], env);
+  parseWorkerEnv(env);
 }
 
 /** The longest a job of this enrichment can run (its timeout, else the SDK's default). */
@@ -222,6 +221,20 @@ describe("workers: queue groups, KEDA and stopping", () => {
       const longestJob = Math.max(...group.enrichments.map((e) => jobTimeoutMs(e)));
       const grace = podSpec(group.deployment).terminationGracePeriodSeconds ?? 30;
       expect(grace * 1000).toBeGreaterThan(longestJob + group.env.GATEHOUSE_JOB_LOCK_MS);
+    },
+  );
+
+  it.each(groups.map((g) => [g.deployment.metadata.name, g] as const))(
+    "%s: probed on its own port — liveness /healthz, readiness /readyz — the one its settings and the image give",
+    (_, group) => {
+      const container = podSpec(group.deployment).containers[0]!;
+      const port = container.ports?.find((p) => p.name === "http")?.containerPort;
+      expect(port).toBe(group.env.GATEHOUSE_WORKER_PORT);
+      expect(container.livenessProbe?.httpGet).toEqual({ path: "/healthz", port: "http" });
+      expect(container.readinessProbe?.httpGet).toEqual({ path: "/readyz", port: "http" });
+      const chain = stageChain(stages, "worker");
+      expect(Number(imageEnv(chain).GATEHOUSE_WORKER_PORT)).toBe(port);
+      expect(lastOf(chain, "EXPOSE")?.text).toContain(String(port));
     },
   );
 

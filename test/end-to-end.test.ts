@@ -25,6 +25,7 @@ let redis: Redis;
 let ingress: TsProcess | undefined;
 let worker: TsProcess | undefined;
 let url = "";
+let workerUrl = "";
 
 beforeAll(async () => {
   redis = createRedis({ url: redisUrl }, "bullmq");
@@ -42,8 +43,12 @@ beforeAll(async () => {
   // The deployable artifacts, as production runs them (`npm test` builds them first).
   assertBuilt();
   ingress = spawnTs(INGRESS, [], { ...common, PORT: String(port), HOST: "127.0.0.1" });
+  const workerPort = await freePort();
+  workerUrl = `http://127.0.0.1:${workerPort}`;
   worker = spawnTs(WORKER, [], {
     ...common,
+    GATEHOUSE_WORKER_PORT: String(workerPort),
+    HOST: "127.0.0.1",
     GATEHOUSE_DNS_SERVERS: dns.address,
     GATEHOUSE_MX_TIMEOUT_MS: "500",
   });
@@ -124,6 +129,25 @@ describe("ingress and worker as processes", () => {
       mx: "present",
     });
     expect(dns.queries).toContain("gmail.com");
+  });
+
+  it("the worker's own port: ready, and its metrics count the jobs it completed", async () => {
+    const ready = await fetch(`${workerUrl}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({
+      status: "ready",
+      redis: true,
+      workers: { "email-domain": "running", "ip-reputation": "running", "user-claims": "running" },
+    });
+    const metrics = await (await fetch(`${workerUrl}/metrics`)).text();
+    // gmail.com's fact (the test before) is one of the email-domain jobs it ran.
+    const completed = metrics.match(
+      /^gatehouse_enrichment_jobs_total\{enrichment="email-domain",result="completed"\} (\d+)$/m,
+    );
+    expect(Number(completed?.[1])).toBeGreaterThanOrEqual(1);
+    expect(metrics).toMatch(
+      /^gatehouse_enrichment_queue_jobs\{enrichment="email-domain",state="waiting"\} \d+$/m,
+    );
   });
 
   it("allows a PRE_M2M_TOKEN_CREATION", async () => {

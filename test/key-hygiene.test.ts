@@ -71,7 +71,7 @@ describe("the cache's own keys", () => {
     const prefix = `kh${randomUUID().slice(0, 8)}`;
     const keys = cacheKeys(prefix);
     const source = workerSource(redisUrl, prefix); // every enrichment, warm on (the defaults)
-    const running: RunningWorkers = await startWorkers(parseWorkerEnv(source), silent, source);
+    const running: RunningWorkers = await startWorkers(parseWorkerEnv(source), silent);
     cleanups.push(() => running.close());
     const app: FastifyInstance = await testIngress(
       testEnv(redisUrl, { GATEHOUSE_KEY_PREFIX: prefix, GATEHOUSE_AUDIT_MAXLEN: String(AUDIT_MAXLEN) }),
@@ -217,7 +217,7 @@ describe("Redis' eviction policy", () => {
       GATEHOUSE_ENRICHMENTS: "ip-reputation",
       GATEHOUSE_WARM: "false",
     };
-    const running = await startWorkers(parseWorkerEnv(source), log, source);
+    const running = await startWorkers(parseWorkerEnv(source), log);
     await running.close();
 
     const warnings = lines
@@ -244,7 +244,7 @@ describe("Redis' eviction policy", () => {
       GATEHOUSE_ENRICHMENTS: "ip-reputation",
       GATEHOUSE_WARM: "false",
     };
-    const running = await startWorkers(parseWorkerEnv(source), pino({ level: "warn" }, destination), source);
+    const running = await startWorkers(parseWorkerEnv(source), pino({ level: "warn" }, destination));
     await running.close();
     expect(lines).toEqual([]);
   });

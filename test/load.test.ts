@@ -133,6 +133,8 @@ beforeAll(async () => {
   });
   worker = spawnTs(WORKER, [], {
     ...common,
+    GATEHOUSE_WORKER_PORT: "0",
+    HOST: "127.0.0.1",
     GATEHOUSE_DNS_SERVERS: dns.address,
     GATEHOUSE_MX_TIMEOUT_MS: "500",
   });

@@ -52,6 +52,7 @@ it("stops the ingress and the worker when npm alone gets SIGTERM", async () => {
       GATEHOUSE_KEY_PREFIX: prefix,
       GATEHOUSE_WARM: "false",
       PORT: String(port),
+      GATEHOUSE_WORKER_PORT: "0",
       HOST: "127.0.0.1",
       LOG_LEVEL: "warn",
     },

@@ -72,6 +72,8 @@ async function startWorker(
     NODE_ENV: "production",
     GATEHOUSE_ENRICHMENTS: "email-domain",
     GATEHOUSE_WARM: "false",
+    GATEHOUSE_WORKER_PORT: "0",
+    HOST: "127.0.0.1",
     GATEHOUSE_DNS_SERVERS: dns.address,
     GATEHOUSE_MX_TIMEOUT_MS: String(MX_TIMEOUT_MS),
     GATEHOUSE_JOB_LOCK_MS: String(JOB_LOCK_MS),
@@ -238,6 +240,37 @@ describe("a worker stopped with SIGTERM while Redis is away", () => {
     },
     30_000,
   );
+});
+
+describe("a worker stopped with SIGTERM while it waits for Redis at its start", () => {
+  it("says starting on its port meanwhile, then exits 0 at once on SIGTERM", async () => {
+    const port = await freePort();
+    const worker = spawnTs(WORKER, [], {
+      REDIS_URL: `redis://127.0.0.1:${await freePort()}`, // nothing listens there
+      GATEHOUSE_KEY_PREFIX: newPrefix(),
+      LOG_LEVEL: "info",
+      NODE_ENV: "production",
+      GATEHOUSE_ENRICHMENTS: "email-domain",
+      GATEHOUSE_WORKER_PORT: String(port),
+      HOST: "127.0.0.1",
+    });
+    cleanups.push(() => worker.kill());
+    await vi.waitFor(
+      async () => {
+        const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+        expect(await health.json()).toEqual({ status: "starting" });
+      },
+      { timeout: 10_000, interval: 100 },
+    );
+    expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(503);
+
+    const stoppedAt = performance.now();
+    const exit = await worker.stop("SIGTERM", 5_000);
+    // Before: no handler was set until the start was over, and the signal ended the process (no log, no 0).
+    expect(exit, worker.output()).toEqual({ code: 0, signal: null });
+    expect(worker.output()).toContain('"shutting down: finishing in-flight jobs"');
+    expect(performance.now() - stoppedAt).toBeLessThan(2_000);
+  });
 });
 
 describe("the ingress stopped with SIGTERM under load", () => {

@@ -110,7 +110,7 @@ describe("the ingress and the worker at work", () => {
       GATEHOUSE_CLAIMS_URL: claimsUrl,
       GATEHOUSE_CLAIMS_TOKEN: CLAIMS_TOKEN,
     };
-    const workers = await startWorkers(parseWorkerEnv(source), workerLog.log, source);
+    const workers = await startWorkers(parseWorkerEnv(source), workerLog.log);
 
     try {
       await traffic();

@@ -72,7 +72,7 @@ async function workers(prefix: string, settings: Record<string, string> = {}): P
     GATEHOUSE_MX_TIMEOUT_MS: String(MX_TIMEOUT_MS),
     ...settings,
   };
-  const running = await startWorkers(parseWorkerEnv(source), log, source);
+  const running = await startWorkers(parseWorkerEnv(source), log);
   cleanups.push(() => running.close());
   return running;
 }

@@ -222,6 +222,9 @@ export function spawnWorker(
 ): Managed {
   return options.group.spawn(name, process.execPath, [WORKER], {
     ...productionEnv(options, redisUrl),
+    // Several workers may run at once: each takes a free port for its health and metrics.
+    GATEHOUSE_WORKER_PORT: "0",
+    HOST: "127.0.0.1",
     ...env,
   });
 }

@@ -145,8 +145,9 @@ export interface Container {
   env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
   envFrom?: unknown[];
   volumeMounts?: { name: string; mountPath: string; subPath?: string }[];
-  readinessProbe?: { httpGet?: { path: string } };
-  livenessProbe?: { httpGet?: { path: string } };
+  ports?: { name?: string; containerPort: number }[];
+  readinessProbe?: { httpGet?: { path: string; port?: number | string } };
+  livenessProbe?: { httpGet?: { path: string; port?: number | string } };
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
 }
 export interface PodSpec {

@@ -1,6 +1,6 @@
-import { ENRICHMENT_NAMES, ENRICHMENTS } from "@gatehouse/enrichments";
+import { ENRICHMENT_NAMES, type EnrichmentName } from "@gatehouse/enrichments";
 import { describe, expect, it } from "vitest";
-import { parseEnrichmentSettings, parseWorkerEnv } from "./env.js";
+import { parseWorkerEnv } from "./env.js";
 
 function problems(run: () => unknown): string {
   try {
@@ -23,6 +23,20 @@ describe("parseWorkerEnv", () => {
     });
     expect(parseWorkerEnv({}).GATEHOUSE_ENRICHMENTS).toEqual(ENRICHMENT_NAMES);
     expect(parseWorkerEnv({ GATEHOUSE_ENRICHMENTS: "" }).GATEHOUSE_ENRICHMENTS).toEqual(ENRICHMENT_NAMES);
+  });
+
+  it("serves its health and metrics on port 8081 of every interface by default; 0 picks a free port", () => {
+    expect(parseWorkerEnv({})).toMatchObject({ GATEHOUSE_WORKER_PORT: 8081, HOST: "0.0.0.0" });
+    expect(parseWorkerEnv({ GATEHOUSE_WORKER_PORT: "0", HOST: "127.0.0.1" })).toMatchObject({
+      GATEHOUSE_WORKER_PORT: 0,
+      HOST: "127.0.0.1",
+    });
+    expect(problems(() => parseWorkerEnv({ GATEHOUSE_WORKER_PORT: "metrics" }))).toMatch(
+      /GATEHOUSE_WORKER_PORT: /,
+    );
+    expect(problems(() => parseWorkerEnv({ GATEHOUSE_WORKER_PORT: "70000" }))).toMatch(
+      /GATEHOUSE_WORKER_PORT: /,
+    );
   });
 
   it("picks the listed enrichments, trimming spaces and empty items, in the order given", () => {
@@ -82,37 +96,33 @@ describe("parseWorkerEnv", () => {
   });
 });
 
-describe("parseEnrichmentSettings", () => {
-  it("parses an enrichment's own settings from the same environment, ignoring the rest", () => {
+describe("the enrichments' own settings, parsed with the worker's", () => {
+  const settingsOf = (name: EnrichmentName, source: Record<string, string>) =>
+    parseWorkerEnv({ ...source, GATEHOUSE_ENRICHMENTS: name }).settings.get(name);
+
+  it("parses each enabled enrichment's settings from the same environment, ignoring the rest", () => {
     expect(
-      parseEnrichmentSettings(ENRICHMENTS["user-claims"], {
+      settingsOf("user-claims", {
         GATEHOUSE_CLAIMS_URL: "https://claims.acme.test/v1",
         GATEHOUSE_CLAIMS_TOKEN: "tok",
-        GATEHOUSE_ENRICHMENTS: "user-claims",
       }),
     ).toEqual({ GATEHOUSE_CLAIMS_URL: "https://claims.acme.test/v1", GATEHOUSE_CLAIMS_TOKEN: "tok" });
-    expect(parseEnrichmentSettings(ENRICHMENTS["user-claims"], {})).toEqual({});
-    expect(
-      parseEnrichmentSettings(ENRICHMENTS["email-domain"], { GATEHOUSE_MX_TIMEOUT_MS: "750" }),
-    ).toMatchObject({
+    expect(settingsOf("user-claims", {})).toEqual({});
+    expect(settingsOf("email-domain", { GATEHOUSE_MX_TIMEOUT_MS: "750" })).toMatchObject({
       mxTimeoutMs: 750,
     });
-    expect(
-      parseEnrichmentSettings(ENRICHMENTS["ip-reputation"], {
-        GATEHOUSE_IP_BLOCKLISTS: "drop=/data/drop.txt",
-      }),
-    ).toEqual({ blocklists: [{ name: "drop", path: "/data/drop.txt" }] });
+    expect(settingsOf("ip-reputation", { GATEHOUSE_IP_BLOCKLISTS: "drop=/data/drop.txt" })).toEqual({
+      blocklists: [{ name: "drop", path: "/data/drop.txt" }],
+    });
+    expect([...parseWorkerEnv({}).settings.keys()]).toEqual(ENRICHMENT_NAMES);
   });
 
-  it("throws an invalid-configuration error naming the enrichment's bad setting", () => {
-    const message = problems(() =>
-      parseEnrichmentSettings(ENRICHMENTS["user-claims"], { GATEHOUSE_CLAIMS_URL: "claims.acme.test" }),
-    );
-    expect(message).toMatch(/^invalid configuration:\n {2}GATEHOUSE_CLAIMS_URL: /);
-    expect(
-      problems(() =>
-        parseEnrichmentSettings(ENRICHMENTS["email-domain"], { GATEHOUSE_MX_TIMEOUT_MS: "soon" }),
-      ),
-    ).toMatch(/GATEHOUSE_MX_TIMEOUT_MS: /);
+  it("names every enabled enrichment's bad setting at once, and skips the disabled ones'", () => {
+    const source = { GATEHOUSE_CLAIMS_URL: "claims.acme.test", GATEHOUSE_MX_TIMEOUT_MS: "soon" };
+    const message = problems(() => parseWorkerEnv(source));
+    expect(message).toMatch(/^invalid configuration:\n {2}/);
+    expect(message).toMatch(/\n {2}GATEHOUSE_CLAIMS_URL: /);
+    expect(message).toMatch(/\n {2}GATEHOUSE_MX_TIMEOUT_MS: /);
+    expect(() => parseWorkerEnv({ ...source, GATEHOUSE_ENRICHMENTS: "ip-reputation" })).not.toThrow();
   });
 });

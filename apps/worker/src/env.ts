@@ -1,5 +1,4 @@
-import type { AnyEnrichment } from "@gatehouse/enrichment-sdk";
-import { ENRICHMENT_NAMES, type EnrichmentName } from "@gatehouse/enrichments";
+import { ENRICHMENT_NAMES, ENRICHMENTS, type EnrichmentName } from "@gatehouse/enrichments";
 import { redisEnvShape } from "@gatehouse/redis";
 import { z } from "zod";
 
@@ -8,6 +7,10 @@ const names = new Set<string>(ENRICHMENT_NAMES);
 /** Every setting of the worker, parsed once at boot; nothing else reads process.env. */
 export const workerEnvSchema = z.object({
   ...redisEnvShape,
+  /** The worker's own HTTP port: /healthz, /readyz, /metrics. 0: any free port (the log line says which). */
+  GATEHOUSE_WORKER_PORT: z.coerce.number().int().min(0).max(65_535).default(8081),
+  /** Interface the worker's HTTP port listens on, as the ingress' PORT does. Default: all. */
+  HOST: z.string().min(1).default("0.0.0.0"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   GATEHOUSE_KEY_PREFIX: z
     .string()
@@ -47,7 +50,10 @@ export const workerEnvSchema = z.object({
   GATEHOUSE_JOB_LOCK_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
 });
 
-export type WorkerEnv = z.infer<typeof workerEnvSchema>;
+export type WorkerEnv = z.infer<typeof workerEnvSchema> & {
+  /** Each enabled enrichment's own settings (its `settings` schema), read from the same environment. */
+  readonly settings: ReadonlyMap<EnrichmentName, unknown>;
+};
 
 function fail(issues: z.core.$ZodIssue[]): never {
   throw new Error(
@@ -55,19 +61,20 @@ function fail(issues: z.core.$ZodIssue[]): never {
   );
 }
 
+/** The worker's settings and its enrichments', all checked before anything starts; every bad one is named. */
 export function parseWorkerEnv(source: Record<string, string | undefined>): WorkerEnv {
   // An empty variable (`GATEHOUSE_POLICY=`) means unset, as it does to a shell user.
   const result = workerEnvSchema.safeParse(
     Object.fromEntries(Object.entries(source).filter(([, value]) => value !== "")),
   );
-  return result.success ? result.data : fail(result.error.issues);
-}
-
-/** An enrichment's own settings, from the same environment. */
-export function parseEnrichmentSettings(
-  enrichment: AnyEnrichment,
-  source: Record<string, string | undefined>,
-): unknown {
-  const result = enrichment.settings.safeParse(source);
-  return result.success ? result.data : fail(result.error.issues);
+  if (!result.success) fail(result.error.issues);
+  const settings = new Map<EnrichmentName, unknown>();
+  const issues: z.core.$ZodIssue[] = [];
+  for (const name of result.data.GATEHOUSE_ENRICHMENTS) {
+    const parsed = ENRICHMENTS[name].settings.safeParse(source);
+    if (parsed.success) settings.set(name, parsed.data);
+    else issues.push(...parsed.error.issues);
+  }
+  if (issues.length > 0) fail(issues);
+  return { ...result.data, settings };
 }

@@ -1,6 +1,8 @@
-import { createLogger, stopOnSignals } from "@gatehouse/telemetry";
+import { createLogger, createRegistry, stopOnSignals } from "@gatehouse/telemetry";
 import { parseWorkerEnv } from "./env.js";
-import { startWorkers } from "./start-workers.js";
+import { type RunningWorkers, startWorkers } from "./start-workers.js";
+import { workerHttp } from "./worker-http.js";
+import { observeWorkers } from "./worker-metrics.js";
 
 const boot = createLogger({ name: "worker" });
 let env: ReturnType<typeof parseWorkerEnv>;
@@ -12,14 +14,36 @@ try {
 }
 
 const log = createLogger({ name: "worker", level: env.LOG_LEVEL });
-const running = await startWorkers(env, log, process.env).catch((error: unknown) => {
-  log.fatal({ err: error }, "worker cannot start");
-  process.exit(78);
-});
 
+// The port comes first: while the workers start (Redis may be slow to come) it says "starting".
+let running: RunningWorkers | undefined;
+const registry = createRegistry();
+const http = workerHttp(() => running, registry);
+try {
+  const address = await http.listen({ port: env.GATEHOUSE_WORKER_PORT, host: env.HOST });
+  log.info({ address }, "health and metrics listening");
+} catch (error) {
+  log.fatal(
+    { err: error },
+    `worker cannot listen on ${env.HOST}:${env.GATEHOUSE_WORKER_PORT} (GATEHOUSE_WORKER_PORT; 0 picks a free port)`,
+  );
+  process.exit(78);
+}
+
+// From here a signal stops whatever has started: during a start that waits for Redis, the port alone.
 stopOnSignals({
   log,
   message: "shutting down: finishing in-flight jobs",
-  stop: () => running.close(),
+  // The port answers until the jobs are done: a liveness probe meanwhile sees "closing", not a dead process.
+  stop: async () => {
+    await running?.close();
+    await http.close();
+  },
   forceAfterMs: 30_000,
 });
+
+running = await startWorkers(env, log).catch((error: unknown) => {
+  log.fatal({ err: error }, "worker cannot start");
+  process.exit(78);
+});
+observeWorkers(registry, running);

@@ -1,13 +1,29 @@
 import { cacheKeys } from "@gatehouse/decision-cache";
-import { startEnrichmentWorker, warmCache } from "@gatehouse/enrichment-sdk";
-import { ENRICHMENTS } from "@gatehouse/enrichments";
-import { closeClient, createRedis, logConnectionErrors, ping, redisTarget } from "@gatehouse/redis";
+import { bullPrefix, queueName, startEnrichmentWorker, warmCache } from "@gatehouse/enrichment-sdk";
+import { ENRICHMENTS, type EnrichmentName } from "@gatehouse/enrichments";
+import {
+  answerWithin,
+  closeClient,
+  createRedis,
+  logConnectionErrors,
+  ping,
+  redisTarget,
+} from "@gatehouse/redis";
 import type { Logger } from "@gatehouse/telemetry";
-import type { Worker } from "bullmq";
-import { parseEnrichmentSettings, type WorkerEnv } from "./env.js";
+import { Queue, type Worker } from "bullmq";
+import type { WorkerEnv } from "./env.js";
+
+/** The job states a queue's backlog is read in: what waits, what runs, what waits out a retry's backoff. */
+export const JOB_STATES = ["waiting", "prioritized", "active", "delayed", "failed"] as const;
+export type JobCounts = Record<(typeof JOB_STATES)[number], number>;
 
 export interface RunningWorkers {
-  readonly workers: readonly Worker[];
+  /** One BullMQ worker per enabled enrichment. */
+  readonly workers: ReadonlyMap<EnrichmentName, Worker>;
+  /** Whether Redis answers a PING within `timeoutMs`. */
+  redisUp(timeoutMs: number): Promise<boolean>;
+  /** Each enabled enrichment's queue, its jobs by state; undefined when Redis did not answer within `timeoutMs`. */
+  jobCounts(timeoutMs: number): Promise<Map<EnrichmentName, JobCounts> | undefined>;
   /**
    * Lets in-flight jobs finish (or return to the queue when the lock is lost), then disconnects; with Redis
    * away, disconnects at once.
@@ -16,21 +32,18 @@ export interface RunningWorkers {
 }
 
 /** One BullMQ worker per enabled enrichment, after warming the cache from each one's lists. */
-export async function startWorkers(
-  env: WorkerEnv,
-  log: Logger,
-  source: Record<string, string | undefined>,
-): Promise<RunningWorkers> {
+export async function startWorkers(env: WorkerEnv, log: Logger): Promise<RunningWorkers> {
   const keys = cacheKeys(env.GATEHOUSE_KEY_PREFIX);
   const cache = createRedis({ ...redisTarget(env), name: "worker" }, "bullmq");
   const connection = createRedis({ ...redisTarget(env), name: "worker" }, "bullmq");
   logConnectionErrors([cache, connection], log);
   await warnUnlessNoEviction(cache, log);
 
-  const workers: Worker[] = [];
+  const workers = new Map<EnrichmentName, Worker>();
+  const queues = new Map<EnrichmentName, Queue>();
   for (const name of env.GATEHOUSE_ENRICHMENTS) {
     const enrichment = ENRICHMENTS[name];
-    const handler = await enrichment.setup(parseEnrichmentSettings(enrichment, source) as never);
+    const handler = await enrichment.setup(env.settings.get(name) as never);
     if (env.GATEHOUSE_WARM) {
       const started = Date.now();
       const written = await warmCache(cache, keys, enrichment, handler as never);
@@ -46,7 +59,11 @@ export async function startWorkers(
       log,
       lockDurationMs: env.GATEHOUSE_JOB_LOCK_MS,
     });
-    workers.push(worker);
+    workers.set(name, worker);
+    // Read for the backlog gauges; its connection's errors are logged above.
+    const queue = new Queue(queueName(enrichment), { connection: cache, prefix: bullPrefix(keys.prefix) });
+    queue.on("error", () => {});
+    queues.set(name, queue);
     // Ready means BullMQ's own start-up commands are done: closing before that left one of them to
     // fail unhandled ("Connection is closed") when a SIGTERM came right after the start.
     await worker.waitUntilReady();
@@ -55,12 +72,21 @@ export async function startWorkers(
 
   return {
     workers,
+    redisUp: (timeoutMs) => ping(connection, timeoutMs),
+    jobCounts: (timeoutMs) =>
+      answerWithin(cache, timeoutMs, async () => {
+        const counts = new Map<EnrichmentName, JobCounts>();
+        for (const [name, queue] of queues)
+          counts.set(name, (await queue.getJobCounts(...JOB_STATES)) as JobCounts);
+        return counts;
+      }),
     async close() {
       // With Redis away — down, or not answering a PING within 1 s — a job in flight cannot be completed
       // anyway (its lock expires and another worker runs it again), and a graceful close would wait for
       // Redis: BullMQ then disconnects instead.
       const away = !(await ping(connection, 1_000));
-      await Promise.all(workers.map((worker) => worker.close(away)));
+      await Promise.all([...workers.values()].map((worker) => worker.close(away)));
+      await Promise.all([...queues.values()].map((queue) => queue.close()));
       await Promise.allSettled([cache, connection].map(closeClient));
     },
   };

@@ -45,15 +45,19 @@ const issuesOf = (error: { issues: { path: PropertyKey[]; message: string }[] })
 class StartingWorker extends Worker {
   #started: Promise<StartedHandler | undefined> = Promise.resolve(undefined);
   #closed: Promise<void> | undefined;
+  starting = false;
 
   startAfter(start: () => Promise<StartedHandler>, log: Logger): void {
+    this.starting = true;
     this.#started = start().then(
       (started) => {
+        this.starting = false;
         if (!this.closing)
           this.run().catch((error: unknown) => log.error({ err: error }, "worker stopped taking jobs"));
         return started;
       },
       (error: unknown) => {
+        this.starting = false;
         log.error({ err: error }, "enrichment handler did not start: this worker takes no jobs");
         return undefined;
       },
@@ -67,6 +71,19 @@ class StartingWorker extends Worker {
     })();
     return this.#closed;
   }
+}
+
+/**
+ * What a worker from startEnrichmentWorker is doing: "starting" while its handler starts, "running" while it
+ * takes jobs, "closing" once asked to stop, "stopped" when it takes no jobs and was not asked to stop (its
+ * handler failed to start, or its loop ended).
+ */
+export type WorkerState = "starting" | "running" | "closing" | "stopped";
+
+export function workerState(worker: Worker): WorkerState {
+  if (worker.closing) return "closing";
+  if (worker.isRunning()) return "running";
+  return worker instanceof StartingWorker && worker.starting ? "starting" : "stopped";
 }
 
 /**

@@ -12,7 +12,12 @@ export {
   type StartingHandler,
 } from "./define-enrichment.js";
 export { type EnqueueResult, Enqueuer, type EnqueuerOptions } from "./enqueuer.js";
-export { type EnrichmentWorkerOptions, startEnrichmentWorker } from "./enrichment-worker.js";
+export {
+  type EnrichmentWorkerOptions,
+  startEnrichmentWorker,
+  type WorkerState,
+  workerState,
+} from "./enrichment-worker.js";
 export { EnrichmentError, EnrichmentTimeoutError, InvalidJobError } from "./errors/enrichment-error.js";
 export { factKey } from "./fact-key.js";
 export { bullPrefix, jobName, queueName } from "./queue-names.js";

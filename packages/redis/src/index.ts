@@ -10,7 +10,7 @@ export {
 } from "./create-redis.js";
 export { getMany } from "./get-many.js";
 export { logConnectionErrors, type WarnLogger } from "./log-connection-errors.js";
-export { ping } from "./ping.js";
+export { answerWithin, ping } from "./ping.js";
 export { redisEnvShape, redisTarget } from "./redis-env.js";
 export { type Command, sendBatch } from "./send-batch.js";
 export { whenReady } from "./when-ready.js";

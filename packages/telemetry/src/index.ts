@@ -2,6 +2,7 @@ export { createLogger, type Logger } from "./logger.js";
 export {
   Counter,
   createRegistry,
+  Gauge,
   Histogram,
   labelledCounter,
   latencyHistogram,

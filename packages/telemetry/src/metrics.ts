@@ -1,6 +1,6 @@
 import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
 
-export { Counter, Histogram, Registry } from "prom-client";
+export { Counter, Gauge, Histogram, Registry } from "prom-client";
 
 /** A Prometheus registry with the process' default metrics (CPU, memory, event-loop lag, GC). */
 export function createRegistry(prefix = "gatehouse_"): Registry {
