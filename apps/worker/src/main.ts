@@ -17,7 +17,8 @@ const log = createLogger({ name: "worker", level: env.LOG_LEVEL });
 
 // The port comes first: while the workers start (Redis may be slow to come) it says "starting".
 let running: RunningWorkers | undefined;
-const registry = createRegistry();
+// Event-loop lag sampled once a second: an idle worker is woken no more often than that for it.
+const registry = createRegistry("gatehouse_", 1_000);
 const http = workerHttp(() => running, registry);
 try {
   const address = await http.listen({ port: env.GATEHOUSE_WORKER_PORT, host: env.HOST });
