@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { createRedis, type Redis, whenReady } from "@gatehouse/redis";
 import { cleanupsAfterEach, testRedis } from "@gatehouse/testing";
-import { Queue } from "bullmq";
+import { Queue, UnrecoverableError, Worker } from "bullmq";
 import { describe, expect, inject, it, vi } from "vitest";
 import { z } from "zod";
 import { defineEnrichment } from "./define-enrichment.js";
@@ -73,7 +73,7 @@ describe("Enqueuer", () => {
     expect(job?.opts).toMatchObject({
       attempts: 4,
       backoff: { type: "exponential", delay: 250 },
-      deduplication: { id: "test-probe.v3:subject-1", ttl: 30_000 },
+      deduplication: { id: "test-probe.v3:subject-1" },
     });
   });
 
@@ -91,10 +91,10 @@ describe("Enqueuer", () => {
     const q = queue(prefix);
     expect(await q.getJobCounts("wait")).toEqual({ wait: 1 });
     const [job] = await q.getWaiting();
-    expect(job?.opts.deduplication).toEqual({ id: "test-probe.v3:shared", ttl: 5_000 });
+    expect(job?.opts.deduplication).toEqual({ id: "test-probe.v3:shared" });
   });
 
-  it("sends no add for a subject it added within dedupMs (BullMQ would ignore it), and adds once that is over", async () => {
+  it("sends no add for a subject it added within dedupMs, and adds once that is over", async () => {
     const prefix = newPrefix();
     const q = enqueuer(await requestPath(), prefix, 300);
     const add = vi.spyOn(Queue.prototype, "add");
@@ -104,13 +104,42 @@ describe("Enqueuer", () => {
       for (let i = 0; i < 20; i++) expect(await q.enqueue(probe, { id: "hot" })).toBe("deduplicated");
       expect(add).toHaveBeenCalledTimes(1);
       await new Promise((resolve) => setTimeout(resolve, 350));
-      expect(await q.enqueue(probe, { id: "hot" })).toBe("added");
+      expect(await q.enqueue(probe, { id: "hot" })).toBe("deduplicated");
       expect(add).toHaveBeenCalledTimes(2);
-      // BullMQ's deduplication was over too: a second job.
-      expect(await queue(prefix).getJobCounts("wait")).toEqual({ wait: 2 });
+      // The first job still waits (no worker here): BullMQ kept the subject's one job.
+      expect(await queue(prefix).getJobCounts("wait")).toEqual({ wait: 1 });
     } finally {
       add.mockRestore();
     }
+  });
+
+  it("keeps one job per subject however long it waits, from any process; a new one once it is over", async () => {
+    const prefix = newPrefix();
+    const dedupMs = 100;
+    const asks = () => enqueuer(redis, prefix, dedupMs).enqueue(probe, { id: "backlogged" });
+    expect(await asks()).toBe("added");
+    // Later asks from other processes (each a new Enqueuer) and past dedupMs, while the job still waits.
+    await new Promise((resolve) => setTimeout(resolve, 2 * dedupMs));
+    expect(await asks()).toBe("deduplicated");
+    expect(await asks()).toBe("deduplicated");
+    expect(await queue(prefix).getJobCounts("wait")).toEqual({ wait: 1 });
+
+    // A worker takes it and gives up (as after its last attempt): the subject may be asked for again.
+    const connection = createRedis({ url: redisUrl }, "bullmq");
+    cleanups.push(() => connection.quit());
+    const worker = new Worker(
+      queueName(probe),
+      async () => {
+        throw new UnrecoverableError("provider gone");
+      },
+      { connection, prefix: bullPrefix(prefix) },
+    );
+    cleanups.push(() => worker.close());
+    await vi.waitFor(async () => expect(await queue(prefix).getJobCounts("failed")).toEqual({ failed: 1 }), {
+      timeout: 5_000,
+      interval: 20,
+    });
+    expect(await asks()).toBe("added");
   });
 
   it("makes one job per subject", async () => {

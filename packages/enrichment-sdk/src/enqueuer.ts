@@ -23,14 +23,18 @@ export interface EnqueuerOptions {
   /** A connection that fails fast (the ingress' request-path profile). */
   connection: RedisClient;
   keyPrefix: string;
-  /** How long one subject is not enqueued again, even after its job finished or failed. Default: 30 s. */
+  /**
+   * How long this process sends no add for a subject it asked for, even after its job finished or failed (a
+   * failing provider is asked at most once per dedupMs per process). Default: 30 s.
+   */
   dedupMs?: number;
 }
 
 /**
- * The ingress' side of the queues: asks for a fact to be computed. A burst of misses for one subject makes
- * one job: concurrent calls in this process share one `add`, later ones within `dedupMs` send none, and
- * BullMQ's deduplication id (the subject) covers the other processes. Never throws: a failed enqueue is a result.
+ * The ingress' side of the queues: asks for a fact to be computed. A subject has at most one job waiting or
+ * running: concurrent calls in this process share one `add`, later ones within `dedupMs` send none, and
+ * BullMQ's deduplication id (the subject, until its job completes or fails) covers the other processes and
+ * any time a job waits. Never throws: a failed enqueue is a result.
  *
  * The adds start a few at a time, one batch per turn of the event loop: a BullMQ add costs the ingress
  * ~50-100 µs, and the misses of a cold burst asked for 10,000 of them within a second — done at once, in the
@@ -40,11 +44,11 @@ export class Enqueuer {
   readonly #queues = new Map<string, Queue>();
   readonly #inFlight = new Map<string, Promise<EnqueueResult>>();
   /**
-   * Subjects added from here, with the add's time + dedupMs, in the order added: until then another add is
-   * one BullMQ would ignore, so it is not sent. A fact past its refresh time is asked for by every request
-   * that reads it until the worker's new value arrives — at 3,000 req/s, thousands of adds (a BullMQ script
-   * each, in the ingress and in Redis) for a few jobs. Where BullMQ ignored this process' add itself
-   * (another process' job came first), this process waits up to dedupMs longer than BullMQ would.
+   * Subjects added from here, with the add's time + dedupMs, in the order added: until then no add is sent.
+   * A fact past its refresh time is asked for by every request that reads it until the worker's new value
+   * arrives — at 3,000 req/s, thousands of adds (a BullMQ script each, in the ingress and in Redis) for a
+   * few jobs. Once the job is over, another process may add the subject at once; this one waits out its
+   * dedupMs.
    */
   readonly #added = new Map<string, number>();
   #pending: PendingAdd[] = [];
@@ -102,7 +106,10 @@ export class Enqueuer {
       this.#queue(enrichment)
         .add(jobName(enrichment), data, {
           jobId,
-          deduplication: { id: dedupId, ttl: this.#dedupMs },
+          // No ttl: the id holds while the job waits or runs, however long. With one (BullMQ's throttle
+          // mode), a backlog longer than it made a second job for every subject asked for again meanwhile,
+          // and with no worker for the queue, a new job per subject every ttl, without end.
+          deduplication: { id: dedupId },
           attempts: retry.attempts,
           backoff: { type: "exponential", delay: retry.backoffMs },
           removeOnComplete: { age: 3600, count: 1000 },
