@@ -4,7 +4,7 @@
 // created than there are distinct subjects, and measures how fast the worker drains them. With
 // `holdWorkers`, the queues are paused until every request is answered: then the drain measures the
 // workers alone, on a backlog, and not the rate at which the burst reaches them.
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { type CacheKeys, cacheKeys } from "@gatehouse/decision-cache";
 import { bullPrefix } from "@gatehouse/enrichment-sdk";
 import { createRedis, type Redis } from "@gatehouse/redis";
@@ -101,11 +101,12 @@ export function listenOverflows(): number {
 
 async function auditSince(redis: Redis, keys: CacheKeys, since: number) {
   const entries = (await redis.xrange(keys.auditStream, `${since - 2_000}-0`, "+")) as [string, string[]][];
-  const records: { at: number; ms: number; cache: string }[] = [];
+  type AuditEntry = { at: number; ms: number; cache: string; reason: string };
+  const records: AuditEntry[] = [];
   for (const [, fields] of entries) {
     const at = fields.indexOf("records");
     if (at < 0) continue;
-    for (const record of JSON.parse(fields[at + 1] ?? "[]") as { at: number; ms: number; cache: string }[]) {
+    for (const record of JSON.parse(fields[at + 1] ?? "[]") as AuditEntry[]) {
       if (record.at >= since) records.push(record);
     }
   }
@@ -224,6 +225,14 @@ export async function coldBurst(options: BurstOptions): Promise<BurstResult> {
       const name = watched.get(key)!;
       created[name] = (created[name] ?? 0) + count;
       if (count > 1) duplicates++;
+    }
+    // Debugging aid: BENCH_BURST_AUDIT=<file> writes each answer of the burst as the ingress recorded it (its
+    // wall-clock time, its own latency, reason and cache outcome), one JSON line each.
+    if (process.env.BENCH_BURST_AUDIT) {
+      writeFileSync(
+        process.env.BENCH_BURST_AUDIT,
+        audit.map(({ at, ms, reason, cache }) => JSON.stringify({ at, ms, reason, cache })).join("\n"),
+      );
     }
     const cacheOutcomes: Record<string, number> = {};
     for (const record of audit) cacheOutcomes[record.cache] = (cacheOutcomes[record.cache] ?? 0) + 1;
