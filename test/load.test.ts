@@ -6,6 +6,8 @@ import { interceptorAnswerSchema, type TriggerPoint } from "@gatehouse/contracts
 import { type CacheKeys, cacheKeys, encodeFact, writeFact } from "@gatehouse/decision-cache";
 import { bullPrefix, factKey, queueName } from "@gatehouse/enrichment-sdk";
 import { ENRICHMENTS } from "@gatehouse/enrichments";
+import { buildApp } from "@gatehouse/ingress/src/app.js";
+import { policySchema } from "@gatehouse/policy";
 import { createRedis, type Redis } from "@gatehouse/redis";
 import { signedHeaders } from "@gatehouse/signature";
 import { Queue } from "bullmq";
@@ -611,6 +613,17 @@ describe("Redis slow", () => {
     );
   });
 
+  /** The audit stream's records, once it holds `count`. */
+  const auditedAtLeast = (stream: string, count: number) =>
+    vi.waitFor(
+      async () => {
+        const records = await readAudit(client, stream);
+        expect(records.length).toBeGreaterThanOrEqual(count);
+        return records as { interceptorId: string; reason: string; ms: number; at: number }[];
+      },
+      { timeout: 5_000, interval: 100 },
+    );
+
   // The cold burst of the benchmark: thousands of sockets readable at once hold the event loop in one poll
   // phase for hundreds of milliseconds, and no timer fires meanwhile — the deadline guards' included. A
   // request already waiting must still be answered at its deadline, by the guard the next request runs.
@@ -680,14 +693,7 @@ describe("Redis slow", () => {
       expect((await first).answer).toEqual({ decision: "DENY" }); // the fail-closed fallback
       await sleeping;
 
-      const audited = await vi.waitFor(
-        async () => {
-          const records = await readAudit(client, cacheKeys(env.GATEHOUSE_KEY_PREFIX).auditStream);
-          expect(records.length).toBeGreaterThanOrEqual(FLOOD + 1);
-          return records as { interceptorId: string; reason: string; ms: number; at: number }[];
-        },
-        { timeout: 5_000, interval: 100 },
-      );
+      const audited = await auditedAtLeast(cacheKeys(env.GATEHOUSE_KEY_PREFIX).auditStream, FLOOD + 1);
       const firstRecord = audited.find((record) => record.interceptorId === firstId);
       const floodStarts = audited
         .filter((record) => record.interceptorId.startsWith(`flood_${run}_`))
@@ -705,6 +711,65 @@ describe("Redis slow", () => {
     } finally {
       for (const socket of sockets) socket.destroy();
       await flooded.close();
+    }
+  });
+
+  // The cold burst's other stall: the replies to thousands of reads arrive in one chunk, and their continuations
+  // run back to back as microtasks — every read's, then every evaluation's, then every answer's — with no timer
+  // in between until the last answer is written. A request already waiting for facts must still be answered
+  // at its deadline, by the guard the wave's own work runs, not after the wave.
+  it("answers a request at its deadline while a wave of Redis replies is being answered", async () => {
+    const DEADLINE_MS = 1_000;
+    // Each answer made to cost 1 ms (a hook below), 500 of them: the wave outlasts the first request's deadline.
+    const WAVE = 500;
+    const ANSWER_COST_MS = 1;
+    const env = testEnv(server.url, {
+      GATEHOUSE_REDIS_TIMEOUT_MS: String(DEADLINE_MS - 10),
+      GATEHOUSE_DEADLINE_MS: String(DEADLINE_MS),
+      GATEHOUSE_LOCAL_FACTS_MS: "0",
+    });
+    const keys = cacheKeys(env.GATEHOUSE_KEY_PREFIX);
+    const waiting = policySchema.parse({
+      ...POLICY,
+      triggers: {
+        PRE_SIGNUP: { ...POLICY.triggers.PRE_SIGNUP, onMiss: { waitMs: 10_000, afterWait: "evaluate" } },
+      },
+    });
+    const waved = await buildApp({ env, policy: waiting });
+    waved.addHook("onSend", (_request, _reply, payload, done) => {
+      const until = performance.now() + ANSWER_COST_MS;
+      while (performance.now() < until);
+      done(null, payload);
+    });
+    await waved.ready();
+    try {
+      const signupAs = (id: string, domain: string) =>
+        send(waved, "/pre-signup", body("PRE_SIGNUP_NEW_USER", { user_email: `someone@${domain}` }), { id });
+      // The wave's domain is cached: each of its requests is decided as soon as its read returns.
+      const warm = `wave-${run}.test`;
+      const fact = { domain: warm, registrable: warm, disposable: false, freeMail: false, mx: "present" };
+      await writeFact(client, keys, keys.fact("email-domain", 1, warm), fact, 60);
+      // The first request's domain is not, and no worker runs: it waits for facts until its deadline.
+      const firstId = `wave_first_${run}`;
+      const first = signupAs(firstId, `wave-first-${run}.test`);
+      await sleep(50);
+      // Redis sleeps while the wave's reads are sent; when it wakes, their replies arrive together.
+      const sleeping = stall.call("DEBUG", "SLEEP", "0.6");
+      await sleep(20);
+      const wave = Array.from({ length: WAVE }, (_, i) => signupAs(`wave_${run}_${i}`, warm));
+      await Promise.all([first, ...wave, sleeping]);
+
+      const audited = await auditedAtLeast(keys.auditStream, WAVE + 1);
+      const firstRecord = audited.find((record) => record.interceptorId === firstId);
+      const waveAnswered = audited
+        .filter((record) => record.interceptorId.startsWith(`wave_${run}_`))
+        .map((record) => record.at);
+      expect(firstRecord?.reason).toBe("deadline.exceeded");
+      expect(firstRecord?.ms).toBeLessThan(DEADLINE_MS);
+      // Answered amid the wave: a timer could only have answered it once the wave's last answer was out.
+      expect(Math.max(...waveAnswered) - (firstRecord?.at ?? 0)).toBeGreaterThan(20);
+    } finally {
+      await waved.close();
     }
   });
 });

@@ -60,6 +60,31 @@ describe("Deadlines", () => {
     expect(deadlines.size).toBe(0);
   });
 
+  it("fires each guard once, in order and without recursion, when guards' callbacks call fireDue()", () => {
+    deadlines = new Deadlines(() => {});
+    const fired: number[] = [];
+    let depth = 0;
+    let deepest = 0;
+    // A guard's answer calls fireDue() like any other answer does; 20,000 guards due at once would nest
+    // 20,000 deep, past the stack's size, if each call fired the next.
+    for (let due = 0; due < 20_000; due++)
+      deadlines.add(due, () => {
+        depth++;
+        deepest = Math.max(deepest, depth);
+        fired.push(due);
+        (deadlines as Deadlines).fireDue(30_000);
+        depth--;
+      });
+    deadlines.fireDue(30_000);
+    expect(fired).toEqual(Array.from({ length: 20_000 }, (_, i) => i));
+    expect(deepest).toBe(1);
+    expect(deadlines.size).toBe(0);
+    // Not stuck: a later guard fires as before.
+    deadlines.add(40_000, () => fired.push(-1));
+    deadlines.fireDue(40_000);
+    expect(fired.at(-1)).toBe(-1);
+  });
+
   it("hands a guard's error to onError and fires the others", () => {
     const errors: unknown[] = [];
     deadlines = new Deadlines((error) => errors.push(error));

@@ -288,6 +288,9 @@ function decideFromRedis(engine: DecisionEngine, work: ReadWork, done: (decided:
     if (answered) return;
     answered = true;
     guard.cancel();
+    // Answers due meanwhile go out first: this one may come from the middle of a wave of continuations that
+    // lets no timer run until its end (see deadlines.ts).
+    engine.deadlines.fireDue();
     settle(result.json);
     done({
       verdict: result,
@@ -304,14 +307,14 @@ function decideFromRedis(engine: DecisionEngine, work: ReadWork, done: (decided:
   );
   lookUpAndEvaluate(engine, work, progress).then(finish, (error: unknown) => {
     if (answered) return;
+    finish(bare(policy.policy.fallback, "cache.unavailable"));
     engine.warnReadFailed(
       { interceptorId, err: error },
-      "decision cache unavailable; answering with the fallback",
+      "decision cache unavailable; answered with the fallback",
     );
     // Whether its facts are cached is unknown: ask for them (deduplicated), or a subject whose read
     // failed would stay cold until its next request.
     for (const fact of work.plan.facts) enqueue(engine, fact);
-    finish(bare(policy.policy.fallback, "cache.unavailable"));
   });
 }
 
@@ -323,16 +326,16 @@ async function lookUpAndEvaluate(
   const { policy, view, plan, startedAt } = work;
   const { interceptorId } = work.about;
   const now = Date.now();
-  const read = await resumed(
-    engine,
-    inSpan("gatehouse.cache_read", () =>
-      engine.cache.read(
-        interceptorId,
-        [...plan.facts.map((fact) => fact.key), ...plan.team.map((fact) => fact.key)],
-        plan.counters.map((counter) => counter.keys),
-      ),
+  const read = await inSpan("gatehouse.cache_read", () =>
+    engine.cache.read(
+      interceptorId,
+      [...plan.facts.map((fact) => fact.key), ...plan.team.map((fact) => fact.key)],
+      plan.counters.map((counter) => counter.keys),
     ),
   );
+  // Every continuation on the request path begins by sending the answers that came due meanwhile: thousands
+  // of replies arrive together, and their continuations run back to back with no timer in between.
+  engine.deadlines.fireDue();
   if (read.kind === "repeat") {
     if (read.answer !== null) return repeat(read.answer, progress);
     // The first request with this id is still being answered by another replica: its answer is stored
@@ -342,8 +345,10 @@ async function lookUpAndEvaluate(
     const lastLook = timeLeft(engine, startedAt) - ANSWER_MARGIN_MS;
     for (const delay of [Math.min(PENDING_FIRST_LOOK_MS, lastLook), lastLook - PENDING_FIRST_LOOK_MS]) {
       if (delay <= 0) continue;
-      await resumed(engine, new Promise((resolve) => setTimeout(resolve, delay)));
-      const stored = await resumed(engine, engine.cache.storedAnswer(interceptorId));
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      engine.deadlines.fireDue();
+      const stored = await engine.cache.storedAnswer(interceptorId);
+      engine.deadlines.fireDue();
       if (stored !== null) return repeat(stored, progress);
     }
     return bare(policy.policy.fallback, "idempotency.pending");
@@ -386,13 +391,11 @@ async function lookUpAndEvaluate(
   if (missing.length > 0 && !evaluation) {
     const budget = Math.min(policy.policy.onMiss.waitMs, timeLeft(engine, startedAt) - ANSWER_MARGIN_MS);
     if (budget > 0 && engine.announcements.waiting < engine.maxWaiting) {
-      const announced = await resumed(
-        engine,
-        engine.announcements.wait(
-          missing.map((fact) => fact.key),
-          budget,
-        ),
+      const announced = await engine.announcements.wait(
+        missing.map((fact) => fact.key),
+        budget,
       );
+      engine.deadlines.fireDue();
       for (const fact of missing) {
         const raw = announced.get(fact.key);
         const record = raw ? decodeFact(raw) : undefined;
@@ -470,19 +473,6 @@ function planReads(
     });
   }
   return plan;
-}
-
-/**
- * `work`'s result, once the answers that came due meanwhile are sent: every await on the request path goes
- * through here. The replies of a flood of reads arrive together, thousands of waits end together, and their
- * continuations run back to back without a timer firing in between (see deadlines.ts).
- */
-async function resumed<T>(engine: DecisionEngine, work: Promise<T>): Promise<T> {
-  try {
-    return await work;
-  } finally {
-    engine.deadlines.fireDue();
-  }
 }
 
 /** What is left until the request's deadline guard: the deadline, less what the event loop is running late by. */
