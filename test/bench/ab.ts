@@ -1,4 +1,4 @@
-// Two builds of the ingress in one run: `npm run bench:ab -- <bundle> [--rounds=N] [--rate=R]`, where
+// Two builds of the ingress in one run: `npm run bench:ab -- <bundle> [--rounds=N] [--rate=R] [--ingress-env=NAME=VALUE]`, where
 // <bundle> is an earlier `apps/ingress/dist/server.js` kept aside (copy it before changing the code).
 //
 // On this VM the same benchmark twice can differ by 30%, and two windows of one run, seconds apart, by 15%:
@@ -19,7 +19,7 @@ import { rewriteIfGrown } from "./aof-rewrites.js";
 import { LoadGenerator, type RunResult } from "./load.js";
 import { waitForQuiet } from "./machine.js";
 import { PROFILES } from "./profiles.js";
-import { startIngress, startServers } from "./servers.js";
+import { parseIngressEnv, startIngress, startServers } from "./servers.js";
 import { buildApps, startSession } from "./session.js";
 import { median } from "./stats.js";
 import { warmSignups } from "./warm.js";
@@ -35,6 +35,8 @@ const { values: flags, positionals } = parseArgs({
     /** A Node.js or V8 flag for the earlier build only (repeatable): the same bundle twice compares flags. */
     "other-node-arg": { type: "string", multiple: true },
     "wait-quiet": { type: "string", default: "30" },
+    /** More environment for both builds (repeatable), e.g. GATEHOUSE_LOCAL_FACTS_MS=0. */
+    "ingress-env": { type: "string", multiple: true, default: [] },
   },
 });
 const other = positionals[0];
@@ -70,6 +72,7 @@ const options = {
   providerLatencyMs: 0,
   blocklisted: workload.blocklisted,
   logLevel: "info",
+  ingressEnv: parseIngressEnv(flags["ingress-env"] ?? []),
 };
 const s = await startServers(options);
 const b = await startIngress({ ...options, ingressNodeArgs: flags["other-node-arg"] ?? [] }, s.redis.url, {

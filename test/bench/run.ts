@@ -26,7 +26,7 @@ import { formatProfile, type ProfileSummary, summarizeProfile } from "./profile.
 import { handWrittenConnections, PROFILES } from "./profiles.js";
 import { type BenchResults, boundOf, formatText, type ThroughputNote } from "./report.js";
 import type { BenchTrigger } from "./requests.js";
-import { type BenchServers, startServers } from "./servers.js";
+import { type BenchServers, parseIngressEnv, startServers } from "./servers.js";
 import { buildApps, startSession } from "./session.js";
 import { computeRatios, evaluateTargets } from "./targets.js";
 import { type WarmReport, warmSessions, warmSignups } from "./warm.js";
@@ -58,13 +58,7 @@ const { values: flags } = parseArgs({
     "ingress-node-arg": { type: "string", multiple: true, default: [] },
   },
 });
-const ingressEnv = Object.fromEntries(
-  (flags["ingress-env"] ?? []).map((setting) => {
-    const at = setting.indexOf("=");
-    if (at <= 0) throw new Error(`--ingress-env takes NAME=VALUE, not ${setting}`);
-    return [setting.slice(0, at), setting.slice(at + 1)];
-  }),
-);
+const ingressEnv = parseIngressEnv(flags["ingress-env"] ?? []);
 
 const base = PROFILES[flags.quick ? "quick" : "full"];
 const profile = {

@@ -276,3 +276,14 @@ export async function startServers(options: ServerOptions): Promise<BenchServers
     handWritten: Object.assign(handWritten, { url: localUrl(handPort) }),
   };
 }
+
+/** `--ingress-env NAME=VALUE` settings (repeatable), as the ingress' extra environment. */
+export function parseIngressEnv(settings: readonly string[]): Record<string, string> {
+  return Object.fromEntries(
+    settings.map((setting) => {
+      const at = setting.indexOf("=");
+      if (at <= 0) throw new Error(`--ingress-env takes NAME=VALUE, not ${setting}`);
+      return [setting.slice(0, at), setting.slice(at + 1)];
+    }),
+  );
+}
