@@ -94,7 +94,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
   const recent = new RecentAnswers();
   const lag = new EventLoopLag();
-  const deadlines = new Deadlines((error) => log.error({ err: error }, "answering at the deadline failed"));
+  const deadlines = new Deadlines(
+    (error) => log.error({ err: error }, "answering at the deadline failed"),
+    () => lag.marginMs,
+  );
 
   const engine: DecisionEngine = {
     verifier,

@@ -85,6 +85,37 @@ describe("Deadlines", () => {
     expect(fired.at(-1)).toBe(-1);
   });
 
+  it("fires guards early by the lead as it is when they are looked at, not as it was when they were added", async () => {
+    let lead = 0;
+    deadlines = new Deadlines(
+      () => {},
+      () => lead,
+    );
+    const fired: number[] = [];
+    deadlines.add(1_000, () => fired.push(1_000));
+    deadlines.add(1_100, () => fired.push(1_100));
+    deadlines.fireDue(950);
+    expect(fired).toEqual([]);
+    // The loop has been running 60 ms late since: what falls due within 60 ms goes now.
+    lead = 60;
+    deadlines.fireDue(950);
+    expect(fired).toEqual([1_000]);
+    deadlines.fireDue(1_039);
+    expect(fired).toEqual([1_000]);
+    deadlines.fireDue(1_040);
+    expect(fired).toEqual([1_000, 1_100]);
+
+    // The timer too: a guard due in 80 ms, with a lead of 60, fires after ~20.
+    const start = performance.now();
+    let firedAfter = 0;
+    deadlines.add(start + 80, () => {
+      firedAfter = performance.now() - start;
+    });
+    await vi.waitFor(() => expect(firedAfter).toBeGreaterThan(0), { timeout: 1_000, interval: 2 });
+    expect(firedAfter).toBeGreaterThanOrEqual(19);
+    expect(firedAfter).toBeLessThan(60);
+  });
+
   it("hands a guard's error to onError and fires the others", () => {
     const errors: unknown[] = [];
     deadlines = new Deadlines((error) => errors.push(error));

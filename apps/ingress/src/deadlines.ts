@@ -25,9 +25,20 @@ export class Deadlines {
   #timerAt = Number.POSITIVE_INFINITY;
   #firing = false;
 
-  constructor(private readonly onError: (error: unknown) => void) {}
+  /**
+   * `lead()`: how much earlier than its due time a guard fires, read whenever guards are looked at — the
+   * event loop's recent lateness (event-loop-lag.ts). Read then, not when a guard is added: the guards of
+   * the first requests of a burst are added while the loop is still on time, and fall due once it is not.
+   */
+  constructor(
+    private readonly onError: (error: unknown) => void,
+    private readonly lead: () => number = () => 0,
+  ) {}
 
-  /** Calls `fire` once `dueAt` (a `performance.now()` time) has passed, unless the guard is cancelled first. */
+  /**
+   * Calls `fire` once `dueAt` (a `performance.now()` time) less the lead has passed, unless the guard is
+   * cancelled first.
+   */
   add(dueAt: number, fire: () => void): Guard {
     const entry: Entry = { dueAt, fire };
     this.#push(entry);
@@ -45,10 +56,12 @@ export class Deadlines {
    */
   fireDue(now = performance.now()): void {
     const heap = this.#heap;
-    if (this.#firing || heap.length === 0 || (heap[0] as Entry).dueAt > now) return;
+    if (this.#firing || heap.length === 0) return;
+    const horizon = now + this.lead();
+    if ((heap[0] as Entry).dueAt > horizon) return;
     this.#firing = true;
     try {
-      while (heap.length > 0 && (heap[0] as Entry).dueAt <= now) {
+      while (heap.length > 0 && (heap[0] as Entry).dueAt <= horizon) {
         const entry = this.#pop();
         const fire = entry.fire;
         entry.fire = undefined;
@@ -91,7 +104,7 @@ export class Deadlines {
               this.fireDue();
               this.#arm();
             },
-            Math.max(0, next - performance.now()),
+            Math.max(0, next - this.lead() - performance.now()),
           );
   }
 

@@ -302,7 +302,7 @@ function decideFromRedis(engine: DecisionEngine, work: ReadWork, done: (decided:
       explanation: progress.explanation,
     });
   };
-  const guard = engine.deadlines.add(performance.now() + timeLeft(engine, startedAt), () =>
+  const guard = engine.deadlines.add(guardAt(engine, startedAt), () =>
     finish(bare(policy.policy.fallback, "deadline.exceeded")),
   );
   lookUpAndEvaluate(engine, work, progress).then(finish, (error: unknown) => {
@@ -475,9 +475,14 @@ function planReads(
   return plan;
 }
 
-/** What is left until the request's deadline guard: the deadline, less what the event loop is running late by. */
+/** When the request's deadline guard is due; it fires earlier by what the event loop is running late by. */
+function guardAt(engine: DecisionEngine, startedAt: number): number {
+  return startedAt + engine.deadlineMs - GUARD_MARGIN_MS;
+}
+
+/** What is left until the request's deadline guard fires, as things stand. */
 function timeLeft(engine: DecisionEngine, startedAt: number): number {
-  return engine.deadlineMs - GUARD_MARGIN_MS - (performance.now() - startedAt) - engine.lag.marginMs;
+  return guardAt(engine, startedAt) - performance.now() - engine.lag.marginMs;
 }
 
 function enqueue(engine: DecisionEngine, fact: PlannedFact): void {

@@ -1,7 +1,7 @@
 /**
  * How late this process' timers fire lately: the largest lag of a 20 ms heartbeat over about the last
  * second. Under a burst of thousands of connections the event loop runs timers late — the deadline guard
- * included — so the guard is set this much earlier, and a request is still answered inside its deadline.
+ * included — so the guards fire this much earlier, and a request is still answered inside its deadline.
  */
 export class EventLoopLag {
   #current = 0;
