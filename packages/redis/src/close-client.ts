@@ -1,4 +1,5 @@
 import type { RedisClient } from "./create-redis.js";
+import { answerWithin } from "./ping.js";
 
 /**
  * Closes `client` without waiting on a Redis that is away: QUIT when connected (the replies to what was sent
@@ -8,19 +9,5 @@ import type { RedisClient } from "./create-redis.js";
  * client would keep reconnecting after its process meant to close it.
  */
 export async function closeClient(client: RedisClient, quitTimeoutMs = 1_000): Promise<void> {
-  if (client.status !== "ready") {
-    client.disconnect();
-    return;
-  }
-  let timer: NodeJS.Timeout | undefined;
-  const quit = client.quit().then(
-    () => true,
-    () => false,
-  );
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), quitTimeoutMs);
-  });
-  const answered = await Promise.race([quit, timeout]);
-  clearTimeout(timer);
-  if (!answered) client.disconnect();
+  if ((await answerWithin(client, quitTimeoutMs, () => client.quit())) === undefined) client.disconnect();
 }
