@@ -315,6 +315,25 @@ describe("cache miss", () => {
     expect(sent.ms).toBeLessThan(400);
     expect(sent.ms).toBeGreaterThan(200);
   });
+
+  it("answers by the miss policy, not the fallback, when a held event loop runs the wait's end and the deadline together", async () => {
+    const { app } = await ingress(
+      { GATEHOUSE_DEADLINE_MS: "300" },
+      disposableOnly({ waitMs: 5_000, afterWait: "DENY" }),
+    );
+    const sending = send(app, "/pre-signup", body("PRE_SIGNUP_NEW_USER", { user_email: "a@held-loop.test" }));
+    // The wait ends ~250 ms in, the deadline guard fires at ~275: the loop held from 150 to 400 ms runs both
+    // at once, as a burst does.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const until = performance.now() + 250;
+    while (performance.now() < until);
+    const sent = await sending;
+    expect(sent.answer.decision).toBe("DENY");
+    const metrics = (await app.inject("/metrics")).body;
+    expect(metrics).toMatch(
+      /gatehouse_decisions_total\{trigger="PRE_SIGNUP",decision="DENY",reason="cache.miss"\} 1/,
+    );
+  });
 });
 
 describe("deciding without waiting", () => {

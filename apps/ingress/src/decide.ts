@@ -14,6 +14,7 @@ import { type AnyEnrichment, type Enqueuer, factKey } from "@gatehouse/enrichmen
 import { ENRICHMENTS } from "@gatehouse/enrichments";
 import {
   type CompiledTrigger,
+  type Evaluation,
   type EvaluationInput,
   evaluateUnless,
   evaluateWithMisses,
@@ -118,7 +119,14 @@ type ReadPlan = {
   readonly team: readonly { name: TeamFactName; key: string }[];
   readonly counters: readonly PlannedCounter[];
 };
-type Progress = { cache: CacheOutcome; counted: boolean; claimed?: boolean; explanation?: Explanation };
+type Progress = {
+  cache: CacheOutcome;
+  counted: boolean;
+  claimed?: boolean;
+  explanation?: Explanation;
+  /** Set while the request waits for facts: its answer should the deadline guard fire meanwhile. */
+  atDeadline?: () => Verdict;
+};
 type VerifiedAbout = About & { readonly interceptorId: string };
 /** The request's facts this process holds current copies of, and the rest, to read from Redis. */
 type Remembered = { facts: PolicyFacts; toRead: readonly PlannedFact[] };
@@ -302,9 +310,15 @@ function decideFromRedis(engine: DecisionEngine, work: ReadWork, done: (decided:
       explanation: progress.explanation,
     });
   };
-  const guard = engine.deadlines.add(guardAt(engine, startedAt), () =>
-    finish(bare(policy.policy.fallback, "deadline.exceeded")),
-  );
+  const guard = engine.deadlines.add(guardAt(engine, startedAt), () => {
+    const fallback = bare(policy.policy.fallback, "deadline.exceeded");
+    try {
+      finish(progress.atDeadline?.() ?? fallback);
+    } catch (error) {
+      engine.log.error({ interceptorId, err: error }, "decision failed; answering with the fallback");
+      finish(fallback);
+    }
+  });
   lookUpAndEvaluate(engine, work, progress).then(finish, (error: unknown) => {
     if (answered) return;
     finish(bare(policy.policy.fallback, "cache.unavailable"));
@@ -385,31 +399,44 @@ async function lookUpAndEvaluate(
   else progress.cache = Object.keys(facts).length > 0 ? "memory" : "none";
 
   const input: EvaluationInput = { view, facts, team, counts };
+  const answer = (evaluation: Evaluation): Verdict => {
+    progress.explanation = { facts, team, counts, shadow: evaluation.shadow };
+    return verdict(evaluation.answer, evaluation.reason, evaluation.rule);
+  };
+  // The policy's answer over the facts there are, the missing ones as the trigger's onMiss says.
+  const withMisses = () =>
+    answer(
+      inSpan("gatehouse.policy", () =>
+        evaluateWithMisses(
+          policy,
+          input,
+          missing.some((fact) => !(fact.name in facts)),
+        ),
+      ),
+    );
+  if (missing.length === 0) return withMisses();
   // A rule that needs none of the missing facts may decide already: then there is nothing to wait for.
-  let evaluation =
-    missing.length > 0 ? evaluateUnless(policy, input, new Set(missing.map((fact) => fact.name))) : undefined;
-  if (missing.length > 0 && !evaluation) {
-    const budget = Math.min(policy.policy.onMiss.waitMs, timeLeft(engine, startedAt) - ANSWER_MARGIN_MS);
-    if (budget > 0 && engine.announcements.waiting < engine.maxWaiting) {
-      const announced = await engine.announcements.wait(
-        missing.map((fact) => fact.key),
-        budget,
-      );
-      engine.deadlines.fireDue();
-      for (const fact of missing) {
-        const raw = announced.get(fact.key);
-        const record = raw ? decodeFact(raw) : undefined;
-        if (record) (facts as Record<string, unknown>)[fact.name] = record.fact;
-      }
-      if (announced.size === missing.length) progress.cache = "waited";
+  const early = evaluateUnless(policy, input, new Set(missing.map((fact) => fact.name)));
+  if (early) return answer(early);
+  const budget = Math.min(policy.policy.onMiss.waitMs, timeLeft(engine, startedAt) - ANSWER_MARGIN_MS);
+  if (budget > 0 && engine.announcements.waiting < engine.maxWaiting) {
+    // The wait ends before the deadline guard, but an event loop held past both (a burst) runs them
+    // together, the guard first: it answers what the wait's end would, not the fallback (which is for a read
+    // that did not come back) — a policy that denies what it could not look up still does under load.
+    progress.atDeadline = withMisses;
+    const announced = await engine.announcements.wait(
+      missing.map((fact) => fact.key),
+      budget,
+    );
+    for (const fact of missing) {
+      const raw = announced.get(fact.key);
+      const record = raw ? decodeFact(raw) : undefined;
+      if (record) (facts as Record<string, unknown>)[fact.name] = record.fact;
     }
+    if (announced.size === missing.length) progress.cache = "waited";
+    engine.deadlines.fireDue();
   }
-  if (!evaluation) {
-    const stillMissing = missing.some((fact) => !(fact.name in facts));
-    evaluation = inSpan("gatehouse.policy", () => evaluateWithMisses(policy, input, stillMissing));
-  }
-  progress.explanation = { facts, team, counts, shadow: evaluation.shadow };
-  return verdict(evaluation.answer, evaluation.reason, evaluation.rule);
+  return withMisses();
 }
 
 /**

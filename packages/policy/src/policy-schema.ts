@@ -26,7 +26,7 @@ export const triggerPolicySchema = z.strictObject({
       afterWait: z.enum(["evaluate", "ALLOW", "DENY"]).default("evaluate"),
     })
     .default({ waitMs: 1_000, afterWait: "evaluate" }),
-  /** Redis failed or the deadline passed: fail open (ALLOW) or fail closed (DENY). */
+  /** Redis failed, or did not answer by the deadline: fail open (ALLOW) or fail closed (DENY). */
   fallback: decision.default("ALLOW"),
   /** The whole trigger in shadow: evaluated and recorded, but every request is answered ALLOW. */
   shadow: z.boolean().default(false),
