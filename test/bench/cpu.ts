@@ -75,13 +75,18 @@ export function rssBytes(pid: number): number | undefined {
   }
 }
 
-/** Busy and total CPU seconds of the whole machine, from the first line of /proc/stat. */
-export function machineCpu(): { busy: number; total: number } {
+/**
+ * CPU seconds of the whole machine, from the first line of /proc/stat: `busy`, run by its processes and its
+ * kernel; `stolen`, taken by the hypervisor for other guests while this one's cores had work (steal) — other
+ * tenants of the host, whom no process here accounts for.
+ */
+export function machineCpu(): { busy: number; stolen: number; total: number } {
   const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0] ?? "";
   const ticks = line.trim().split(/\s+/).slice(1).map(Number);
   const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+  const stolen = ticks[7] ?? 0;
   const total = ticks.slice(0, 8).reduce((sum, value) => sum + value, 0);
-  return { busy: (total - idle) / CLK_TCK, total: total / CLK_TCK };
+  return { busy: (total - idle - stolen) / CLK_TCK, stolen: stolen / CLK_TCK, total: total / CLK_TCK };
 }
 
 export type CpuSnapshot = {
@@ -89,6 +94,7 @@ export type CpuSnapshot = {
   readonly byName: Record<string, number>;
   readonly waitByName: Record<string, number>;
   readonly machine: number;
+  readonly stolen: number;
 };
 
 /** CPU seconds of every named process, and of the machine, now. */
@@ -99,7 +105,8 @@ export function snapshot(pids: Readonly<Record<string, number>>): CpuSnapshot {
     byName[name] = cpuSeconds(pid) ?? Number.NaN;
     waitByName[name] = runQueueWaitSeconds(pid) ?? Number.NaN;
   }
-  return { at: performance.now(), byName, waitByName, machine: machineCpu().busy };
+  const machine = machineCpu();
+  return { at: performance.now(), byName, waitByName, machine: machine.busy, stolen: machine.stolen };
 }
 
 export interface CpuDelta {
@@ -110,6 +117,8 @@ export interface CpuDelta {
   readonly waitByName: Record<string, number>;
   /** Cores the whole machine kept busy on average. */
   readonly machineCores: number;
+  /** Cores the host gave other guests while this machine had work for them (steal). */
+  readonly stolenCores: number;
 }
 
 export function delta(before: CpuSnapshot, after: CpuSnapshot): CpuDelta {
@@ -120,7 +129,13 @@ export function delta(before: CpuSnapshot, after: CpuSnapshot): CpuDelta {
     waitByName[name] = (after.waitByName[name] ?? Number.NaN) - (before.waitByName[name] ?? Number.NaN);
   }
   const seconds = (after.at - before.at) / 1000;
-  return { seconds, byName, waitByName, machineCores: (after.machine - before.machine) / seconds };
+  return {
+    seconds,
+    byName,
+    waitByName,
+    machineCores: (after.machine - before.machine) / seconds,
+    stolenCores: (after.stolen - before.stolen) / seconds,
+  };
 }
 
 /** Cores used meanwhile by processes outside `d.byName` (other users' test runs): they disturb every figure. */

@@ -45,7 +45,7 @@ const us = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : "n/a"
 
 /** Which process bounded a closed-loop run: the one nearest a full core, or the whole machine. */
 export function boundOf(window: WindowResult): string {
-  const cores = Object.entries(window.cores).filter(([name]) => name !== "machine");
+  const cores = Object.entries(window.cores).filter(([name]) => name !== "machine" && name !== "stolen");
   const busiest = cores.sort((a, b) => b[1] - a[1]);
   const list = busiest
     .filter(([, c]) => c >= 0.05)
@@ -93,7 +93,7 @@ const HEADERS = [
   "CPU µs/req",
   "CPU wait µs/req",
   "GC µs/req (> 10 ms)",
-  "other cores",
+  "other / stolen cores",
   "CPU split µs/req",
 ];
 
@@ -118,7 +118,7 @@ function rows(aggregates: readonly Aggregate[]): string[][] {
     us(a.servedCpuUs),
     us(a.servedWaitUs),
     Number.isFinite(a.gcUs) ? `${us(a.gcUs)} (${a.gcOver10ms})` : "—",
-    (a.cores.other ?? 0).toFixed(2),
+    `${(a.cores.other ?? 0).toFixed(2)} / ${(a.cores.stolen ?? 0).toFixed(2)}`,
     cpuSplit(a),
   ]);
 }
@@ -216,7 +216,7 @@ function sections(
     "CPU µs/req: CPU time (/proc, all threads) of the processes that serve the server — bare: its process; Gatehouse: ingress + Redis + worker; hand-written: its process — divided by the answers.",
     "CPU wait µs/req: time the serving processes' main threads were runnable but waiting for a core (/proc/<pid>/schedstat): latency from sharing 2 cores with the load generator.",
     "GC µs/req (> 10 ms): Gatehouse only — the ingress' garbage-collection pauses per answered request, from its own `gatehouse_nodejs_gc_duration_seconds` (median over rounds), and in brackets how many pauses took over 10 ms (all rounds): the source of most of its latency tail.",
-    "other cores: CPU used meanwhile by processes outside the benchmark (median over rounds); above 0.25 the row is disturbed.",
+    "other / stolen cores: CPU used meanwhile by processes outside the benchmark, and taken from this VM by its host for other guests (steal in /proc/stat), medians over rounds; either above 0.25 and the row is disturbed.",
     "",
     heading("Throughput (closed loop) and what bounded it"),
     ...results.throughput.map((t) => `${t.server}: ${int(t.rate)} req/s — bounded by ${t.boundBy}`),

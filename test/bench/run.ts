@@ -73,7 +73,7 @@ const pacing = flags.pacing === "autocannon" ? "autocannon" : "smooth";
 const runBurst = !flags["no-burst"] && !flags.profile && profile.burst > 0;
 const SLOW_PROVIDERS_MS = 2_000;
 const DEADLINE_MS = 1_500; // the ingress' GATEHOUSE_DEADLINE_MS default
-/** Cores used by processes outside the benchmark above which a window counts as disturbed. */
+/** Cores used by processes outside the benchmark, or taken by the host, above which a window counts as disturbed. */
 const BUSY_CORES = 0.25;
 
 const session = startSession({ timeoutS: profile.globalTimeoutS + Number(flags["wait-quiet"]) });
@@ -220,6 +220,9 @@ async function main(): Promise<BenchResults> {
         `errors ${window.errors + window.timeouts}, non-2xx ${window.non2xx}` +
         ((window.cores.other ?? 0) >= BUSY_CORES
           ? `, OTHER PROCESSES ${window.cores.other?.toFixed(2)} cores`
+          : "") +
+        ((window.cores.stolen ?? 0) >= BUSY_CORES
+          ? `, HOST TOOK ${window.cores.stolen?.toFixed(2)} cores (steal)`
           : "") +
         (window.recycled > 0 ? `, ${window.recycled} RECYCLED requests` : "") +
         (window.ingress ? `; ingress: ${describeCounters(window.ingress)}` : ""),

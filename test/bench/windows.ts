@@ -78,8 +78,10 @@ export function toWindow(
     cores[name] = seconds / run.cpu.seconds;
   }
   cores.machine = run.cpu.machineCores;
-  // Whatever else ran on the machine meanwhile (other users' test runs): it disturbs every figure.
+  // Whatever else ran on the machine meanwhile (other users' test runs), and what the host ran on its cores
+  // instead of it (other tenants): either disturbs every figure.
   cores.other = otherCores(run.cpu);
+  cores.stolen = run.cpu.stolenCores;
   const servedCpuUs = SERVED_BY[meta.server].reduce((sum, name) => sum + (cpuUs[name] ?? Number.NaN), 0);
   const servedWaitUs = SERVED_BY[meta.server].reduce(
     (sum, name) => sum + ((run.cpu.waitByName[name] ?? Number.NaN) * 1e6) / run.responses,
