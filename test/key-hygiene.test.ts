@@ -162,7 +162,7 @@ describe("the cache's own keys", () => {
     expect([...new Set(untimed)], `key families under ${prefix}:\n${report}`).toEqual([]);
 
     // What the session must have left: the facts of each enrichment, the claimed ids with their answers, the
-    // warm marker.
+    // warm marker, the workers' word that they run.
     expect([...families.keys()]).toEqual(
       expect.arrayContaining([
         "v1:fact:email-domain.v1:*",
@@ -170,6 +170,7 @@ describe("the cache's own keys", () => {
         "v1:fact:user-claims.v1:*",
         "v1:answer:*",
         "v1:warm:email-domain.v1",
+        "v1:workers:email-domain",
         "v1:audit",
         "v1:audit:test",
       ]),

@@ -99,6 +99,8 @@ beforeAll(async () => {
   monitor.on("monitor", (_time: string, args: string[], source: string) => {
     if (!recording) return;
     const name = (args[0] ?? "").toLowerCase();
+    // Each ingress' look at which workers run, every 2 s: no request's (worker-presence.ts).
+    if (name === "mget" && args[1]?.startsWith(keys.workerPresence(""))) return;
     commands.push({
       name,
       fromScript: source === "lua",

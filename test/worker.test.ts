@@ -180,6 +180,35 @@ describe("the worker fills misses", () => {
     );
     expect(counts).toEqual({ wait: 0, active: 0, delayed: 0, completed: 0, failed: 0 });
   });
+
+  it("says it runs, and once its workers are gone the ingress answers a miss without waiting for them", async () => {
+    const prefix = newPrefix();
+    const keys = cacheKeys(prefix);
+    const running = await workers(prefix);
+    for (const name of ["email-domain", "ip-reputation"])
+      expect(await redis.pttl(keys.workerPresence(name))).toBeGreaterThan(0);
+    const app = await ingress(prefix); // sees the workers at once
+    const waited = await signup(app, `someone@${plainDomain}`);
+    expect(waited.answer).toEqual({ decision: "ALLOW" });
+
+    // The workers stop, and their word ends (three beats later; deleted here to save the test the time).
+    await running.close();
+    await redis.del(keys.workerPresence("email-domain"), keys.workerPresence("ip-reputation"));
+    await sleep(2_500); // the ingress looks every 2 s
+    const unwaited = await signup(app, `someone@new-${plainDomain}`);
+    expect(unwaited.answer).toEqual({ decision: "ALLOW" });
+    expect(unwaited.ms).toBeLessThan(300); // the policy would wait up to 1 s for a worker
+    // The job is queued all the same, for when a worker is back.
+    await vi.waitFor(async () =>
+      expect(await queueOf(prefix, "email-domain").getJobCounts("wait")).toEqual({ wait: 1 }),
+    );
+    await app.close();
+    const records = await readAudit(redis, keys.auditStream);
+    expect(records.map((r) => [r.reason, r.cache])).toEqual([
+      ["policy.default", "waited"],
+      ["policy.default", "miss"],
+    ]);
+  });
 });
 
 describe("failures and shutdown", () => {

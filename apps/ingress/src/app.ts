@@ -4,8 +4,10 @@ import {
   DecisionCache,
   FactAnnouncements,
   LocalFacts,
+  WorkerPresence,
 } from "@gatehouse/decision-cache";
 import { Enqueuer } from "@gatehouse/enrichment-sdk";
+import { ENRICHMENT_NAMES } from "@gatehouse/enrichments";
 import { DEFAULT_POLICY, type Policy } from "@gatehouse/policy";
 import {
   closeClient,
@@ -86,6 +88,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     .start()
     .catch((error: unknown) => log.warn({ err: error }, "announcements not subscribed yet"));
   const enqueuer = new Enqueuer({ connection: backgroundRedis, keyPrefix: keys.prefix });
+  const presence = new WorkerPresence(backgroundRedis, keys, ENRICHMENT_NAMES);
   const writer = new AfterReplyWriter(backgroundRedis, keys, {
     auditMaxLen: env.GATEHOUSE_AUDIT_MAXLEN,
     idempotencyTtlMs,
@@ -105,6 +108,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     announcements,
     ...(local && { local }),
     enqueuer,
+    presence,
     policy,
     recent,
     deadlineMs: env.GATEHOUSE_DEADLINE_MS,
@@ -179,13 +183,13 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     }
   });
 
-  // Give Redis a moment to connect and subscribe before listening, so the first requests are not fallbacks;
-  // a Redis that is down at boot does not stop the ingress from starting (it answers fallbacks and /readyz
-  // says 503; the subscriber subscribes when it connects). The subscription waits for Redis like every
+  // Give Redis a moment to connect and subscribe before listening (and to say which workers run), so the first
+  // requests are not fallbacks; a Redis that is down at boot does not stop the ingress from starting (it
+  // answers fallbacks and /readyz says 503; the subscriber subscribes when it connects). The subscription waits for Redis like every
   // other command of that client: inside the bound, or Fastify would fail the start after its own 10 s.
   app.addHook("onReady", async () => {
     const subscribed = Promise.all([redis, subscriber, backgroundRedis].map(whenReady)).then(() =>
-      announcements.start().catch(() => {}),
+      Promise.all([announcements.start().catch(() => {}), presence.refresh()]),
     );
     await Promise.race([subscribed, waitAtStartup()]);
   });
@@ -193,6 +197,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   // One shutdown path: after the last in-flight request is answered, flush what is buffered and disconnect.
   app.addHook("onClose", async () => {
     policy.close();
+    presence.close();
     lag.close();
     deadlines.close();
     recent.close();

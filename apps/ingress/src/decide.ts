@@ -9,6 +9,7 @@ import {
   type FactAnnouncements,
   type LocalFacts,
   slidingCount,
+  type WorkerPresence,
 } from "@gatehouse/decision-cache";
 import { type AnyEnrichment, type Enqueuer, factKey } from "@gatehouse/enrichment-sdk";
 import { ENRICHMENTS } from "@gatehouse/enrichments";
@@ -45,6 +46,8 @@ export interface DecisionEngine {
   /** Facts held in memory (GATEHOUSE_LOCAL_FACTS_MS): a warm request they cover makes no Redis round trip. */
   readonly local?: LocalFacts;
   readonly enqueuer: Enqueuer;
+  /** Which enrichments' workers have gone: a fact none of them will compute is not waited for. */
+  readonly presence: Pick<WorkerPresence, "gone">;
   /** The policy in force, compiled; replaced as a whole when the file changes. */
   readonly policy: PolicySource;
   readonly recent: RecentAnswers;
@@ -419,7 +422,10 @@ async function lookUpAndEvaluate(
   const early = evaluateUnless(policy, input, new Set(missing.map((fact) => fact.name)));
   if (early) return answer(early);
   const budget = Math.min(policy.policy.onMiss.waitMs, timeLeft(engine, startedAt) - ANSWER_MARGIN_MS);
-  if (budget > 0 && engine.announcements.waiting < engine.maxWaiting) {
+  // No wait for facts whose workers have all gone (crashed, scaled to zero): the jobs stay queued for when
+  // they are back, and the request is answered now by the onMiss policy, as after a wait in vain.
+  const computed = missing.some((fact) => !engine.presence.gone(fact.enrichment.name));
+  if (budget > 0 && computed && engine.announcements.waiting < engine.maxWaiting) {
     // The wait ends before the deadline guard, but an event loop held past both (a burst) runs them
     // together, the guard first: it answers what the wait's end would, not the fallback (which is for a read
     // that did not come back) — a policy that denies what it could not look up still does under load.

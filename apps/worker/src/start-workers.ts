@@ -1,4 +1,4 @@
-import { cacheKeys } from "@gatehouse/decision-cache";
+import { announcePresence, cacheKeys } from "@gatehouse/decision-cache";
 import { bullPrefix, queueName, startEnrichmentWorker, warmCache } from "@gatehouse/enrichment-sdk";
 import { ENRICHMENTS, type EnrichmentName } from "@gatehouse/enrichments";
 import {
@@ -69,6 +69,8 @@ export async function startWorkers(env: WorkerEnv, log: Logger): Promise<Running
     await worker.waitUntilReady();
     log.info({ enrichment: name }, "worker running");
   }
+  // The ingress waits for a missing fact only while some worker says it computes it (worker-presence.ts).
+  const presence = announcePresence(cache, keys, env.GATEHOUSE_ENRICHMENTS);
 
   return {
     workers,
@@ -85,6 +87,7 @@ export async function startWorkers(env: WorkerEnv, log: Logger): Promise<Running
       // With Redis away — down, or not answering a PING within 1 s — a job in flight cannot be completed
       // anyway (its lock expires and another worker runs it again), and a graceful close would wait for
       // Redis: BullMQ then disconnects instead.
+      presence.stop();
       const away = !(await ping(connection, 1_000));
       await Promise.all([...workers.values()].map((worker) => worker.close(away)));
       await Promise.all([...queues.values()].map((queue) => queue.close()));

@@ -8,6 +8,7 @@ describe("cacheKeys", () => {
     expect(keys.fact("email-domain", 1, "example.com")).toBe("gh:v1:fact:email-domain.v1:example.com");
     expect(keys.idempotency("ic_123")).toBe("gh:v1:answer:ic_123");
     expect(keys.warmMarker("email-domain", 2)).toBe("gh:v1:warm:email-domain.v2");
+    expect(keys.workerPresence("email-domain")).toBe("gh:v1:workers:email-domain");
     expect(keys.auditStream).toBe("gh:v1:audit");
     expect(keys.testAuditStream).toBe("gh:v1:audit:test");
     expect(keys.announceChannel).toBe("gh:v1:announce");
@@ -19,6 +20,7 @@ describe("cacheKeys", () => {
       keys.fact("ip-reputation", 3, "203.0.113.7"),
       keys.idempotency("x"),
       keys.warmMarker("ip-reputation", 3),
+      keys.workerPresence("ip-reputation"),
       keys.auditStream,
       keys.testAuditStream,
       keys.announceChannel,

@@ -23,6 +23,8 @@ export interface CacheKeys {
   idempotency(interceptorId: string): string;
   /** Set while a bulk warm of one enrichment's list is fresh, so each worker start doesn't redo it. */
   warmMarker(enrichment: string, version: number): string;
+  /** Refreshed every few seconds while a worker runs this enrichment (worker-presence.ts). */
+  workerPresence(enrichment: string): string;
   /** Audit stream of production decisions, and the one of test requests (kept apart, like Scalekit does). */
   readonly auditStream: string;
   readonly testAuditStream: string;
@@ -41,6 +43,7 @@ export function cacheKeys(prefix = "gh"): CacheKeys {
     velocity: (counter, subject, window) => `${root}velocity:{${counter}:${subject}}:${window}`,
     idempotency: (interceptorId) => `${root}answer:${interceptorId}`,
     warmMarker: (enrichment, version) => `${root}warm:${enrichment}.v${version}`,
+    workerPresence: (enrichment) => `${root}workers:${enrichment}`,
     auditStream: `${root}audit`,
     testAuditStream: `${root}audit:test`,
     announceChannel: `${root}announce`,
