@@ -185,8 +185,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   // Give Redis a moment to connect and subscribe before listening (and to say which workers run), so the first
   // requests are not fallbacks; a Redis that is down at boot does not stop the ingress from starting (it
-  // answers fallbacks and /readyz says 503; the subscriber subscribes when it connects). The subscription waits for Redis like every
-  // other command of that client: inside the bound, or Fastify would fail the start after its own 10 s.
+  // answers fallbacks and /readyz says 503; the subscriber subscribes when it connects). The subscription
+  // waits for Redis like every other command of that client: inside the bound, or Fastify would fail the
+  // start after its own 10 s.
   app.addHook("onReady", async () => {
     const subscribed = Promise.all([redis, subscriber, backgroundRedis].map(whenReady)).then(() =>
       Promise.all([announcements.start().catch(() => {}), presence.refresh()]),

@@ -29,4 +29,4 @@ export {
   type UserFact,
 } from "./team-facts.js";
 export { type CounterKeys, counterKeys, slidingCount } from "./velocity-counter.js";
-export { announcePresence, PRESENCE_EVERY_MS, WorkerPresence } from "./worker-presence.js";
+export { announcePresence, WorkerPresence } from "./worker-presence.js";

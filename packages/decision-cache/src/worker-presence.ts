@@ -2,7 +2,7 @@ import { getMany, type RedisClient } from "@gatehouse/redis";
 import type { CacheKeys } from "./keys.js";
 
 /** How often a worker says it runs, and how often the ingress looks. */
-export const PRESENCE_EVERY_MS = 2_000;
+const PRESENCE_EVERY_MS = 2_000;
 /** A worker's word lasts three beats: one missed write (a Redis hiccup) does not make it gone. */
 const BEATS_PER_TTL = 3;
 
