@@ -318,13 +318,13 @@ describe("cache miss", () => {
 
   it("answers by the miss policy, not the fallback, when a held event loop runs the wait's end and the deadline together", async () => {
     const { app } = await ingress(
-      { GATEHOUSE_DEADLINE_MS: "300" },
+      { GATEHOUSE_DEADLINE_MS: "600" },
       disposableOnly({ waitMs: 5_000, afterWait: "DENY" }),
     );
     const sending = send(app, "/pre-signup", body("PRE_SIGNUP_NEW_USER", { user_email: "a@held-loop.test" }));
-    // The wait ends ~250 ms in, the deadline guard fires at ~275: the loop held from 150 to 400 ms runs both
-    // at once, as a burst does.
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    // The wait ends ~550 ms in, the deadline guard fires at ~575: the loop held from 450 to 700 ms (the read
+    // long back, the request waiting) runs both at once, as a burst does.
+    await new Promise((resolve) => setTimeout(resolve, 450));
     const until = performance.now() + 250;
     while (performance.now() < until);
     const sent = await sending;
