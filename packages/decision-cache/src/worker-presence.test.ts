@@ -57,6 +57,22 @@ describe("worker presence", () => {
     expect(presence.gone("ip-reputation")).toBe(false);
   });
 
+  it("takes two looks in a row without a key: one alone may follow a Redis that lost its keys", async () => {
+    const keys = cacheKeys(`t${randomUUID().slice(0, 8)}`);
+    const beats = announcePresence(redis, keys, ["email-domain"], 60_000);
+    const presence = new WorkerPresence(redis, keys, ["email-domain"], 60_000);
+    cleanups.push(async () => {
+      beats.stop();
+      presence.close();
+    });
+    await presence.refresh(); // seen
+    await redis.del(keys.workerPresence("email-domain")); // a restart without the key
+    await presence.refresh();
+    expect(presence.gone("email-domain")).toBe(false);
+    await presence.refresh();
+    expect(presence.gone("email-domain")).toBe(true);
+  });
+
   it("changes nothing when Redis cannot be read", async () => {
     const keys = cacheKeys(`t${randomUUID().slice(0, 8)}`);
     const beats = announcePresence(redis, keys, ["email-domain"], EVERY_MS);

@@ -29,16 +29,21 @@ export function announcePresence(
   return { stop: () => clearInterval(timer) };
 }
 
+/** Looks in a row that must find no worker before an enrichment counts as gone. */
+const ABSENT_LOOKS = 2;
+
 /**
  * Which enrichments' workers the ingress has seen, and which of them have gone since: a request that misses
  * a fact only a gone worker could compute does not wait for it. An enrichment whose worker was never seen by
  * this process counts as present (workers of an older version say nothing; a test writes facts itself), so
- * only a disappearance changes what a request does. Read every `everyMs` off the request path (and by
- * `refresh()`, once connected); a read that fails changes nothing.
+ * only a disappearance changes what a request does; and it takes two looks in a row, `everyMs` apart, that
+ * find no key — one alone may follow a Redis restart or failover that lost the keys before the workers'
+ * next beat. Read every `everyMs` off the request path (and by `refresh()`, once connected); a read that
+ * fails changes nothing.
  */
 export class WorkerPresence {
-  readonly #seen = new Set<string>();
-  readonly #gone = new Set<string>();
+  /** Each enrichment seen running: how many looks in a row since found no worker. */
+  readonly #absentLooks = new Map<string, number>();
   readonly #timer: NodeJS.Timeout;
 
   constructor(
@@ -52,7 +57,7 @@ export class WorkerPresence {
 
   /** True when a worker of this enrichment was seen and none has said since that it runs. */
   gone(enrichment: string): boolean {
-    return this.#gone.has(enrichment);
+    return (this.#absentLooks.get(enrichment) ?? 0) >= ABSENT_LOOKS;
   }
 
   /** Reads every enrichment's key once; never rejects. */
@@ -68,10 +73,9 @@ export class WorkerPresence {
       return;
     }
     for (const [index, name] of this.enrichments.entries()) {
-      if (values[index] !== null) {
-        this.#seen.add(name);
-        this.#gone.delete(name);
-      } else if (this.#seen.has(name)) this.#gone.add(name);
+      const absent = this.#absentLooks.get(name);
+      if (values[index] !== null) this.#absentLooks.set(name, 0);
+      else if (absent !== undefined) this.#absentLooks.set(name, absent + 1);
     }
   }
 
