@@ -194,7 +194,7 @@ describe("the worker fills misses", () => {
     // The workers stop, and their word ends (three beats later; deleted here to save the test the time).
     await running.close();
     await redis.del(keys.workerPresence("email-domain"), keys.workerPresence("ip-reputation"));
-    await sleep(4_500); // the ingress looks every 2 s, and needs two looks without a key
+    await sleep(5_000); // the ingress looks every 2 s, and needs two looks without a key
     const unwaited = await signup(app, `someone@new-${plainDomain}`);
     expect(unwaited.answer).toEqual({ decision: "ALLOW" });
     expect(unwaited.ms).toBeLessThan(300); // the policy would wait up to 1 s for a worker
