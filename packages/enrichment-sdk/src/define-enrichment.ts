@@ -70,7 +70,11 @@ export interface EnrichmentDefinition<Name extends string, Input, Fact, Settings
   readonly fact: z.ZodType<Fact>;
   /** The input this request implies, or undefined when the enrichment does not apply to it. Pure and cheap. */
   fromRequest(request: InterceptorRequest): Input | undefined;
-  /** The cache subject for an input, e.g. the normalized domain. Equal subjects share one fact and one job. */
+  /**
+   * The cache subject for an input, e.g. the normalized domain. Equal subjects share one fact and one job.
+   * Taken from `fromRequest`'s input as it is (the fact key, the job's deduplication), so `input` should
+   * check a normalized form rather than transform into one.
+   */
   subject(input: Input): string;
   /**
    * How long a fact stays in the cache: between 9/10 of it and all of it, so facts computed together are

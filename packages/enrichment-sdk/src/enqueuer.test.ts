@@ -98,11 +98,14 @@ describe("Enqueuer", () => {
     const prefix = newPrefix();
     const q = enqueuer(await requestPath(), prefix, 300);
     const add = vi.spyOn(Queue.prototype, "add");
+    const validate = vi.spyOn(probe.input, "safeParse");
+    cleanups.push(async () => validate.mockRestore());
     try {
       expect(await q.enqueue(probe, { id: "hot" })).toBe("added");
       // A fact past its refresh time: every request that reads it asks again until the new value arrives.
       for (let i = 0; i < 20; i++) expect(await q.enqueue(probe, { id: "hot" })).toBe("deduplicated");
       expect(add).toHaveBeenCalledTimes(1);
+      expect(validate).toHaveBeenCalledTimes(1); // the repeats cost a lookup, not a validation
       await new Promise((resolve) => setTimeout(resolve, 350));
       expect(await q.enqueue(probe, { id: "hot" })).toBe("deduplicated");
       expect(add).toHaveBeenCalledTimes(2);
@@ -178,6 +181,7 @@ describe("Enqueuer", () => {
     expect(await q.enqueue(probe, { id: "" })).toBe("failed");
     expect(await q.enqueue(probe, { id: "x", weight: "heavy" })).toBe("failed");
     expect(await q.enqueue(probe, { id: 42 })).toBe("failed");
+    expect(await q.enqueue(probe, null)).toBe("failed"); // no subject at all
     // Nothing reached Redis: not even the queue's keys.
     expect(await redis.keys(`${prefix}:*`)).toEqual([]);
     expect(await queue(prefix).getJobCounts("wait", "delayed")).toEqual({ wait: 0, delayed: 0 });

@@ -60,12 +60,20 @@ export class Enqueuer {
   }
 
   enqueue(enrichment: AnyEnrichment, input: unknown): Promise<EnqueueResult> {
-    const parsed = enrichment.input.safeParse(input);
-    if (!parsed.success) return Promise.resolve("failed");
-    const dedupId = `${enrichment.name}.v${enrichment.version}:${enrichment.subject(parsed.data)}`;
+    // The subject first, as the ingress' fact key takes it (an input's schema checks it, never changes it):
+    // a subject asked for lately costs a lookup, not a validation — a fact past its refresh time is asked
+    // for by every request that reads it until the new value arrives.
+    let dedupId: string;
+    try {
+      dedupId = `${enrichment.name}.v${enrichment.version}:${enrichment.subject(input)}`;
+    } catch {
+      return Promise.resolve("failed"); // not an input of this enrichment
+    }
     if ((this.#added.get(dedupId) ?? 0) > Date.now()) return DEDUPLICATED;
     const pending = this.#inFlight.get(dedupId);
     if (pending) return pending.then((result) => (result === "failed" ? "failed" : "deduplicated"));
+    const parsed = enrichment.input.safeParse(input);
+    if (!parsed.success) return Promise.resolve("failed");
     // BullMQ waits for a connection that is not ready without a limit; the next miss asks again instead.
     if (this.options.connection.status !== "ready") return Promise.resolve("failed");
     const added = new Promise<EnqueueResult>((resolve) =>
