@@ -5,6 +5,8 @@ import type { CacheKeys } from "./keys.js";
 const PRESENCE_EVERY_MS = 2_000;
 /** A worker's word lasts three beats: one missed write (a Redis hiccup) does not make it gone. */
 const BEATS_PER_TTL = 3;
+/** Looks in a row that must find no worker before an enrichment counts as gone. */
+const ABSENT_LOOKS = 2;
 
 /**
  * A worker process says, every `everyMs`, that it runs each of its enrichments: one key per enrichment with
@@ -29,9 +31,6 @@ export function announcePresence(
   return { stop: () => clearInterval(timer) };
 }
 
-/** Looks in a row that must find no worker before an enrichment counts as gone. */
-const ABSENT_LOOKS = 2;
-
 /**
  * Which enrichments' workers the ingress has seen, and which of them have gone since: a request that misses
  * a fact only a gone worker could compute does not wait for it. An enrichment whose worker was never seen by
@@ -55,7 +54,7 @@ export class WorkerPresence {
     this.#timer = setInterval(() => void this.refresh(), everyMs).unref();
   }
 
-  /** True when a worker of this enrichment was seen and none has said since that it runs. */
+  /** True when a worker of this enrichment was seen, and the last two looks found none. */
   gone(enrichment: string): boolean {
     return (this.#absentLooks.get(enrichment) ?? 0) >= ABSENT_LOOKS;
   }
