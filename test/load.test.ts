@@ -486,6 +486,14 @@ describe("Redis slow", () => {
   let withCopies: FastifyInstance;
   let slowKeys: CacheKeys;
 
+  /** Every request reads Redis, under a deadline of `deadlineMs` that its read's timeout stays inside. */
+  const readingEnv = (deadlineMs: number) =>
+    testEnv(server.url, {
+      GATEHOUSE_REDIS_TIMEOUT_MS: String(deadlineMs - 10),
+      GATEHOUSE_DEADLINE_MS: String(deadlineMs),
+      GATEHOUSE_LOCAL_FACTS_MS: "0",
+    });
+
   beforeAll(async () => {
     // DEBUG is refused unless enabled; `local` allows it from loopback connections only.
     server = await startRedis({ args: ["--enable-debug-command", "local"] });
@@ -631,11 +639,7 @@ describe("Redis slow", () => {
     const DEADLINE_MS = 300;
     // 400 sockets each side stay under a default 1,024 open files; their requests hold the loop ~0.5 s.
     const FLOOD = 400;
-    const env = testEnv(server.url, {
-      GATEHOUSE_REDIS_TIMEOUT_MS: String(DEADLINE_MS - 10),
-      GATEHOUSE_DEADLINE_MS: String(DEADLINE_MS),
-      GATEHOUSE_LOCAL_FACTS_MS: "0",
-    });
+    const env = readingEnv(DEADLINE_MS);
     const flooded = await testIngress(env, POLICY);
     const sockets: Socket[] = [];
     try {
@@ -723,11 +727,7 @@ describe("Redis slow", () => {
     // Each answer made to cost 1 ms (a hook below), 500 of them: the wave outlasts the first request's deadline.
     const WAVE = 500;
     const ANSWER_COST_MS = 1;
-    const env = testEnv(server.url, {
-      GATEHOUSE_REDIS_TIMEOUT_MS: String(DEADLINE_MS - 10),
-      GATEHOUSE_DEADLINE_MS: String(DEADLINE_MS),
-      GATEHOUSE_LOCAL_FACTS_MS: "0",
-    });
+    const env = readingEnv(DEADLINE_MS);
     const keys = cacheKeys(env.GATEHOUSE_KEY_PREFIX);
     const waiting = policySchema.parse({
       ...POLICY,
