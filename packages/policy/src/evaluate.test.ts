@@ -398,6 +398,19 @@ describe("outcomes", () => {
       response: { claims: { plan: "pro", seats: 25, tier: "static" } },
     });
   });
+  it("answers a bare ALLOW when no source has a claim for the user", () => {
+    const compiled = trigger(
+      {
+        version: 1,
+        triggers: {
+          PRE_SESSION_CREATION: { default: { decision: "ALLOW", cachedClaims: true, teamClaims: true } },
+        },
+      },
+      "PRE_SESSION_CREATION",
+    );
+    const result = run(compiled, request("PRE_SESSION_CREATION"), { "user-claims": { claims: {} } }, {});
+    expect(result.answer).toEqual({ decision: "ALLOW" });
+  });
 });
 
 describe("velocity", () => {

@@ -27,13 +27,16 @@ function claimsFor(outcome: CompiledOutcome & { decision: "ALLOW" }, input: Eval
   const team = outcome.teamClaims ? input.team.user?.claims : undefined;
   const allowed = outcome.allowedScopes;
   if (!cached && !team && !outcome.claims && !allowed && outcome.aud === undefined) return undefined;
-  return {
+  const claims = {
     ...cached,
     ...team,
     ...outcome.claims,
     ...(allowed && { scope: input.view.scopes.filter((scope) => allowed.has(scope)).join(" ") }),
     ...(outcome.aud !== undefined && { aud: outcome.aud }),
   };
+  // No claims to add (a user the claims service knows nothing about): a bare ALLOW, not `"claims": {}`.
+  for (const _ in claims) return claims;
+  return undefined;
 }
 
 function answerFor(outcome: CompiledOutcome, input: EvaluationInput): InterceptorAnswer {
