@@ -185,8 +185,10 @@ describe("the worker fills misses", () => {
     const prefix = newPrefix();
     const keys = cacheKeys(prefix);
     const running = await workers(prefix);
-    for (const name of ["email-domain", "ip-reputation"])
+    for (const name of ["email-domain", "ip-reputation"]) {
       expect(await redis.pttl(keys.workerPresence(name))).toBeGreaterThan(0);
+      expect(await redis.pttl(keys.workerRan(name))).toBeGreaterThan(0);
+    }
     const app = await ingress(prefix); // sees the workers at once
     const waited = await signup(app, `someone@${plainDomain}`);
     expect(waited.answer).toEqual({ decision: "ALLOW" });
@@ -194,18 +196,26 @@ describe("the worker fills misses", () => {
     // The workers stop, and their word ends (three beats later; deleted here to save the test the time).
     await running.close();
     await redis.del(keys.workerPresence("email-domain"), keys.workerPresence("ip-reputation"));
+    // An ingress started now never sees a worker; the deployment's longer-lived key says they ran.
+    const later = await ingress(prefix);
     await sleep(5_000); // the ingress looks every 2 s, and needs two looks without a key
-    const unwaited = await signup(app, `someone@new-${plainDomain}`);
-    expect(unwaited.answer).toEqual({ decision: "ALLOW" });
-    expect(unwaited.ms).toBeLessThan(300); // the policy would wait up to 1 s for a worker
-    // The job is queued all the same, for when a worker is back.
+    for (const [server, domain] of [
+      [app, `new-${plainDomain}`],
+      [later, `newer-${plainDomain}`],
+    ] as const) {
+      const unwaited = await signup(server, `someone@${domain}`);
+      expect(unwaited.answer).toEqual({ decision: "ALLOW" });
+      expect(unwaited.ms).toBeLessThan(300); // the policy would wait up to 1 s for a worker
+    }
+    // The jobs are queued all the same, for when a worker is back.
     await vi.waitFor(async () =>
-      expect(await queueOf(prefix, "email-domain").getJobCounts("wait")).toEqual({ wait: 1 }),
+      expect(await queueOf(prefix, "email-domain").getJobCounts("wait")).toEqual({ wait: 2 }),
     );
-    await app.close();
+    await Promise.all([app.close(), later.close()]);
     const records = await readAudit(redis, keys.auditStream);
     expect(records.map((r) => [r.reason, r.cache])).toEqual([
       ["policy.default", "waited"],
+      ["policy.default", "miss"],
       ["policy.default", "miss"],
     ]);
   });

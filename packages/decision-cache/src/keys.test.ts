@@ -9,6 +9,7 @@ describe("cacheKeys", () => {
     expect(keys.idempotency("ic_123")).toBe("gh:v1:answer:ic_123");
     expect(keys.warmMarker("email-domain", 2)).toBe("gh:v1:warm:email-domain.v2");
     expect(keys.workerPresence("email-domain")).toBe("gh:v1:workers:email-domain");
+    expect(keys.workerRan("email-domain")).toBe("gh:v1:workers-ran:email-domain");
     expect(keys.auditStream).toBe("gh:v1:audit");
     expect(keys.testAuditStream).toBe("gh:v1:audit:test");
     expect(keys.announceChannel).toBe("gh:v1:announce");
@@ -21,6 +22,7 @@ describe("cacheKeys", () => {
       keys.idempotency("x"),
       keys.warmMarker("ip-reputation", 3),
       keys.workerPresence("ip-reputation"),
+      keys.workerRan("ip-reputation"),
       keys.auditStream,
       keys.testAuditStream,
       keys.announceChannel,

@@ -25,6 +25,8 @@ export interface CacheKeys {
   warmMarker(enrichment: string, version: number): string;
   /** Refreshed every few seconds while a worker runs this enrichment (worker-presence.ts). */
   workerPresence(enrichment: string): string;
+  /** Refreshed with it, but lasting days: this deployment runs workers of this enrichment (worker-presence.ts). */
+  workerRan(enrichment: string): string;
   /** Audit stream of production decisions, and the one of test requests (kept apart, like Scalekit does). */
   readonly auditStream: string;
   readonly testAuditStream: string;
@@ -44,6 +46,7 @@ export function cacheKeys(prefix = "gh"): CacheKeys {
     idempotency: (interceptorId) => `${root}answer:${interceptorId}`,
     warmMarker: (enrichment, version) => `${root}warm:${enrichment}.v${version}`,
     workerPresence: (enrichment) => `${root}workers:${enrichment}`,
+    workerRan: (enrichment) => `${root}workers-ran:${enrichment}`,
     auditStream: `${root}audit`,
     testAuditStream: `${root}audit:test`,
     announceChannel: `${root}announce`,

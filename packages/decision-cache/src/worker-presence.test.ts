@@ -57,6 +57,18 @@ describe("worker presence", () => {
     expect(presence.gone("ip-reputation")).toBe(false);
   });
 
+  it("counts workers gone that this process never saw, when the deployment ran them", async () => {
+    const { keys, presence, announce } = setup();
+    announce(["email-domain"]).stop(); // a worker that beat once, before this ingress started
+    expect(await redis.pttl(keys.workerRan("email-domain"))).toBeGreaterThan(6 * 24 * 3_600_000);
+    await redis.del(keys.workerPresence("email-domain")); // its beats' key ended
+    await presence.refresh();
+    expect(presence.gone("email-domain")).toBe(false);
+    await presence.refresh();
+    expect(presence.gone("email-domain")).toBe(true);
+    expect(presence.gone("ip-reputation")).toBe(false); // never ran here
+  });
+
   it("takes two looks in a row without a key: one alone may follow a Redis that lost its keys", async () => {
     const keys = cacheKeys(`t${randomUUID().slice(0, 8)}`);
     const beats = announcePresence(redis, keys, ["email-domain"], 60_000);
