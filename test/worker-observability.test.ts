@@ -1,7 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { cacheKeys } from "@gatehouse/decision-cache";
-import { defineEnrichment, Enqueuer, jobName, startEnrichmentWorker } from "@gatehouse/enrichment-sdk";
+import {
+  defineEnrichment,
+  Enqueuer,
+  enrichmentsTakingJobs,
+  jobName,
+  startEnrichmentWorker,
+} from "@gatehouse/enrichment-sdk";
 import { ENRICHMENTS, type EnrichmentName } from "@gatehouse/enrichments";
 import { closeClient, createRedis, whenReady } from "@gatehouse/redis";
 import { createLogger, createRegistry } from "@gatehouse/telemetry";
@@ -246,6 +252,8 @@ describe("a worker that takes no jobs, and retries", () => {
     );
     expect((await app.inject("/readyz")).statusCode).toBe(503);
     expect(await metric(app, 'gatehouse_enrichment_worker_running{enrichment="test-broken"}')).toBe(0);
+    // What the process says it runs, for the ingress' waits (worker-presence.ts): not the stopped one.
+    expect(enrichmentsTakingJobs(workers)).toEqual(["test-observed"]);
 
     const enqueuer = new Enqueuer({ connection: cache, keyPrefix: prefix });
     cleanups.push(() => enqueuer.close());

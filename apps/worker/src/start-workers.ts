@@ -1,5 +1,11 @@
 import { announcePresence, cacheKeys } from "@gatehouse/decision-cache";
-import { bullPrefix, queueName, startEnrichmentWorker, warmCache } from "@gatehouse/enrichment-sdk";
+import {
+  bullPrefix,
+  enrichmentsTakingJobs,
+  queueName,
+  startEnrichmentWorker,
+  warmCache,
+} from "@gatehouse/enrichment-sdk";
 import { ENRICHMENTS, type EnrichmentName } from "@gatehouse/enrichments";
 import {
   answerWithin,
@@ -69,8 +75,9 @@ export async function startWorkers(env: WorkerEnv, log: Logger): Promise<Running
     await worker.waitUntilReady();
     log.info({ enrichment: name }, "worker running");
   }
-  // The ingress waits for a missing fact only while some worker says it computes it (worker-presence.ts).
-  const presence = announcePresence(cache, keys, env.GATEHOUSE_ENRICHMENTS);
+  // The ingress waits for a missing fact only while some worker says it computes it (worker-presence.ts):
+  // a worker that stopped taking jobs (its handler failed to start, its loop ended) says nothing.
+  const presence = announcePresence(cache, keys, () => enrichmentsTakingJobs(workers));
 
   return {
     workers,

@@ -18,7 +18,7 @@ function setup() {
   const presence = new WorkerPresence(redis, keys, ["email-domain", "ip-reputation"], EVERY_MS);
   cleanups.push(async () => presence.close());
   const announce = (names: string[]) => {
-    const beats = announcePresence(redis, keys, names, EVERY_MS);
+    const beats = announcePresence(redis, keys, () => names, EVERY_MS);
     cleanups.push(async () => beats.stop());
     return beats;
   };
@@ -46,6 +46,16 @@ describe("worker presence", () => {
     await vi.waitFor(() => expect(presence.gone("email-domain")).toBe(false), { timeout: 2_000 });
   });
 
+  it("says only what the worker runs at each beat: an enrichment whose worker stopped taking jobs goes", async () => {
+    const { presence, announce } = setup();
+    const running = ["email-domain", "ip-reputation"];
+    announce(running);
+    await presence.refresh();
+    running.pop(); // its worker stopped (its handler failed to start, its loop ended)
+    await vi.waitFor(() => expect(presence.gone("ip-reputation")).toBe(true), { timeout: 2_000 });
+    expect(presence.gone("email-domain")).toBe(false);
+  });
+
   it("stays present while one of two workers of an enrichment still beats", async () => {
     const { presence, announce } = setup();
     const first = announce(["email-domain"]);
@@ -71,7 +81,7 @@ describe("worker presence", () => {
 
   it("takes two looks in a row without a key: one alone may follow a Redis that lost its keys", async () => {
     const keys = cacheKeys(`t${randomUUID().slice(0, 8)}`);
-    const beats = announcePresence(redis, keys, ["email-domain"], 60_000);
+    const beats = announcePresence(redis, keys, () => ["email-domain"], 60_000);
     const presence = new WorkerPresence(redis, keys, ["email-domain"], 60_000);
     cleanups.push(async () => {
       beats.stop();
@@ -87,7 +97,7 @@ describe("worker presence", () => {
 
   it("changes nothing when Redis cannot be read", async () => {
     const keys = cacheKeys(`t${randomUUID().slice(0, 8)}`);
-    const beats = announcePresence(redis, keys, ["email-domain"], EVERY_MS);
+    const beats = announcePresence(redis, keys, () => ["email-domain"], EVERY_MS);
     const client = redis.duplicate({ enableOfflineQueue: false });
     const presence = new WorkerPresence(client, keys, ["email-domain"], 60_000);
     cleanups.push(async () => {

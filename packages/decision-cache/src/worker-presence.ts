@@ -11,23 +11,23 @@ const ABSENT_LOOKS = 2;
 const RAN_TTL_MS = 7 * 24 * 3_600_000;
 
 /**
- * A worker process says, every `everyMs`, that it runs each of its enrichments: one key per enrichment with
- * a TTL of three beats, shared by every worker running it, and a second one lasting a week, which says that
- * this deployment runs such workers at all. Nothing is deleted on stop (another worker may run the same
- * enrichment): the keys end with the last worker's beats. A beat that fails, or falls while disconnected,
- * is skipped.
+ * A worker process says, every `everyMs`, that it runs each of the enrichments `running()` names at that
+ * beat (its workers that take jobs): one key per enrichment with a TTL of three beats, shared by every
+ * worker running it, and a second one lasting a week, which says that this deployment runs such workers at
+ * all. Nothing is deleted on stop (another worker may run the same enrichment): the keys end with the last
+ * worker's beats. A beat that fails, or falls while disconnected, is skipped.
  */
 export function announcePresence(
   redis: RedisClient,
   keys: CacheKeys,
-  enrichments: readonly string[],
+  running: () => Iterable<string>,
   everyMs = PRESENCE_EVERY_MS,
 ): { stop(): void } {
   const beat = () => {
     // Not queued while disconnected: a beat is worth something now or never.
     if (redis.status !== "ready") return;
     const ttl = BEATS_PER_TTL * everyMs;
-    for (const name of enrichments) {
+    for (const name of running()) {
       void redis.set(keys.workerPresence(name), "1", "PX", ttl).catch(() => {});
       void redis.set(keys.workerRan(name), "1", "PX", RAN_TTL_MS).catch(() => {});
     }

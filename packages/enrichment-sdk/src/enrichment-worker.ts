@@ -86,6 +86,16 @@ export function workerState(worker: Worker): WorkerState {
   return worker instanceof StartingWorker && worker.starting ? "starting" : "stopped";
 }
 
+/** The enrichments whose workers take jobs, or are starting to: what a worker process says it runs. */
+export function enrichmentsTakingJobs(workers: ReadonlyMap<string, Worker>): string[] {
+  const names: string[] = [];
+  for (const [name, worker] of workers) {
+    const state = workerState(worker);
+    if (state === "running" || state === "starting") names.push(name);
+  }
+  return names;
+}
+
 /**
  * Runs one enrichment's jobs: validates the payload, runs with a timeout, validates the fact, writes it to
  * the decision cache with its TTL and announces it. A StartingHandler is started first. A provider failure is never cached: it throws, BullMQ

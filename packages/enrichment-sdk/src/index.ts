@@ -14,6 +14,7 @@ export {
 export { type EnqueueResult, Enqueuer, type EnqueuerOptions } from "./enqueuer.js";
 export {
   type EnrichmentWorkerOptions,
+  enrichmentsTakingJobs,
   startEnrichmentWorker,
   type WorkerState,
   workerState,
