@@ -10,7 +10,7 @@ import { validate } from "dockerfile-utils";
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { buildRequestBody } from "../apps/cli/src/build-request.js";
 import { sendInterceptorRequest } from "../apps/cli/src/send-request.js";
-import { assertBuilt } from "./support/built-apps.js";
+import { assertBuilt } from "./support/artifacts.js";
 import { ROOT } from "./support/child-process.js";
 import {
   DOCKERFILE,

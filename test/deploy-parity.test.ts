@@ -7,7 +7,7 @@ import { parseWorkerEnv, workerEnvSchema } from "@gatehouse/worker/src/env.js";
 import { Queue } from "bullmq";
 import { describe, expect, inject, it } from "vitest";
 import { z } from "zod";
-import { INGRESS, WORKER } from "./support/built-apps.js";
+import { INGRESS, WORKER } from "./support/artifacts.js";
 import {
   type ComposeService,
   composeFile,

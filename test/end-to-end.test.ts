@@ -8,7 +8,8 @@ import {
   type StubDnsServer,
   startStubDnsServer,
 } from "../packages/enrich-email-domain/src/testing/stub-dns-server.js";
-import { assertBuilt, INGRESS, WORKER, waitUntilServing } from "./support/built-apps.js";
+import { assertBuilt, INGRESS, WORKER } from "./support/artifacts.js";
+import { waitUntilServing } from "./support/built-apps.js";
 import { runTs, spawnTs, type TsProcess } from "./support/child-process.js";
 import { SECRET } from "./support/ingress-harness.js";
 import { freePort } from "./support/redis-server.js";

@@ -18,15 +18,9 @@ import {
   type StubDnsServer,
   startStubDnsServer,
 } from "../packages/enrich-email-domain/src/testing/stub-dns-server.js";
+import { assertBuilt, INGRESS, WORKER } from "./support/artifacts.js";
 import { readAudit } from "./support/audit-records.js";
-import {
-  assertAlive,
-  assertBuilt,
-  FAIL_CLOSED_SIGNUP_POLICY,
-  INGRESS,
-  WORKER,
-  waitUntilServing,
-} from "./support/built-apps.js";
+import { assertAlive, FAIL_CLOSED_SIGNUP_POLICY, waitUntilServing } from "./support/built-apps.js";
 import { spawnTs, type TsProcess } from "./support/child-process.js";
 import { body, SECRET, send, testEnv, testIngress } from "./support/ingress-harness.js";
 import { type LoadAnswer, type LoadRequest, quantile, rssOf, runLoad } from "./support/load-driver.js";

@@ -13,8 +13,8 @@ import {
   type StubDnsServer,
   startStubDnsServer,
 } from "../packages/enrich-email-domain/src/testing/stub-dns-server.js";
+import { assertBuilt, INGRESS, WORKER } from "./support/artifacts.js";
 import { readAudit } from "./support/audit-records.js";
-import { assertBuilt, INGRESS, WORKER } from "./support/built-apps.js";
 import { type Exit, spawnTs, type TsProcess } from "./support/child-process.js";
 import { body, SECRET } from "./support/ingress-harness.js";
 import { freePort, startRedis } from "./support/redis-server.js";

@@ -91,7 +91,7 @@ async function memoryOutsideAudit(redis: Redis, keys: CacheKeys): Promise<number
  * The kernel's count of connections refused because a listen queue was full (TcpExt ListenOverflows):
  * each such client retries its handshake after 1 s, then 3 s — latency the ingress never sees.
  */
-export function listenOverflows(): number {
+function listenOverflows(): number {
   const lines = readFileSync("/proc/net/netstat", "utf8").split("\n");
   const header = lines.findIndex((line) => line.startsWith("TcpExt:"));
   const names = lines[header]?.split(" ") ?? [];

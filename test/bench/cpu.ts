@@ -12,7 +12,7 @@ const getconf = (name: string, fallback: number) => {
 };
 
 /** Clock ticks per second of /proc/<pid>/stat (usually 100). */
-export const CLK_TCK = getconf("CLK_TCK", 100);
+const CLK_TCK = getconf("CLK_TCK", 100);
 const PAGE_SIZE = getconf("PAGESIZE", 4096);
 
 /** Fields of /proc/<pid>/stat after the command name, which may itself hold spaces and parentheses. */
@@ -57,7 +57,7 @@ function threadsOnCpuSeconds(pid: number): number | undefined {
  * Seconds the process' main thread spent runnable but waiting for a CPU (/proc/<pid>/schedstat): on a
  * 2-core machine shared with the load generator, this is latency no code change removes.
  */
-export function runQueueWaitSeconds(pid: number): number | undefined {
+function runQueueWaitSeconds(pid: number): number | undefined {
   try {
     return Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[1]) / 1e9;
   } catch {

@@ -47,7 +47,7 @@ export function describeMachine(): Machine {
 }
 
 /** Cores kept busy by whatever runs on the machine, or taken by its host, measured over `seconds`. */
-export async function busyCores(seconds: number): Promise<number> {
+async function busyCores(seconds: number): Promise<number> {
   const before = machineCpu();
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
   const after = machineCpu();

@@ -3,7 +3,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { join } from "node:path";
-import { ROOT } from "../support/child-process.js";
+import { baseEnv, ROOT } from "../support/child-process.js";
 
 export interface Managed {
   readonly name: string;
@@ -15,16 +15,6 @@ export interface Managed {
 }
 
 const TAIL_BYTES = 8_192;
-
-/** Only what a process needs: nothing from the shell (NODE_OPTIONS, VITEST_*, …) leaks into a measurement. */
-export function baseEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const name of ["PATH", "HOME", "TMPDIR", "LANG"]) {
-    const value = process.env[name];
-    if (value !== undefined) env[name] = value;
-  }
-  return env;
-}
 
 export class ProcessGroup {
   readonly #children: Managed[] = [];

@@ -28,7 +28,7 @@ export type PoolSpec =
   | { readonly kind: "burst"; readonly workload: BurstWorkload };
 
 /** mulberry32: a small seeded generator, so a pool is the same from run to run. */
-export function seededRandom(seed: number): () => number {
+function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

@@ -1,13 +1,13 @@
 // The processes under test, started the way production runs them: Redis (with the production
 // persistence settings), the built ingress and worker (`node apps/*/dist/…`, NODE_ENV=production, logs at
 // the production level), and beside them the bare route, the hand-written endpoint and the stub providers.
-import { existsSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bullPrefix } from "@gatehouse/enrichment-sdk";
 import { ENRICHMENTS } from "@gatehouse/enrichments";
 import { createRedis } from "@gatehouse/redis";
 import { Queue } from "bullmq";
-import { ROOT } from "../support/child-process.js";
+import { assertBuilt, INGRESS, WORKER } from "../support/artifacts.js";
 import { freePort, type RedisServer, startRedis } from "../support/redis-server.js";
 import { NO_AUTOMATIC_REWRITE } from "./aof-rewrites.js";
 import type { Managed, ProcessGroup } from "./processes.js";
@@ -47,8 +47,6 @@ export interface BenchServers {
   readonly handWritten: Managed & { readonly url: string };
 }
 
-export const INGRESS = "apps/ingress/dist/server.js";
-export const WORKER = "apps/worker/dist/main.js";
 /**
  * How the benchmark's own servers run (the bare route, the hand-written endpoint, the stub providers): from
  * TypeScript, and without V8's memory reducer. They sit idle through the other servers' windows, and the
@@ -143,12 +141,6 @@ export async function workersListening(
   } finally {
     await Promise.all(queues.map((queue) => queue.close()));
     await connection.quit();
-  }
-}
-
-export function assertBuilt(): void {
-  for (const entry of [INGRESS, WORKER]) {
-    if (!existsSync(join(ROOT, entry))) throw new Error(`${entry} is missing: run npm run build first`);
   }
 }
 

@@ -37,7 +37,7 @@ async function inParallel(tasks: (() => Promise<void>)[], concurrency: number): 
 }
 
 /** How many of `keys` are not in Redis yet. */
-export async function countMissing(redis: Redis, keys: readonly string[]): Promise<number> {
+async function countMissing(redis: Redis, keys: readonly string[]): Promise<number> {
   let missing = 0;
   for (let i = 0; i < keys.length; i += 1000) {
     const pipeline = redis.pipeline();

@@ -16,7 +16,7 @@ export interface Workload {
   readonly users: readonly { readonly userId: string; readonly orgId: string; readonly email: string }[];
 }
 
-export const FREE_MAIL = ["gmail.com", "outlook.com", "yahoo.com", "hotmail.com", "icloud.com"];
+const FREE_MAIL = ["gmail.com", "outlook.com", "yahoo.com", "hotmail.com", "icloud.com"];
 export const DISPOSABLE = [
   "mailinator.com",
   "guerrillamail.com",

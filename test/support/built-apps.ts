@@ -1,21 +1,9 @@
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { bullPrefix } from "@gatehouse/enrichment-sdk";
 import { policySchema } from "@gatehouse/policy";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { expect, vi } from "vitest";
-import { ROOT, type TsProcess } from "./child-process.js";
-
-/** The deployable artifacts, as production runs them (`npm test` builds them first). */
-export const INGRESS = "apps/ingress/dist/server.js";
-export const WORKER = "apps/worker/dist/main.js";
-
-export function assertBuilt(): void {
-  for (const entry of [INGRESS, WORKER]) {
-    if (!existsSync(join(ROOT, entry))) throw new Error(`${entry} is missing: run npm run build first`);
-  }
-}
+import type { TsProcess } from "./child-process.js";
 
 /** Throws with the process' output if it has exited: a dead process should fail the wait at once. */
 export function assertAlive(child: TsProcess | undefined, name: string): void {

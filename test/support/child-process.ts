@@ -21,8 +21,11 @@ export interface TsProcess {
   kill(): Promise<void>;
 }
 
-/** Only what the process needs: no NODE_OPTIONS or VITEST_* leaking in from the test runner. */
-function baseEnv(): Record<string, string> {
+/**
+ * Only what a process needs: nothing from the shell or the test runner (NODE_OPTIONS, VITEST_*, …) leaks
+ * into a test's process or a benchmark's measurement.
+ */
+export function baseEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const name of ["PATH", "HOME", "TMPDIR", "LANG"]) {
     const value = process.env[name];

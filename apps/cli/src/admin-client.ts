@@ -2,7 +2,7 @@ import { NetworkError } from "./errors/network-error.js";
 import { UsageError } from "./errors/usage-error.js";
 
 /** How long one admin request may take; a bulk batch writes up to thousands of records. */
-export const ADMIN_TIMEOUT_MS = 30_000;
+const ADMIN_TIMEOUT_MS = 30_000;
 
 export interface AdminClientOptions {
   /** The ingress base URL, e.g. `http://127.0.0.1:8080`. */

@@ -2,7 +2,7 @@ import { createRedis, type RedisClient, type RedisConnectionOptions } from "@gat
 import { NetworkError } from "./errors/network-error.js";
 
 /** Batches read per XREVRANGE: each holds the records of a few milliseconds of traffic. */
-export const AUDIT_PAGE = 200;
+const AUDIT_PAGE = 200;
 
 /** Where one audit record was found. */
 export interface AuditMatch {

@@ -15,7 +15,7 @@ import { USAGE } from "./help.js";
 import { parseFlags } from "./request-flags.js";
 
 /** Records per admin request; the API takes up to 10,000. */
-export const DEFAULT_BATCH = 1_000;
+const DEFAULT_BATCH = 1_000;
 /** A batch is also cut at this many bytes of JSON, well under the API's 16 MiB body limit. */
 const BATCH_MAX_BYTES = 4 * 1024 * 1024;
 /** Problems printed before "… and N more". */

@@ -25,7 +25,7 @@ export interface FactsFile {
 }
 
 /** CSV columns: `kind` and `id` are required, the others optional; an empty cell leaves the field out. */
-export const CSV_COLUMNS = ["kind", "id", "memberCount", "allowedDomains", "externalId", "claims"] as const;
+const CSV_COLUMNS = ["kind", "id", "memberCount", "allowedDomains", "externalId", "claims"] as const;
 const LIST_OF_KIND: Record<string, FactList> = { organization: "organizations", user: "users" };
 
 /**

@@ -134,7 +134,7 @@ function unmet(expect: Expectation, got: Evaluated): string[] {
 }
 
 /** Evaluates one loaded case and checks its expectation. Never throws for a bad case. */
-export function runCase(policy: CompiledPolicy, loaded: LoadedCase): CaseResult {
+function runCase(policy: CompiledPolicy, loaded: LoadedCase): CaseResult {
   const { file, name } = loaded.ok ? loaded.testCase : loaded;
   const id = { file, ...(name !== undefined && { name }) };
   if (!loaded.ok) {
@@ -150,7 +150,7 @@ export function runCase(policy: CompiledPolicy, loaded: LoadedCase): CaseResult 
   return { ...id, status, problems, ...evaluated };
 }
 
-export function report(policy: string, version: string, cases: CaseResult[]): PolicyTestReport {
+function report(policy: string, version: string, cases: CaseResult[]): PolicyTestReport {
   const count = (status: CaseStatus) => cases.filter((result) => result.status === status).length;
   return {
     policy,

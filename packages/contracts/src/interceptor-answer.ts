@@ -3,7 +3,7 @@ import { z } from "zod";
 export const DECISIONS = ["ALLOW", "DENY"] as const;
 export type Decision = (typeof DECISIONS)[number];
 
-export const organizationMembershipSchema = z
+const organizationMembershipSchema = z
   .looseObject({
     organization_id: z.string().min(1).optional(),
     external_organization_id: z.string().min(1).optional(),

@@ -25,13 +25,13 @@ const id = z.string().min(1).max(256);
 // it doubled the parse time, the largest part of the ingress' own work per request.
 const optional = <T extends z.ZodType>(schema: T) => schema.nullish();
 
-export const connectionDetailSchema = z.looseObject({
+const connectionDetailSchema = z.looseObject({
   id: optional(text),
   type: optional(text),
   provider: optional(text),
 });
 
-export const interceptorContextSchema = z.looseObject({
+const interceptorContextSchema = z.looseObject({
   environment_id: optional(id),
   user_id: optional(id),
   user_email: optional(emailAddress),
@@ -47,19 +47,19 @@ export const interceptorContextSchema = z.looseObject({
   triggered_at: optional(text),
 });
 
-export const membershipSchema = z.looseObject({
+const membershipSchema = z.looseObject({
   organization_id: optional(id),
   status: optional(text),
   roles: optional(z.array(text).max(256)),
 });
 
-export const userSchema = z.looseObject({
+const userSchema = z.looseObject({
   id: optional(text),
   email: optional(text),
   memberships: optional(z.array(membershipSchema).max(1024)),
 });
 
-export const m2mTokenClaimsSchema = z.looseObject({
+const m2mTokenClaimsSchema = z.looseObject({
   client_id: optional(id),
   claims: optional(
     z.looseObject({
@@ -99,14 +99,14 @@ function triggerSchema<T extends TriggerPoint, K extends keyof Context>(trigger:
   });
 }
 
-export const preSignupRequestSchema = triggerSchema("PRE_SIGNUP", ["user_email"]);
-export const preSessionCreationRequestSchema = triggerSchema("PRE_SESSION_CREATION", ["user_id"]);
-export const preUserInvitationRequestSchema = triggerSchema("PRE_USER_INVITATION", [
+const preSignupRequestSchema = triggerSchema("PRE_SIGNUP", ["user_email"]);
+const preSessionCreationRequestSchema = triggerSchema("PRE_SESSION_CREATION", ["user_id"]);
+const preUserInvitationRequestSchema = triggerSchema("PRE_USER_INVITATION", [
   "user_email",
   "organization_id",
 ]);
-export const preM2mTokenCreationRequestSchema = triggerSchema("PRE_M2M_TOKEN_CREATION", ["client_id"]);
-export const postUserAuthenticationRequestSchema = triggerSchema("POST_USER_AUTHENTICATION", []);
+const preM2mTokenCreationRequestSchema = triggerSchema("PRE_M2M_TOKEN_CREATION", ["client_id"]);
+const postUserAuthenticationRequestSchema = triggerSchema("POST_USER_AUTHENTICATION", []);
 
 export const interceptorRequestSchema = z.discriminatedUnion("trigger_point", [
   preSignupRequestSchema,

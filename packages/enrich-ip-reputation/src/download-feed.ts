@@ -12,7 +12,7 @@ export type FeedDownload =
   | { readonly status: "not-modified" };
 
 /** The largest feed body accepted; the biggest public aggregate lists are a few megabytes. */
-export const MAX_FEED_BYTES = 64 * 1024 * 1024;
+const MAX_FEED_BYTES = 64 * 1024 * 1024;
 
 /**
  * Downloads a feed with a deadline on the whole transfer, conditionally when validators are given (a 304

@@ -15,7 +15,7 @@ export const membershipSchema = z
     "organization_id or external_organization_id",
   );
 
-export const allowSchema = z.strictObject({
+const allowSchema = z.strictObject({
   decision: z.literal("ALLOW"),
   reason: reasonCode.optional(),
   /** Static claims for the tokens (PRE_SESSION_CREATION, PRE_M2M_TOKEN_CREATION); they win on a clash. */
@@ -34,7 +34,7 @@ export const allowSchema = z.strictObject({
   membershipByEmailDomain: z.record(z.string().min(1), membershipSchema).optional(),
 });
 
-export const denySchema = z.strictObject({
+const denySchema = z.strictObject({
   decision: z.literal("DENY"),
   /** Internal: logs, metrics, audit; never shown to users. */
   reason: reasonCode,

@@ -7,7 +7,7 @@ import { outcomeSchema } from "./outcome-schema.js";
 
 const decision = z.enum(["ALLOW", "DENY"]);
 
-export const ruleSchema = z.strictObject({
+const ruleSchema = z.strictObject({
   name: z.string().min(1).max(64),
   when: conditionSchema,
   outcome: outcomeSchema,
