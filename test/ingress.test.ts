@@ -209,6 +209,46 @@ describe("warm cache", () => {
     expect(sent.answer.error?.message).toMatch(/network/);
   });
 
+  it("decides on any field of a cached fact with a fact condition, and audits what it read", async () => {
+    const policy = policySchema.parse({
+      version: 1,
+      triggers: {
+        PRE_SIGNUP: {
+          rules: [
+            {
+              name: "acme-family",
+              when: { fact: { enrichment: "email-domain", field: "registrable", equals: "acme.test" } },
+              outcome: { decision: "DENY", reason: "domain.acme", message: "Use your work account." },
+            },
+          ],
+        },
+      },
+    });
+    const { app, keys } = await ingress({}, policy);
+    const subdomain = "eu.acme.test";
+    await writeFact(
+      redis,
+      keys,
+      keys.fact("email-domain", 1, subdomain),
+      { ...emailFact(subdomain, false), registrable: "acme.test" },
+      60,
+    );
+    const sent = await send(
+      app,
+      "/pre-signup",
+      body("PRE_SIGNUP_NEW_USER", { user_email: `c@${subdomain}` }),
+    );
+    expect(sent.answer).toEqual({ decision: "DENY", error: { message: "Use your work account." } });
+    await vi.waitFor(async () => {
+      const [record] = await readAudit(redis, keys.auditStream);
+      expect(record).toMatchObject({ rule: "acme-family", reason: "domain.acme" });
+      // What the rules compared: the shipped summary, and the field the fact condition compared.
+      expect(record?.facts).toEqual({
+        "email-domain": { disposable: false, freeMail: false, mx: "present", registrable: "acme.test" },
+      });
+    });
+  });
+
   it("adds the cached claims to PRE_SESSION_CREATION", async () => {
     const { app, keys } = await ingress();
     const claims = { subscription_tier: "enterprise", feature_flags: ["api_access"] };

@@ -77,7 +77,7 @@ export function decisionEntry(n: number, withAnswer: boolean) {
     cache: "hit",
     counted: true,
     policyVersion: POLICY_VERSION,
-    explanation: { facts, team: {}, counts: new Map(), shadow: [] },
+    explanation: { facts, team: {}, counts: new Map(), shadow: [], compared: new Map() },
   };
   return {
     answer: withAnswer ? { interceptorId: id, json, claim: true } : undefined,

@@ -301,6 +301,36 @@ describe("gatehouse policy test", () => {
     );
   });
 
+  it("exits 2 for a fact condition on an enrichment that is not registered, and evaluates one that is", async () => {
+    const custom = join(dir, "custom-fact.yaml");
+    const factRule = (enrichment: string, field: string) =>
+      POLICY.replace(
+        "when: { emailDomain: { disposable: true } }",
+        `when: { fact: { enrichment: ${enrichment}, field: ${field}, equals: mailinator.com } }`,
+      );
+    writeFileSync(custom, factRule("domain-age", "registrable"));
+    const refused = await runCliCollecting(
+      ["policy", "test", custom, join(fixtures, "pre-signup.json")],
+      testEnv(),
+    );
+    expect(refused.code).toBe(EXIT_USAGE);
+    expect(refused.stderr).toBe(
+      `gatehouse: invalid policy ${custom}:\n` +
+        '  triggers.PRE_SIGNUP, rule "block-disposable": no enrichment named "domain-age" is registered ' +
+        "(registered: email-domain, ip-reputation, user-claims)\n",
+    );
+
+    writeFileSync(custom, factRule("email-domain", "registrable"));
+    const testCase = writeCase({
+      request: { trigger_point: "PRE_SIGNUP", interceptor_context: { user_email: "jo@x.mailinator.com" } },
+      facts: { "email-domain": { registrable: "mailinator.com", disposable: false, freeMail: false } },
+      expect: { decision: "DENY", rule: "block-disposable" },
+    });
+    const { code, stdout } = await runCliCollecting(["policy", "test", custom, testCase], testEnv());
+    expect(stdout).toContain("1 case: 1 passed, 0 failed, 0 invalid");
+    expect(code).toBe(EXIT_OK);
+  });
+
   it.each([
     [["policy"], 'expected the subcommand "test", got none'],
     [["policy", "check"], 'expected the subcommand "test", got "check"'],

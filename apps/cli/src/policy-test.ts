@@ -1,11 +1,12 @@
 import { isDeepStrictEqual } from "node:util";
 import { type InterceptorAnswer, parseInterceptorRequest } from "@gatehouse/contracts";
-import { ENRICHMENTS } from "@gatehouse/enrichments";
+import { ENRICHMENT_NAMES, enrichmentByName } from "@gatehouse/enrichments";
 import {
   type CompiledPolicy,
   compilePolicy,
   evaluateWithMisses,
   type FactName,
+  factOf,
   loadVersionedPolicyFile,
   requestView,
   type ShadowHit,
@@ -83,7 +84,7 @@ function evaluateCase(policy: CompiledPolicy, testCase: PolicyCase): Evaluated |
   const { facts, team } = testCase;
   // Like the ingress: a fact is missing when its subject is in the request but it is not cached.
   const missing = trigger.needs.facts.filter(
-    (name) => ENRICHMENTS[name].fromRequest(request) !== undefined && facts[name] === undefined,
+    (name) => enrichmentByName(name)?.fromRequest(request) !== undefined && factOf(facts, name) === undefined,
   );
   const counts = new Map(Object.entries(testCase.counts));
   const evaluation = evaluateWithMisses(
@@ -170,7 +171,7 @@ function report(policy: string, version: string, cases: CaseResult[]): PolicyTes
 export async function testPolicy(policyFile: string, caseArgs: readonly string[]): Promise<PolicyTestReport> {
   const files = caseFiles(caseArgs);
   const loaded = await loadVersionedPolicyFile(policyFile);
-  const policy = compilePolicy(loaded.policy);
+  const policy = compilePolicy(loaded.policy, { enrichments: ENRICHMENT_NAMES, file: policyFile });
   return report(
     policyFile,
     loaded.version,

@@ -12,7 +12,7 @@ import {
   type WorkerPresence,
 } from "@gatehouse/decision-cache";
 import { type AnyEnrichment, type Enqueuer, factKey } from "@gatehouse/enrichment-sdk";
-import { ENRICHMENTS } from "@gatehouse/enrichments";
+import { enrichmentByName } from "@gatehouse/enrichments";
 import {
   type CompiledTrigger,
   type Evaluation,
@@ -276,7 +276,13 @@ function decideWarmOrRead(
       counted: true,
       policyVersion,
       storeAnswer: "claim",
-      explanation: { facts, team: {}, counts: input.counts, shadow: evaluation.shadow },
+      explanation: {
+        facts,
+        team: {},
+        counts: input.counts,
+        shadow: evaluation.shadow,
+        compared: policy.needs.comparedFields,
+      },
     };
   }
   const toRead: ReadPlan = { facts: remembered.toRead, team: plan.team, counters: plan.counters };
@@ -403,7 +409,13 @@ async function lookUpAndEvaluate(
 
   const input: EvaluationInput = { view, facts, team, counts };
   const answer = (evaluation: Evaluation): Verdict => {
-    progress.explanation = { facts, team, counts, shadow: evaluation.shadow };
+    progress.explanation = {
+      facts,
+      team,
+      counts,
+      shadow: evaluation.shadow,
+      compared: policy.needs.comparedFields,
+    };
     return verdict(evaluation.answer, evaluation.reason, evaluation.rule);
   };
   // The policy's answer over the facts there are, the missing ones as the trigger's onMiss says.
@@ -485,7 +497,8 @@ function planReads(
     counters: [] as PlannedCounter[],
   };
   for (const name of policy.needs.facts) {
-    const enrichment: AnyEnrichment = ENRICHMENTS[name];
+    // Registered: the policy was refused otherwise (policy-source.ts).
+    const enrichment = enrichmentByName(name) as AnyEnrichment;
     const input = enrichment.fromRequest(request);
     if (input !== undefined)
       plan.facts.push({ name, enrichment, input, key: factKey(keys, enrichment, input) });

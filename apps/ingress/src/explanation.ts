@@ -1,4 +1,4 @@
-import type { PolicyFacts, ShadowHit, TeamFacts } from "@gatehouse/policy";
+import { factOf, fieldAt, type PolicyFacts, type ShadowHit, type TeamFacts } from "@gatehouse/policy";
 import type { Decided } from "./decide.js";
 
 /** The inputs a decision was made from. */
@@ -8,12 +8,15 @@ export interface Explanation {
   /** Velocity counts by counter id, as the policy read them. */
   readonly counts: ReadonlyMap<string, number>;
   readonly shadow: readonly ShadowHit[];
+  /** The fields the policy's `fact` conditions compare, by enrichment: recorded as they were. */
+  readonly compared: ReadonlyMap<string, readonly string[]>;
 }
 
 /**
  * The audit record of one answer. Its explanation part is what each fact said, without whom it was about:
  * no email domain, no IP address, no claim values and no organization's domains go into the audit stream,
- * only what the rules compared (flags, lists, ranges, counts) and the names of the claims that were added.
+ * only what the rules compared (flags, lists, ranges, counts) and the names of the claims that were added —
+ * and the fields the policy's `fact` conditions compare, as they were (the team chose those).
  * Built field by field, without object spread (see decide.ts).
  */
 export function auditRecord(decided: Decided, ms: number): Record<string, unknown> {
@@ -32,7 +35,7 @@ export function auditRecord(decided: Decided, ms: number): Record<string, unknow
     policy: decided.policyVersion ?? null,
   };
   if (explanation) {
-    record.facts = auditFacts(explanation.facts);
+    record.facts = auditFacts(explanation.facts, explanation.compared);
     record.team = auditTeam(explanation.team);
     record.counts = Object.fromEntries(explanation.counts);
     record.shadow = explanation.shadow;
@@ -40,7 +43,10 @@ export function auditRecord(decided: Decided, ms: number): Record<string, unknow
   return record;
 }
 
-function auditFacts(facts: PolicyFacts): Record<string, unknown> {
+function auditFacts(
+  facts: PolicyFacts,
+  compared: ReadonlyMap<string, readonly string[]>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const email = facts["email-domain"];
   if (email) out["email-domain"] = { disposable: email.disposable, freeMail: email.freeMail, mx: email.mx };
@@ -58,6 +64,12 @@ function auditFacts(facts: PolicyFacts): Record<string, unknown> {
   }
   const claims = facts["user-claims"]?.claims;
   if (claims) out["user-claims"] = { claimNames: Object.keys(claims) };
+  for (const [enrichment, fields] of compared) {
+    const fact = factOf(facts, enrichment);
+    if (fact === undefined) continue;
+    const summary = (out[enrichment] ??= {}) as Record<string, unknown>;
+    for (const field of fields) summary[field] = fieldAt(fact, field.split(".")) ?? null;
+  }
   return out;
 }
 

@@ -61,6 +61,41 @@ describe("PolicySource", () => {
     await expect(PolicySource.fromFile(file, log)).rejects.toBeInstanceOf(PolicyError);
   });
 
+  it("refuses a fact condition on an enrichment that is not registered, at start and on reload", async () => {
+    const unregistered = [
+      "version: 1",
+      "triggers:",
+      "  PRE_SIGNUP:",
+      "    rules:",
+      "      - name: young-domain",
+      "        when: { fact: { enrichment: domain-age, field: ageDays, atMost: 30 } }",
+      "        outcome: { decision: DENY, reason: domain.young }",
+      "",
+    ].join("\n");
+    const source = await PolicySource.fromFile(file, log);
+    const running = source.current;
+    await writeFile(file, unregistered);
+    expect(await source.reload()).toBe("invalid");
+    expect(source.current).toBe(running);
+    const error = lines.find(
+      (line) => line.msg === "policy file is invalid; the running policy stays in force",
+    );
+    expect(error?.problems).toEqual([
+      'triggers.PRE_SIGNUP, rule "young-domain": no enrichment named "domain-age" is registered ' +
+        "(registered: email-domain, ip-reputation, user-claims)",
+    ]);
+    await expect(PolicySource.fromFile(file, log)).rejects.toThrow(/domain-age/);
+    // A registered one's field the built-in conditions do not name: accepted.
+    await writeFile(
+      file,
+      unregistered.replace(
+        "domain-age, field: ageDays, atMost: 30",
+        "email-domain, field: registrable, equals: mailinator.com",
+      ),
+    );
+    expect(await source.reload()).toBe("applied");
+  });
+
   it("sees a file replaced by a rename, the way Kubernetes swaps a ConfigMap, while polling", async () => {
     const source = await PolicySource.fromFile(file, log);
     source.watch(20);

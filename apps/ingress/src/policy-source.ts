@@ -1,4 +1,5 @@
 import { unwatchFile, watchFile } from "node:fs";
+import { ENRICHMENT_NAMES } from "@gatehouse/enrichments";
 import {
   type CompiledPolicy,
   compilePolicy,
@@ -18,8 +19,16 @@ export interface LoadedPolicy {
 
 export type ReloadResult = "applied" | "unchanged" | "invalid";
 
-export function loadedPolicy(policy: Policy, version = policyVersion(JSON.stringify(policy))): LoadedPolicy {
-  return { compiled: compilePolicy(policy), version };
+/** Compiled with the registered enrichments: a `fact` condition naming another is refused (a `PolicyError`). */
+export function loadedPolicy(
+  policy: Policy,
+  version = policyVersion(JSON.stringify(policy)),
+  file?: string,
+): LoadedPolicy {
+  return {
+    compiled: compilePolicy(policy, { enrichments: ENRICHMENT_NAMES, ...(file && { file }) }),
+    version,
+  };
 }
 
 /**
@@ -52,7 +61,7 @@ export class PolicySource {
     onReload: (result: ReloadResult) => void = () => {},
   ): Promise<PolicySource> {
     const { policy, version } = await loadVersionedPolicyFile(path);
-    return new PolicySource(loadedPolicy(policy, version), path, log, onReload);
+    return new PolicySource(loadedPolicy(policy, version, path), path, log, onReload);
   }
 
   get current(): LoadedPolicy {
@@ -88,7 +97,7 @@ export class PolicySource {
       const { policy, version } = await loadVersionedPolicyFile(path);
       if (version === this.#current.version) result = "unchanged";
       else {
-        this.#current = loadedPolicy(policy, version);
+        this.#current = loadedPolicy(policy, version, path);
         this.log.info({ policy: path, version: this.#current.version }, "policy reloaded");
         result = "applied";
       }

@@ -1,8 +1,9 @@
 import type { Decision, TriggerPoint } from "@gatehouse/contracts";
 import { AddressMatcher } from "./address-matcher.js";
-import type { Condition, Velocity, VelocitySubject } from "./condition-schema.js";
+import type { Condition, FactTest, Velocity, VelocitySubject } from "./condition-schema.js";
 import { coveredBy, DomainSet } from "./domain-set.js";
-import type { EvaluationInput, FactName, TeamFactName } from "./facts.js";
+import { PolicyError } from "./errors/policy-error.js";
+import { type EvaluationInput, type FactName, factOf, type TeamFactName } from "./facts.js";
 import { normalizeDomain, normalizeEmail } from "./normalize.js";
 import type { Membership, Outcome } from "./outcome-schema.js";
 import type { Policy, TriggerPolicy } from "./policy-schema.js";
@@ -16,6 +17,8 @@ export interface ReadNeeds {
   readonly team: readonly TeamFactName[];
   /** One counter per distinct (per, window), incremented once per request. */
   readonly counters: readonly Velocity[];
+  /** The fields `fact` conditions compare, by enrichment: what the audit records of those facts. */
+  readonly comparedFields: ReadonlyMap<string, readonly string[]>;
 }
 
 export interface CompiledRule {
@@ -64,15 +67,29 @@ class NeedsBuilder {
   readonly facts = new Set<FactName>();
   readonly team = new Set<TeamFactName>();
   readonly counters = new Map<string, Velocity>();
+  readonly compared = new Map<string, Set<string>>();
+
+  compare(enrichment: string, field: string): void {
+    this.facts.add(enrichment);
+    const fields = this.compared.get(enrichment) ?? new Set<string>();
+    this.compared.set(enrichment, fields.add(field));
+  }
 
   add(other: NeedsBuilder): void {
     for (const fact of other.facts) this.facts.add(fact);
     for (const team of other.team) this.team.add(team);
     for (const [id, counter] of other.counters) this.counters.set(id, counter);
+    for (const [enrichment, fields] of other.compared)
+      for (const field of fields) this.compare(enrichment, field);
   }
 
   build(): ReadNeeds {
-    return { facts: [...this.facts], team: [...this.team], counters: [...this.counters.values()] };
+    return {
+      facts: [...this.facts],
+      team: [...this.team],
+      counters: [...this.counters.values()],
+      comparedFields: new Map([...this.compared].map(([enrichment, fields]) => [enrichment, [...fields]])),
+    };
   }
 }
 
@@ -272,8 +289,44 @@ function compileCondition(condition: Condition, lists: Policy["lists"], needs: N
     tests.push(({ counts }) => (counts.get(id) ?? 0) > velocity.over);
   }
 
+  if (condition.fact) {
+    needs.compare(condition.fact.enrichment, condition.fact.field);
+    tests.push(compileFactTest(condition.fact));
+  }
+
   if (tests.length === 1) return tests[0] as Predicate;
   return (input) => tests.every((test) => test(input));
+}
+
+/**
+ * A field of a fact by its path (`"a.b".split(".")`, reaching into objects); undefined when the fact has no
+ * such field of its own.
+ */
+export function fieldAt(fact: unknown, path: readonly string[]): unknown {
+  let value = fact;
+  for (const key of path) {
+    if (value === null || typeof value !== "object" || !Object.hasOwn(value, key)) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
+/** A `fact` condition: the field's value, read from the enrichment's fact, against each test written. */
+function compileFactTest(test: FactTest): Predicate {
+  const { equals, atLeast, atMost } = test;
+  const path = test.field.split(".");
+  const wanted = test.in && new Set<unknown>(test.in);
+  return ({ facts }) => {
+    const value = fieldAt(factOf(facts, test.enrichment), path);
+    if (value === undefined || value === null) return false;
+    const number = typeof value === "number" ? value : undefined;
+    return (
+      (equals === undefined || value === equals) &&
+      (wanted === undefined || wanted.has(value)) &&
+      (atLeast === undefined || (number !== undefined && number >= atLeast)) &&
+      (atMost === undefined || (number !== undefined && number <= atMost))
+    );
+  };
 }
 
 function compileOutcome(outcome: Outcome, needs: NeedsBuilder): CompiledOutcome {
@@ -322,8 +375,18 @@ function compileTrigger(
   };
 }
 
+export interface CompileOptions {
+  /**
+   * The registered enrichments: a `fact` condition naming another is refused (a `PolicyError`), not left to
+   * match nothing. Unchecked when not given.
+   */
+  readonly enrichments?: readonly string[];
+  /** The policy's file, for the error. */
+  readonly file?: string;
+}
+
 /** Turns a validated policy into predicates and read needs, once per load: evaluation then allocates little. */
-export function compilePolicy(policy: Policy): CompiledPolicy {
+export function compilePolicy(policy: Policy, options: CompileOptions = {}): CompiledPolicy {
   const triggers = new Map<TriggerPoint, CompiledTrigger>();
   for (const [trigger, triggerPolicy] of Object.entries(policy.triggers)) {
     if (triggerPolicy)
@@ -331,6 +394,22 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
         trigger as TriggerPoint,
         compileTrigger(trigger as TriggerPoint, triggerPolicy, policy.lists),
       );
+  }
+  if (options.enrichments) {
+    const registered = new Set(options.enrichments);
+    const problems: string[] = [];
+    for (const [trigger, compiled] of triggers) {
+      for (const rule of compiled.rules) {
+        for (const name of rule.reads) {
+          if (!registered.has(name))
+            problems.push(
+              `triggers.${trigger}, rule "${rule.name}": no enrichment named "${name}" is registered ` +
+                `(registered: ${options.enrichments.join(", ")})`,
+            );
+        }
+      }
+    }
+    if (problems.length > 0) throw new PolicyError(options.file ?? "policy", problems);
   }
   return { source: policy, unknownTrigger: policy.unknownTrigger, triggers };
 }

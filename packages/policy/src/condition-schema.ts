@@ -95,7 +95,44 @@ export interface Condition {
   /** The scopes an M2M client requested. */
   scopes?: { outside?: string[]; includesAny?: string[] };
   velocity?: Velocity;
+  /**
+   * A field of any registered enrichment's fact — one added by a package of the team's own included — for
+   * what the conditions above do not name. Every test written must hold; a fact not cached, or without the
+   * field, matches nothing (`onMiss` decides meanwhile).
+   */
+  fact?: FactTest;
 }
+
+export interface FactTest {
+  /** The enrichment's name, as registered (`domain-age`). */
+  enrichment: string;
+  /** The field of its fact; dots reach into objects (`claims.plan`). */
+  field: string;
+  equals?: string | number | boolean;
+  in?: (string | number)[];
+  atLeast?: number;
+  atMost?: number;
+}
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+const factTestSchema = z
+  .strictObject({
+    enrichment: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, "an enrichment's name: kebab-case"),
+    field: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, "a field name, or names joined by dots"),
+    equals: scalar.optional(),
+    in: z
+      .array(z.union([z.string(), z.number()]))
+      .min(1)
+      .optional(),
+    atLeast: z.number().optional(),
+    atMost: z.number().optional(),
+  })
+  .refine(
+    (test) => [test.equals, test.in, test.atLeast, test.atMost].some((value) => value !== undefined),
+    "names no test: equals, in, atLeast or atMost",
+  );
 
 const velocitySchema = z.strictObject({
   per: z.enum(VELOCITY_SUBJECTS),
@@ -156,5 +193,6 @@ export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
       includesAny: strings.optional(),
     }).optional(),
     velocity: velocitySchema.optional(),
+    fact: factTestSchema.optional(),
   }),
 );

@@ -15,7 +15,7 @@ export const OPEN_TRIGGER: Omit<CompiledTrigger, "trigger"> = {
   rules: [],
   default: { decision: "ALLOW" },
   defaultReads: new Set(),
-  needs: { facts: [], team: [], counters: [] },
+  needs: { facts: [], team: [], counters: [], comparedFields: new Map() },
 };
 
 /** The compiled policy of a request's trigger, or the open one when the policy does not mention it. */

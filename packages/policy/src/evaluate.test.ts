@@ -243,6 +243,85 @@ describe("conditions on cached facts", () => {
   });
 });
 
+describe("fact: any enrichment's fact, field by field", () => {
+  const req = request("PRE_SIGNUP_NEW_USER");
+  // What a team's own enrichment might cache: nothing the built-in conditions name.
+  const domainAge = (fact: Record<string, unknown>) => ({ "domain-age": fact }) as PolicyFacts;
+
+  it("tests a field with equals, in, atLeast and atMost; every test written must hold", () => {
+    const young = domainAge({ ageDays: 3, registrar: "cheap-names", whois: { privacy: true } });
+    const when = (test: Record<string, unknown>) => ({ fact: { enrichment: "domain-age", ...test } });
+    expect(signupDecision(when({ field: "ageDays", atMost: 30 }), req, young)).toBe("DENY");
+    expect(signupDecision(when({ field: "ageDays", atLeast: 30 }), req, young)).toBe("ALLOW");
+    expect(signupDecision(when({ field: "ageDays", atLeast: 1, atMost: 5 }), req, young)).toBe("DENY");
+    expect(signupDecision(when({ field: "registrar", in: ["cheap-names", "x"] }), req, young)).toBe("DENY");
+    expect(signupDecision(when({ field: "registrar", equals: "Cheap-Names" }), req, young)).toBe("ALLOW");
+    expect(signupDecision(when({ field: "whois.privacy", equals: true }), req, young)).toBe("DENY");
+    // atLeast and atMost compare numbers only.
+    expect(signupDecision(when({ field: "registrar", atLeast: 0 }), req, young)).toBe("ALLOW");
+  });
+
+  it("matches nothing while the fact is not cached, or has no such field", () => {
+    const when = { fact: { enrichment: "domain-age", field: "ageDays", atMost: 30 } };
+    expect(signupDecision(when, req)).toBe("ALLOW");
+    expect(signupDecision(when, req, domainAge({ registrar: "x" }))).toBe("ALLOW");
+    expect(signupDecision(when, req, domainAge({ ageDays: null }))).toBe("ALLOW");
+    const inherited = { fact: { enrichment: "domain-age", field: "toString", equals: "x" } };
+    expect(signupDecision(inherited, req, domainAge({}))).toBe("ALLOW");
+  });
+
+  it("reads the enrichment's fact: the ingress fetches it, and waits for it like any other", () => {
+    const compiled = trigger(
+      denyWhen({ fact: { enrichment: "domain-age", field: "ageDays", atMost: 30 } }),
+      "PRE_SIGNUP",
+    );
+    expect(compiled.needs.facts).toEqual(["domain-age"]);
+    expect(compiled.needs.comparedFields).toEqual(new Map([["domain-age", ["ageDays"]]]));
+    const input = { view: requestView(req), facts: {}, team: {}, counts: new Map() };
+    expect(evaluateUnless(compiled, input, new Set(["domain-age"]))).toBeUndefined();
+  });
+
+  it("reads fields the built-in conditions do not name, of the shipped enrichments too", () => {
+    const when = { fact: { enrichment: "email-domain", field: "registrable", equals: "acme.test" } };
+    expect(signupDecision(when, req, emailFact())).toBe("DENY");
+    expect(signupDecision(when, req, emailFact({ registrable: "other.test" }))).toBe("ALLOW");
+  });
+});
+
+describe("compilePolicy with the registered enrichments", () => {
+  const policy = policySchema.parse(
+    denyWhen({ fact: { enrichment: "domain-age", field: "ageDays", atMost: 30 } }),
+  );
+
+  it("refuses a fact condition naming an enrichment that is not registered, saying which are", () => {
+    expect(() =>
+      compilePolicy(policy, { enrichments: ["email-domain", "ip-reputation"], file: "p.yaml" }),
+    ).toThrow(
+      'invalid policy p.yaml:\n  triggers.PRE_SIGNUP, rule "r": no enrichment named "domain-age" is registered ' +
+        "(registered: email-domain, ip-reputation)",
+    );
+    expect(
+      compilePolicy(policy, { enrichments: ["domain-age"] }).triggers.get("PRE_SIGNUP")?.needs.facts,
+    ).toEqual(["domain-age"]);
+  });
+
+  it("refuses a fact condition with no test, or names that cannot be an enrichment or a field", () => {
+    const problems = (fact: unknown) => {
+      const parsed = policySchema.safeParse(denyWhen({ fact }));
+      return parsed.success ? [] : parsed.error.issues.map((issue) => issue.message);
+    };
+    expect(problems({ enrichment: "domain-age", field: "ageDays" })).toEqual([
+      "names no test: equals, in, atLeast or atMost",
+    ]);
+    expect(problems({ enrichment: "Domain Age", field: "ageDays", equals: 1 })).toEqual([
+      "an enrichment's name: kebab-case",
+    ]);
+    expect(problems({ enrichment: "domain-age", field: "age..days", equals: 1 })).toEqual([
+      "a field name, or names joined by dots",
+    ]);
+  });
+});
+
 describe("invitations: facts the team wrote about the organization", () => {
   const invite = (email: string) => request("PRE_USER_INVITATION", { user_email: email });
   const policy: PolicyInput = {
@@ -270,7 +349,12 @@ describe("invitations: facts the team wrote about the organization", () => {
   });
 
   it("reads the organization fact and needs it, and nothing else", () => {
-    expect(compiled.needs).toEqual({ facts: [], team: ["organization"], counters: [] });
+    expect(compiled.needs).toEqual({
+      facts: [],
+      team: ["organization"],
+      counters: [],
+      comparedFields: new Map(),
+    });
   });
 
   it("denies an invitee outside the allowed domains, and at the member limit", () => {
@@ -386,7 +470,12 @@ describe("outcomes", () => {
       },
       "PRE_SESSION_CREATION",
     );
-    expect(compiled.needs).toEqual({ facts: ["user-claims"], team: ["user"], counters: [] });
+    expect(compiled.needs).toEqual({
+      facts: ["user-claims"],
+      team: ["user"],
+      counters: [],
+      comparedFields: new Map(),
+    });
     const result = run(
       compiled,
       request("PRE_SESSION_CREATION"),

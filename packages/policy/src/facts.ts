@@ -31,7 +31,16 @@ export interface PolicyFacts {
   "user-claims"?: { readonly claims: Readonly<Record<string, unknown>> };
 }
 
-export type FactName = keyof PolicyFacts;
+/**
+ * An enrichment whose fact the policy reads: one of the above, or any other registered enrichment, whose fact
+ * the policy reads with a `fact` condition (field by field, untyped).
+ */
+export type FactName = keyof PolicyFacts | (string & {});
+
+/** The fact of any enrichment by name, untyped: what a `fact` condition reads. */
+export function factOf(facts: PolicyFacts, name: FactName): unknown {
+  return Object.hasOwn(facts, name) ? (facts as Record<string, unknown>)[name] : undefined;
+}
 
 /** What the team wrote about the request's organization and user (admin API, `gatehouse facts load`). */
 export interface TeamFacts {
