@@ -67,8 +67,9 @@ function auditFacts(
   for (const [enrichment, fields] of compared) {
     const fact = factOf(facts, enrichment);
     if (fact === undefined) continue;
-    const summary = (out[enrichment] ??= {}) as Record<string, unknown>;
+    const summary = (out[enrichment] ?? {}) as Record<string, unknown>;
     for (const field of fields) summary[field] = fieldAt(fact, field.split(".")) ?? null;
+    out[enrichment] = summary;
   }
   return out;
 }
