@@ -3,7 +3,7 @@ import { AddressMatcher } from "./address-matcher.js";
 import type { Condition, FactTest, Velocity, VelocitySubject } from "./condition-schema.js";
 import { coveredBy, DomainSet } from "./domain-set.js";
 import { PolicyError } from "./errors/policy-error.js";
-import { type EvaluationInput, type FactName, factOf, type TeamFactName } from "./facts.js";
+import { type EvaluationInput, type FactName, factOf, fieldAt, type TeamFactName } from "./facts.js";
 import { normalizeDomain, normalizeEmail } from "./normalize.js";
 import type { Membership, Outcome } from "./outcome-schema.js";
 import type { Policy, TriggerPolicy } from "./policy-schema.js";
@@ -296,19 +296,6 @@ function compileCondition(condition: Condition, lists: Policy["lists"], needs: N
 
   if (tests.length === 1) return tests[0] as Predicate;
   return (input) => tests.every((test) => test(input));
-}
-
-/**
- * A field of a fact by its path (`"a.b".split(".")`, reaching into objects); undefined when the fact has no
- * such field of its own.
- */
-export function fieldAt(fact: unknown, path: readonly string[]): unknown {
-  let value = fact;
-  for (const key of path) {
-    if (value === null || typeof value !== "object" || !Object.hasOwn(value, key)) return undefined;
-    value = (value as Record<string, unknown>)[key];
-  }
-  return value;
 }
 
 /** A `fact` condition: the field's value, read from the enrichment's fact, against each test written. */

@@ -37,6 +37,19 @@ export interface PolicyFacts {
  */
 export type FactName = keyof PolicyFacts | (string & {});
 
+/**
+ * A field of a fact by its path (`"a.b".split(".")`, reaching into objects); undefined when the fact has no
+ * such field of its own.
+ */
+export function fieldAt(fact: unknown, path: readonly string[]): unknown {
+  let value = fact;
+  for (const key of path) {
+    if (value === null || typeof value !== "object" || !Object.hasOwn(value, key)) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
 /** The fact of any enrichment by name, untyped: what a `fact` condition reads. */
 export function factOf(facts: PolicyFacts, name: FactName): unknown {
   return Object.hasOwn(facts, name) ? (facts as Record<string, unknown>)[name] : undefined;
