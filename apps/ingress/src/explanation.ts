@@ -1,4 +1,11 @@
-import { factOf, fieldAt, type PolicyFacts, type ShadowHit, type TeamFacts } from "@gatehouse/policy";
+import {
+  type ComparedField,
+  factOf,
+  fieldAt,
+  type PolicyFacts,
+  type ShadowHit,
+  type TeamFacts,
+} from "@gatehouse/policy";
 import type { Decided } from "./decide.js";
 
 /** The inputs a decision was made from. */
@@ -9,7 +16,7 @@ export interface Explanation {
   readonly counts: ReadonlyMap<string, number>;
   readonly shadow: readonly ShadowHit[];
   /** The fields the policy's `fact` conditions compare, by enrichment: recorded as they were. */
-  readonly compared: ReadonlyMap<string, readonly string[]>;
+  readonly compared: ReadonlyMap<string, readonly ComparedField[]>;
 }
 
 /**
@@ -45,7 +52,7 @@ export function auditRecord(decided: Decided, ms: number): Record<string, unknow
 
 function auditFacts(
   facts: PolicyFacts,
-  compared: ReadonlyMap<string, readonly string[]>,
+  compared: ReadonlyMap<string, readonly ComparedField[]>,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const email = facts["email-domain"];
@@ -68,7 +75,7 @@ function auditFacts(
     const fact = factOf(facts, enrichment);
     if (fact === undefined) continue;
     const summary = (out[enrichment] ?? {}) as Record<string, unknown>;
-    for (const field of fields) summary[field] = fieldAt(fact, field.split(".")) ?? null;
+    for (const { field, path } of fields) summary[field] = fieldAt(fact, path) ?? null;
     out[enrichment] = summary;
   }
   return out;

@@ -18,7 +18,13 @@ export interface ReadNeeds {
   /** One counter per distinct (per, window), incremented once per request. */
   readonly counters: readonly Velocity[];
   /** The fields `fact` conditions compare, by enrichment: what the audit records of those facts. */
-  readonly comparedFields: ReadonlyMap<string, readonly string[]>;
+  readonly comparedFields: ReadonlyMap<string, readonly ComparedField[]>;
+}
+
+/** A field a `fact` condition compares: as written, and as the path `fieldAt` walks (split once, here). */
+export interface ComparedField {
+  readonly field: string;
+  readonly path: readonly string[];
 }
 
 export interface CompiledRule {
@@ -67,12 +73,15 @@ class NeedsBuilder {
   readonly facts = new Set<FactName>();
   readonly team = new Set<TeamFactName>();
   readonly counters = new Map<string, Velocity>();
-  readonly compared = new Map<string, Set<string>>();
+  readonly compared = new Map<string, Map<string, ComparedField>>();
 
-  compare(enrichment: string, field: string): void {
+  compare(enrichment: string, field: string): ComparedField {
     this.facts.add(enrichment);
-    const fields = this.compared.get(enrichment) ?? new Set<string>();
-    this.compared.set(enrichment, fields.add(field));
+    const fields = this.compared.get(enrichment) ?? new Map<string, ComparedField>();
+    this.compared.set(enrichment, fields);
+    const compared = fields.get(field) ?? { field, path: field.split(".") };
+    fields.set(field, compared);
+    return compared;
   }
 
   add(other: NeedsBuilder): void {
@@ -80,7 +89,7 @@ class NeedsBuilder {
     for (const team of other.team) this.team.add(team);
     for (const [id, counter] of other.counters) this.counters.set(id, counter);
     for (const [enrichment, fields] of other.compared)
-      for (const field of fields) this.compare(enrichment, field);
+      for (const field of fields.keys()) this.compare(enrichment, field);
   }
 
   build(): ReadNeeds {
@@ -88,7 +97,9 @@ class NeedsBuilder {
       facts: [...this.facts],
       team: [...this.team],
       counters: [...this.counters.values()],
-      comparedFields: new Map([...this.compared].map(([enrichment, fields]) => [enrichment, [...fields]])),
+      comparedFields: new Map(
+        [...this.compared].map(([enrichment, fields]) => [enrichment, [...fields.values()]]),
+      ),
     };
   }
 }
@@ -290,8 +301,8 @@ function compileCondition(condition: Condition, lists: Policy["lists"], needs: N
   }
 
   if (condition.fact) {
-    needs.compare(condition.fact.enrichment, condition.fact.field);
-    tests.push(compileFactTest(condition.fact));
+    const { path } = needs.compare(condition.fact.enrichment, condition.fact.field);
+    tests.push(compileFactTest(condition.fact, path));
   }
 
   if (tests.length === 1) return tests[0] as Predicate;
@@ -299,9 +310,8 @@ function compileCondition(condition: Condition, lists: Policy["lists"], needs: N
 }
 
 /** A `fact` condition: the field's value, read from the enrichment's fact, against each test written. */
-function compileFactTest(test: FactTest): Predicate {
+function compileFactTest(test: FactTest, path: readonly string[]): Predicate {
   const { equals, atLeast, atMost } = test;
-  const path = test.field.split(".");
   const wanted = test.in && new Set<unknown>(test.in);
   return ({ facts }) => {
     const value = fieldAt(factOf(facts, test.enrichment), path);

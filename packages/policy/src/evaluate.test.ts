@@ -276,7 +276,9 @@ describe("fact: any enrichment's fact, field by field", () => {
       "PRE_SIGNUP",
     );
     expect(compiled.needs.facts).toEqual(["domain-age"]);
-    expect(compiled.needs.comparedFields).toEqual(new Map([["domain-age", ["ageDays"]]]));
+    expect(compiled.needs.comparedFields).toEqual(
+      new Map([["domain-age", [{ field: "ageDays", path: ["ageDays"] }]]]),
+    );
     const input = { view: requestView(req), facts: {}, team: {}, counts: new Map() };
     expect(evaluateUnless(compiled, input, new Set(["domain-age"]))).toBeUndefined();
   });

@@ -38,7 +38,7 @@ export interface PolicyFacts {
 export type FactName = keyof PolicyFacts | (string & {});
 
 /**
- * A field of a fact by its path (`"a.b".split(".")`, reaching into objects); undefined when the fact has no
+ * A field of a fact by its path (`a.b` as `["a", "b"]`, reaching into objects); undefined when the fact has no
  * such field of its own.
  */
 export function fieldAt(fact: unknown, path: readonly string[]): unknown {

@@ -1,4 +1,5 @@
 export {
+  type ComparedField,
   type CompiledPolicy,
   type CompiledTrigger,
   compilePolicy,
