@@ -201,7 +201,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     presence.close();
     lag.close();
     deadlines.close();
-    recent.close();
     announcements.close();
     local?.suspend();
     await writer.close();

@@ -1,17 +1,11 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { RecentAnswers } from "./recent-answers.js";
 
-const opened: RecentAnswers[] = [];
 afterEach(() => {
-  for (const recent of opened.splice(0)) recent.close();
   vi.useRealTimers();
 });
 
-function recentAnswers(generationMs?: number): RecentAnswers {
-  const recent = new RecentAnswers(generationMs);
-  opened.push(recent);
-  return recent;
-}
+const recentAnswers = (generationMs?: number) => new RecentAnswers(generationMs);
 
 describe("RecentAnswers", () => {
   it("returns the answer set for an interceptor id, and undefined for others", () => {
@@ -46,10 +40,12 @@ describe("RecentAnswers", () => {
     vi.useFakeTimers();
     const recent = recentAnswers();
     recent.set("ic_1", "A");
-    vi.advanceTimersByTime(99);
+    vi.advanceTimersByTime(49);
     expect(recent.get("ic_1")).toBe("A");
-    vi.advanceTimersByTime(1);
+    recent.set("ic_2", "B");
+    vi.advanceTimersByTime(51); // 100 ms since the generation began: both generations' time is up
     expect(recent.get("ic_1")).toBeUndefined();
+    expect(recent.get("ic_2")).toBeUndefined();
   });
 
   it("gives a promise of a pending answer however many rotations it takes, then the answer for two more", async () => {
@@ -77,12 +73,11 @@ describe("RecentAnswers", () => {
     await vi.waitFor(() => expect(recent.get("ic_1")).toBeUndefined(), { timeout: 500, interval: 5 });
   });
 
-  it("stops rotating once closed", () => {
+  it("sets no timer: an idle process is not woken for it", () => {
     vi.useFakeTimers();
     const recent = recentAnswers(100);
     recent.set("ic_1", "A");
-    recent.close();
-    vi.advanceTimersByTime(1_000);
-    expect(recent.get("ic_1")).toBe("A");
+    recent.get("ic_1");
+    expect(vi.getTimerCount()).toBe(0);
   });
 });
