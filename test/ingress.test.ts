@@ -249,6 +249,33 @@ describe("warm cache", () => {
     });
   });
 
+  it("decides on a fact not looked up yet with known: false, for requests that have its subject", async () => {
+    const policy = policySchema.parse({
+      version: 1,
+      triggers: {
+        PRE_SIGNUP: {
+          onMiss: { waitMs: 0, afterWait: "evaluate" },
+          rules: [
+            {
+              name: "ip-not-looked-up",
+              when: { fact: { enrichment: "ip-reputation", known: false } },
+              outcome: { decision: "DENY", reason: "ip.unknown" },
+            },
+          ],
+        },
+      },
+    });
+    const { app, keys } = await ingress({}, policy);
+    const known = "203.0.113.10";
+    await writeFact(redis, keys, keys.fact("ip-reputation", 2, known), { ...UNKNOWN_IP, ip: known }, 60);
+    const answer = async (context: Record<string, unknown>) =>
+      (await send(app, "/pre-signup", body("PRE_SIGNUP_NEW_USER", context))).answer.decision;
+    expect(await answer({ ip_address: "203.0.113.11" })).toBe("DENY");
+    expect(await answer({ ip_address: known })).toBe("ALLOW");
+    // No address in the request: nothing to look up, so not "not looked up yet" either.
+    expect(await answer({ ip_address: null })).toBe("ALLOW");
+  });
+
   it("adds the cached claims to PRE_SESSION_CREATION", async () => {
     const { app, keys } = await ingress();
     const claims = { subscription_tier: "enterprise", feature_flags: ["api_access"] };

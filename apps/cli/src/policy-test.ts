@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
 import { type InterceptorAnswer, parseInterceptorRequest } from "@gatehouse/contracts";
-import { ENRICHMENT_NAMES, enrichmentByName } from "@gatehouse/enrichments";
+import { ENRICHMENTS, enrichmentByName } from "@gatehouse/enrichments";
 import {
   type CompiledPolicy,
   compilePolicy,
@@ -171,7 +171,7 @@ function report(policy: string, version: string, cases: CaseResult[]): PolicyTes
 export async function testPolicy(policyFile: string, caseArgs: readonly string[]): Promise<PolicyTestReport> {
   const files = caseFiles(caseArgs);
   const loaded = await loadVersionedPolicyFile(policyFile);
-  const policy = compilePolicy(loaded.policy, { enrichments: ENRICHMENT_NAMES, file: policyFile });
+  const policy = compilePolicy(loaded.policy, { enrichments: ENRICHMENTS, file: policyFile });
   return report(
     policyFile,
     loaded.version,

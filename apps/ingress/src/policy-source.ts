@@ -1,5 +1,5 @@
 import { unwatchFile, watchFile } from "node:fs";
-import { ENRICHMENT_NAMES } from "@gatehouse/enrichments";
+import { ENRICHMENTS } from "@gatehouse/enrichments";
 import {
   type CompiledPolicy,
   compilePolicy,
@@ -26,7 +26,7 @@ export function loadedPolicy(
   file?: string,
 ): LoadedPolicy {
   return {
-    compiled: compilePolicy(policy, { enrichments: ENRICHMENT_NAMES, ...(file && { file }) }),
+    compiled: compilePolicy(policy, { enrichments: ENRICHMENTS, ...(file && { file }) }),
     version,
   };
 }

@@ -1,4 +1,4 @@
-import type { Decision, TriggerPoint } from "@gatehouse/contracts";
+import type { Decision, InterceptorRequest, TriggerPoint } from "@gatehouse/contracts";
 import { AddressMatcher } from "./address-matcher.js";
 import type { Condition, FactTest, Velocity, VelocitySubject } from "./condition-schema.js";
 import { coveredBy, DomainSet } from "./domain-set.js";
@@ -104,25 +104,33 @@ class NeedsBuilder {
   }
 }
 
+/** What compiling a condition needs besides the condition. */
+interface CompileContext {
+  readonly lists: Policy["lists"];
+  /** Whether a request has a subject for the enrichment (its package's `fromRequest` finds one). */
+  readonly hasSubject: (enrichment: string) => (view: RequestView) => boolean;
+}
+
 const lowerSet = (values: readonly string[]) => new Set(values.map((value) => value.toLowerCase()));
 const oneOf = <T>(values: readonly T[] | undefined, wanted: readonly T[]) =>
   values?.some((value) => wanted.includes(value)) ?? false;
 
 /** Every field written must hold; fields are compiled to small closures once per policy load. */
-function compileCondition(condition: Condition, lists: Policy["lists"], needs: NeedsBuilder): Predicate {
+function compileCondition(condition: Condition, context: CompileContext, needs: NeedsBuilder): Predicate {
   const tests: Predicate[] = [];
+  const { lists } = context;
   const list = (name: string | undefined) => (name === undefined ? [] : (lists[name] ?? []));
 
   if (condition.all) {
-    const parts = condition.all.map((c) => compileCondition(c, lists, needs));
+    const parts = condition.all.map((c) => compileCondition(c, context, needs));
     tests.push((input) => parts.every((part) => part(input)));
   }
   if (condition.any) {
-    const parts = condition.any.map((c) => compileCondition(c, lists, needs));
+    const parts = condition.any.map((c) => compileCondition(c, context, needs));
     tests.push((input) => parts.some((part) => part(input)));
   }
   if (condition.not) {
-    const part = compileCondition(condition.not, lists, needs);
+    const part = compileCondition(condition.not, context, needs);
     tests.push((input) => !part(input));
   }
 
@@ -300,9 +308,20 @@ function compileCondition(condition: Condition, lists: Policy["lists"], needs: N
     tests.push(({ counts }) => (counts.get(id) ?? 0) > velocity.over);
   }
 
-  if (condition.fact) {
-    const { path } = needs.compare(condition.fact.enrichment, condition.fact.field);
-    tests.push(compileFactTest(condition.fact, path));
+  const fact = condition.fact;
+  if (fact) {
+    needs.facts.add(fact.enrichment);
+    if (fact.known !== undefined) {
+      const { enrichment, known } = fact;
+      const hasSubject = context.hasSubject(enrichment);
+      tests.push(
+        ({ view, facts }) => hasSubject(view) && (factOf(facts, enrichment) !== undefined) === known,
+      );
+    }
+    if (fact.field !== undefined) {
+      const { path } = needs.compare(fact.enrichment, fact.field);
+      tests.push(compileFactTest(fact, path));
+    }
   }
 
   if (tests.length === 1) return tests[0] as Predicate;
@@ -344,7 +363,7 @@ function compileOutcome(outcome: Outcome, needs: NeedsBuilder): CompiledOutcome 
 function compileTrigger(
   trigger: TriggerPoint,
   policy: TriggerPolicy,
-  lists: Policy["lists"],
+  context: CompileContext,
 ): CompiledTrigger {
   const needs = new NeedsBuilder();
   const rules = policy.rules.map((rule) => {
@@ -353,7 +372,7 @@ function compileTrigger(
       name: rule.name,
       shadow: rule.shadow,
       outcome: compileOutcome(rule.outcome, own),
-      test: compileCondition(rule.when, lists, own),
+      test: compileCondition(rule.when, context, own),
       reads: own.facts,
     };
     needs.add(own);
@@ -372,28 +391,39 @@ function compileTrigger(
   };
 }
 
+/** What compiling needs of an enrichment package: whether a request has a subject for it. */
+export interface RegisteredEnrichment {
+  fromRequest(request: InterceptorRequest): unknown;
+}
+
 export interface CompileOptions {
   /**
-   * The registered enrichments: a `fact` condition naming another is refused (a `PolicyError`), not left to
-   * match nothing. Unchecked when not given.
+   * The registered enrichments, by name: a `fact` condition naming another is refused (a `PolicyError`),
+   * not left to match nothing. Unchecked when not given; a `known` test then takes every request to have a
+   * subject for the enrichment.
    */
-  readonly enrichments?: readonly string[];
+  readonly enrichments?: Readonly<Record<string, RegisteredEnrichment>>;
   /** The policy's file, for the error. */
   readonly file?: string;
 }
 
 /** Turns a validated policy into predicates and read needs, once per load: evaluation then allocates little. */
 export function compilePolicy(policy: Policy, options: CompileOptions = {}): CompiledPolicy {
+  const { enrichments } = options;
+  const context: CompileContext = {
+    lists: policy.lists,
+    hasSubject: (name) => {
+      const enrichment = enrichments && Object.hasOwn(enrichments, name) ? enrichments[name] : undefined;
+      return enrichment ? (view) => enrichment.fromRequest(view.request) !== undefined : () => true;
+    },
+  };
   const triggers = new Map<TriggerPoint, CompiledTrigger>();
   for (const [trigger, triggerPolicy] of Object.entries(policy.triggers)) {
     if (triggerPolicy)
-      triggers.set(
-        trigger as TriggerPoint,
-        compileTrigger(trigger as TriggerPoint, triggerPolicy, policy.lists),
-      );
+      triggers.set(trigger as TriggerPoint, compileTrigger(trigger as TriggerPoint, triggerPolicy, context));
   }
-  if (options.enrichments) {
-    const registered = new Set(options.enrichments);
+  if (enrichments) {
+    const registered = new Set(Object.keys(enrichments));
     const problems: string[] = [];
     for (const [trigger, compiled] of triggers) {
       for (const rule of compiled.rules) {
@@ -401,7 +431,7 @@ export function compilePolicy(policy: Policy, options: CompileOptions = {}): Com
           if (!registered.has(name))
             problems.push(
               `triggers.${trigger}, rule "${rule.name}": no enrichment named "${name}" is registered ` +
-                `(registered: ${options.enrichments.join(", ")})`,
+                `(registered: ${[...registered].join(", ")})`,
             );
         }
       }

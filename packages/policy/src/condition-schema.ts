@@ -98,7 +98,7 @@ export interface Condition {
   /**
    * A field of any registered enrichment's fact — one added by a package of the team's own included — for
    * what the conditions above do not name. Every test written must hold; a fact not cached, or without the
-   * field, matches nothing (`onMiss` decides meanwhile).
+   * field, matches nothing (`onMiss` decides meanwhile), except where `known: false` asks for exactly that.
    */
   fact?: FactTest;
 }
@@ -106,12 +106,18 @@ export interface Condition {
 export interface FactTest {
   /** The enrichment's name, as registered (`domain-age`). */
   enrichment: string;
-  /** The field of its fact; dots reach into objects (`claims.plan`). */
-  field: string;
+  /** The field of its fact; dots reach into objects (`claims.plan`). Needed by every test but `known`. */
+  field?: string;
   equals?: string | number | boolean;
   in?: (string | number)[];
   atLeast?: number;
   atMost?: number;
+  /**
+   * true: the enrichment's fact about the request's subject is cached; false: the request has a subject for
+   * it (its package's `fromRequest` finds one) and no fact about it is cached (yet). A request without such a
+   * subject matches neither.
+   */
+  known?: boolean;
 }
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
@@ -120,7 +126,8 @@ const factTestSchema = z
     enrichment: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, "an enrichment's name: kebab-case"),
     field: z
       .string()
-      .regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, "a field name, or names joined by dots"),
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, "a field name, or names joined by dots")
+      .optional(),
     equals: scalar.optional(),
     in: z
       .array(z.union([z.string(), z.number()]))
@@ -128,11 +135,25 @@ const factTestSchema = z
       .optional(),
     atLeast: z.number().optional(),
     atMost: z.number().optional(),
+    known: z.boolean().optional(),
   })
-  .refine(
-    (test) => [test.equals, test.in, test.atLeast, test.atMost].some((value) => value !== undefined),
-    "names no test: equals, in, atLeast or atMost",
-  );
+  .superRefine((test, context) => {
+    const valueTests = [test.equals, test.in, test.atLeast, test.atMost].some((value) => value !== undefined);
+    if (!valueTests && test.known === undefined)
+      context.addIssue({ code: "custom", message: "names no test: equals, in, atLeast, atMost or known" });
+    else if (valueTests && test.field === undefined)
+      context.addIssue({
+        code: "custom",
+        path: ["field"],
+        message: "equals, in, atLeast and atMost need a field",
+      });
+    else if (!valueTests && test.field !== undefined)
+      context.addIssue({
+        code: "custom",
+        path: ["field"],
+        message: "a field needs a test: equals, in, atLeast or atMost",
+      });
+  });
 
 const velocitySchema = z.strictObject({
   per: z.enum(VELOCITY_SUBJECTS),

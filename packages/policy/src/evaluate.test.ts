@@ -283,6 +283,36 @@ describe("fact: any enrichment's fact, field by field", () => {
     expect(evaluateUnless(compiled, input, new Set(["domain-age"]))).toBeUndefined();
   });
 
+  it("known: false matches a request with a subject for the enrichment and no fact cached; known: true a cached fact", () => {
+    // The team's package finds its subject in the request's IP address, as ip-reputation does.
+    const enrichments = {
+      "domain-age": { fromRequest: (r: InterceptorRequest) => r.interceptor_context.ip_address ?? undefined },
+    };
+    const decide = (known: boolean, on: InterceptorRequest, facts: PolicyFacts) => {
+      const policy = policySchema.parse(denyWhen({ fact: { enrichment: "domain-age", known } }));
+      const compiled = compilePolicy(policy, { enrichments }).triggers.get("PRE_SIGNUP") as CompiledTrigger;
+      expect(compiled.needs.facts).toEqual(["domain-age"]);
+      expect(compiled.needs.comparedFields.size).toBe(0);
+      return evaluate(compiled, { view: requestView(on), facts, team: {}, counts: new Map() }).answer
+        .decision;
+    };
+    const noSubject = request("PRE_SIGNUP_NEW_USER", { ip_address: null });
+    const cached = domainAge({ ageDays: 3 });
+    expect(decide(false, req, {})).toBe("DENY");
+    expect(decide(false, req, cached)).toBe("ALLOW");
+    expect(decide(false, noSubject, {})).toBe("ALLOW");
+    expect(decide(true, req, cached)).toBe("DENY");
+    expect(decide(true, req, {})).toBe("ALLOW");
+    expect(decide(true, noSubject, cached)).toBe("ALLOW");
+  });
+
+  it("known beside a field's test: both must hold", () => {
+    const when = { fact: { enrichment: "domain-age", known: true, field: "ageDays", atMost: 30 } };
+    expect(signupDecision(when, req, domainAge({ ageDays: 3 }))).toBe("DENY");
+    expect(signupDecision(when, req, domainAge({ ageDays: 300 }))).toBe("ALLOW");
+    expect(signupDecision(when, req, {})).toBe("ALLOW");
+  });
+
   it("reads fields the built-in conditions do not name, of the shipped enrichments too", () => {
     const when = { fact: { enrichment: "email-domain", field: "registrable", equals: "acme.test" } };
     expect(signupDecision(when, req, emailFact())).toBe("DENY");
@@ -295,15 +325,19 @@ describe("compilePolicy with the registered enrichments", () => {
     denyWhen({ fact: { enrichment: "domain-age", field: "ageDays", atMost: 30 } }),
   );
 
+  const registered = (...names: string[]) =>
+    Object.fromEntries(names.map((name) => [name, { fromRequest: () => name }]));
+
   it("refuses a fact condition naming an enrichment that is not registered, saying which are", () => {
     expect(() =>
-      compilePolicy(policy, { enrichments: ["email-domain", "ip-reputation"], file: "p.yaml" }),
+      compilePolicy(policy, { enrichments: registered("email-domain", "ip-reputation"), file: "p.yaml" }),
     ).toThrow(
       'invalid policy p.yaml:\n  triggers.PRE_SIGNUP, rule "r": no enrichment named "domain-age" is registered ' +
         "(registered: email-domain, ip-reputation)",
     );
     expect(
-      compilePolicy(policy, { enrichments: ["domain-age"] }).triggers.get("PRE_SIGNUP")?.needs.facts,
+      compilePolicy(policy, { enrichments: registered("domain-age") }).triggers.get("PRE_SIGNUP")?.needs
+        .facts,
     ).toEqual(["domain-age"]);
   });
 
@@ -312,8 +346,17 @@ describe("compilePolicy with the registered enrichments", () => {
       const parsed = policySchema.safeParse(denyWhen({ fact }));
       return parsed.success ? [] : parsed.error.issues.map((issue) => issue.message);
     };
+    expect(problems({ enrichment: "domain-age" })).toEqual([
+      "names no test: equals, in, atLeast, atMost or known",
+    ]);
     expect(problems({ enrichment: "domain-age", field: "ageDays" })).toEqual([
-      "names no test: equals, in, atLeast or atMost",
+      "names no test: equals, in, atLeast, atMost or known",
+    ]);
+    expect(problems({ enrichment: "domain-age", field: "ageDays", known: true })).toEqual([
+      "a field needs a test: equals, in, atLeast or atMost",
+    ]);
+    expect(problems({ enrichment: "domain-age", atMost: 30 })).toEqual([
+      "equals, in, atLeast and atMost need a field",
     ]);
     expect(problems({ enrichment: "Domain Age", field: "ageDays", equals: 1 })).toEqual([
       "an enrichment's name: kebab-case",

@@ -23,7 +23,7 @@ export class RequestView {
   #scopes?: readonly string[];
   #memberships?: readonly Membership[];
 
-  constructor(private readonly request: InterceptorRequest) {}
+  constructor(readonly request: InterceptorRequest) {}
 
   get #context() {
     return this.request.interceptor_context;
