@@ -9,6 +9,7 @@ import { USAGE } from "./help.js";
 import { policyCommand } from "./policy-command.js";
 import { sendCommand } from "./send-command.js";
 import { signCommand } from "./sign-command.js";
+import { warmCommand } from "./warm-command.js";
 
 export { EXIT_NETWORK, EXIT_NOT_FOUND, EXIT_OK, EXIT_POLICY_FAILED, EXIT_USAGE } from "./exit-codes.js";
 
@@ -18,6 +19,7 @@ const commands: Record<string, (args: string[], env: CliEnv, io: CliIo) => Promi
   facts: factsCommand,
   send: sendCommand,
   sign: signCommand,
+  warm: warmCommand,
 };
 
 /** Parses argv (without `node` and the script) and runs the command; resolves to the exit code. */
@@ -30,7 +32,9 @@ export async function runCli(argv: readonly string[], env: CliEnv, io: CliIo): P
   try {
     const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
     if (command === undefined)
-      throw new UsageError(`unknown command "${name}": expected send, sign, policy, explain, facts or help`);
+      throw new UsageError(
+        `unknown command "${name}": expected send, sign, policy, explain, facts, warm or help`,
+      );
     return await command(args, env, io);
   } catch (error) {
     if (error instanceof UsageError) {

@@ -1,7 +1,7 @@
-import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import { CsvError, parse } from "csv-parse/sync";
 import { UsageError } from "./errors/usage-error.js";
+import { readTextFile } from "./read-text-file.js";
 
 /** The two lists of the admin API's bulk body, and of a facts file. */
 export type FactList = "organizations" | "users";
@@ -34,14 +34,7 @@ const LIST_OF_KIND: Record<string, FactList> = { organization: "organizations", 
  * throws a {@link UsageError}; records with problems of their own are listed in `problems`.
  */
 export function readFactsFile(path: string): FactsFile {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    throw new UsageError(
-      `${path}: cannot read the file (${(error as { code?: string }).code ?? String(error)})`,
-    );
-  }
+  const text = readTextFile(path);
   const type = extname(path).toLowerCase();
   if (type === ".json") return parseFactsJson(text, path);
   if (type === ".csv") return parseFactsCsv(text, path);

@@ -16,6 +16,9 @@ Usage:
                                      file through the ingress's admin API ($GATEHOUSE_ADMIN_TOKEN)
   gatehouse facts get|delete organization|user <id>
                                      print (as JSON) or delete the facts about one of them
+  gatehouse warm <file…> [--enrichment <name>] [--refresh] [--wait <s>] [--dry-run] [--json]
+                                     ask the workers for the facts of the emails and IPs in .txt or
+                                     .csv files before traffic comes (reads $REDIS_URL)
   gatehouse help                     this text
 
 Triggers: ${TRIGGER_SLUGS.join(", ")}
@@ -54,6 +57,17 @@ request (default 1000); --dry-run check only; --json. Every record is checked be
          or user; allowedDomains separated by ";" or spaces; claims a JSON object. Errors name the line.
   Exit codes: 2 a problem in the file or a refused token, 4 no such organization or user.
 
+warm: what requests carrying these values would need, asked of the workers through the ingress's
+queues, each subject once (reads $REDIS_URL under $GATEHOUSE_KEY_PREFIX, like explain). Every line is
+checked before anything is enqueued; a fact cached and not yet due for refresh is skipped.
+  .txt   an email address or an IP address per line; blank lines and # comments skipped
+  .csv   header naming any of email,ip,org,user,client (as send's flags); an empty cell is left out
+  --enrichment <name>  only this enrichment (repeatable; default: every registered one)
+  --refresh            ask for cached facts too
+  --wait <s>           then wait up to s seconds for the facts to be written
+  --dry-run            count what would be asked for; enqueue nothing
+  Exit codes: 1 Redis unreachable, or facts still not written after --wait; 2 a problem in a file.
+
 Examples:
   gatehouse send pre-signup --email jane@mailinator.com
   gatehouse send pre-session-creation --user usr_123 --org org_456 --json
@@ -61,4 +75,5 @@ Examples:
   gatehouse sign pre-user-invitation --email bob@example.com --url https://gatehouse.example.com
   gatehouse policy test infra/policy/default.yaml policy-cases/
   gatehouse explain 5f1c0a52-… --test
+  gatehouse warm signups-last-90-days.csv --wait 120
 `;

@@ -1,10 +1,10 @@
-import { readFileSync } from "node:fs";
 import type { TriggerPoint } from "@gatehouse/contracts";
 import { parseSecrets, SignatureConfigError, sign } from "@gatehouse/signature";
 import { buildRequestBody, type RequestBody } from "./build-request.js";
 import type { CliEnv } from "./env.js";
 import { UsageError } from "./errors/usage-error.js";
 import { parseTrigger } from "./interceptor-route.js";
+import { readTextFile } from "./read-text-file.js";
 
 /** The flags `send` and `sign` share: where, with which secret, and what goes into the body. */
 export const requestOptions = {
@@ -56,13 +56,7 @@ export function parseFlags<T>(parse: () => T): T {
 }
 
 function readBodyFile(path: string): RequestBody {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    const reason = (error as { code?: string }).code ?? String(error);
-    throw new UsageError(`--body ${path}: cannot read the file (${reason})`, "--body");
-  }
+  const text = readTextFile(path, `--body ${path}`, "--body");
   let value: unknown;
   try {
     value = JSON.parse(text);

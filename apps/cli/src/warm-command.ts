@@ -1,0 +1,253 @@
+import { parseArgs } from "node:util";
+import type { CliIo } from "./cli-io.js";
+import type { CliEnv } from "./env.js";
+import { NetworkError } from "./errors/network-error.js";
+import { UsageError } from "./errors/usage-error.js";
+import { EXIT_NETWORK, EXIT_OK, EXIT_USAGE } from "./exit-codes.js";
+import type { FileProblem } from "./facts-file.js";
+import { USAGE } from "./help.js";
+import { parseFlags } from "./request-flags.js";
+import { readWarmFile, type WarmRow } from "./warm-file.js";
+
+/** Problems printed before "… and N more". */
+const PROBLEMS_SHOWN = 20;
+/** How often `--wait` looks for the facts. */
+const WAIT_POLL_MS = 250;
+/** Fact keys read per MGET. */
+const READ_CHUNK = 1_000;
+
+const plural = (count: number, word: string) =>
+  `${count.toLocaleString("en-US")} ${word}${count === 1 ? "" : "s"}`;
+
+/** What warming did for one enrichment. */
+interface EnrichmentSummary {
+  enrichment: string;
+  subjects: number;
+  cached: number;
+  added: number;
+  deduplicated: number;
+  failed: number;
+  /** With `--wait`: facts written by the end of the wait, of those asked for. */
+  written?: number;
+}
+
+/**
+ * `gatehouse warm <file>… [--enrichment <name>]… [--refresh] [--wait <s>] [--dry-run] [--json]`: asks the
+ * workers, ahead of traffic, for the facts that requests carrying the file's values would need — every
+ * registered enrichment whose `fromRequest` finds a subject in a line, each subject once — through the same
+ * queues and deduplication as the ingress. Subjects whose fact is cached and not yet due for refresh are
+ * skipped unless `--refresh`. `--wait` then waits up to that many seconds for the facts to be written. Exit
+ * 0 done (with `--wait`: every fact written), 1 Redis unreachable or facts still missing after the wait, 2 a
+ * problem in a file (nothing is enqueued) or on the command line.
+ */
+export async function warmCommand(args: string[], env: CliEnv, io: CliIo): Promise<number> {
+  const { values, positionals: files } = parseFlags(() =>
+    parseArgs({
+      args,
+      options: {
+        enrichment: { type: "string", multiple: true },
+        refresh: { type: "boolean" },
+        wait: { type: "string" },
+        "dry-run": { type: "boolean" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+      allowPositionals: true,
+      strict: true,
+    }),
+  );
+  if (values.help) {
+    io.stdout(USAGE);
+    return EXIT_OK;
+  }
+  if (files.length === 0) throw new UsageError("warm: missing <file>: a .txt or .csv of emails and IPs");
+  const waitSeconds = values.wait === undefined ? undefined : Number(values.wait);
+  if (
+    waitSeconds !== undefined &&
+    !(Number.isInteger(waitSeconds) && waitSeconds >= 1 && waitSeconds <= 3_600)
+  )
+    throw new UsageError(
+      `--wait: "${values.wait}" must be a whole number of seconds from 1 to 3600`,
+      "--wait",
+    );
+
+  // Loaded on use: the enrichments and a Redis client would slow every other command's start.
+  const [
+    { ENRICHMENTS, enrichmentByName },
+    { cacheKeys, decodeFact },
+    { Enqueuer, factKey },
+    { getMany },
+    { connectAuditRedis, redisDisplay },
+  ] = await Promise.all([
+    import("@gatehouse/enrichments"),
+    import("@gatehouse/decision-cache"),
+    import("@gatehouse/enrichment-sdk"),
+    import("@gatehouse/redis"),
+    import("./explain-audit.js"),
+  ]);
+  const names = values.enrichment ?? Object.keys(ENRICHMENTS);
+  const enrichments = names.map((name) => {
+    const enrichment = enrichmentByName(name);
+    if (!enrichment)
+      throw new UsageError(
+        `--enrichment: no enrichment named "${name}" (registered: ${Object.keys(ENRICHMENTS).join(", ")})`,
+        "--enrichment",
+      );
+    return enrichment;
+  });
+
+  const rows: WarmRow[] = [];
+  const problems: { file: string; problem: FileProblem }[] = [];
+  for (const file of files) {
+    const read = readWarmFile(file);
+    rows.push(...read.rows);
+    problems.push(...read.problems.map((problem) => ({ file, problem })));
+  }
+  if (problems.length > 0) {
+    const lines = problems
+      .slice(0, PROBLEMS_SHOWN)
+      .map(({ file, problem }) => `  ${file} ${problem.where}: ${problem.message}`);
+    if (problems.length > PROBLEMS_SHOWN) lines.push(`  … and ${problems.length - PROBLEMS_SHOWN} more`);
+    io.stderr(
+      `gatehouse: ${plural(problems.length, "problem")}; nothing was enqueued\n${lines.join("\n")}\n`,
+    );
+    return EXIT_USAGE;
+  }
+
+  // Each enrichment's subjects, once each, by fact key.
+  const keys = cacheKeys(env.keyPrefix);
+  const plans = enrichments.map((enrichment) => {
+    const subjects = new Map<string, unknown>();
+    for (const { request } of rows) {
+      const input = enrichment.fromRequest(request);
+      if (input !== undefined) subjects.set(factKey(keys, enrichment, input), input);
+    }
+    return { enrichment, subjects };
+  });
+
+  const target = { url: env.redisUrl, ...(env.redisClusterNodes && { clusterNodes: env.redisClusterNodes }) };
+  // The connection `explain` makes: it fails at once, not after retries, when Redis is gone.
+  const redis = await connectAuditRedis(target);
+  const unreachable = (error: unknown): never => {
+    throw new NetworkError(redisDisplay(target), (error as Error).message, { cause: error });
+  };
+  const enqueuer = new Enqueuer({ connection: redis, keyPrefix: keys.prefix });
+  try {
+    const summaries: EnrichmentSummary[] = [];
+    const asked: string[] = [];
+    // What each key asked for held then: the wait is over for it once it holds something else.
+    const before = new Map<string, string | null>();
+    for (const { enrichment, subjects } of plans) {
+      const summary: EnrichmentSummary = {
+        enrichment: enrichment.name,
+        subjects: subjects.size,
+        cached: 0,
+        added: 0,
+        deduplicated: 0,
+        failed: 0,
+      };
+      summaries.push(summary);
+      const factKeys = [...subjects.keys()];
+      const stored = await read(factKeys).catch(unreachable);
+      const now = Date.now();
+      const toAsk = factKeys.filter((key, index) => {
+        const raw = stored[index] ?? null;
+        const record = raw === null ? undefined : decodeFact(raw);
+        // Not cached, or due for refresh (or --refresh): asked for.
+        const ask = values.refresh === true || !record || now > record.refreshAt;
+        if (ask) before.set(key, raw);
+        return ask;
+      });
+      summary.cached = subjects.size - toAsk.length;
+      if (values["dry-run"]) continue;
+      const results = await Promise.all(toAsk.map((key) => enqueuer.enqueue(enrichment, subjects.get(key))));
+      for (const [index, result] of results.entries()) {
+        summary[result]++;
+        if (result !== "failed") asked.push(toAsk[index] as string);
+      }
+      if (summary.failed > 0 && redis.status !== "ready") unreachable(new Error("the connection was lost"));
+    }
+
+    let missing = 0;
+    if (waitSeconds !== undefined && !values["dry-run"]) {
+      const until = Date.now() + waitSeconds * 1000;
+      let waiting = asked;
+      for (;;) {
+        const current = await read(waiting).catch(unreachable);
+        waiting = waiting.filter((key, index) => (current[index] ?? null) === before.get(key));
+        if (waiting.length === 0 || Date.now() >= until) break;
+        await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
+      }
+      missing = waiting.length;
+      const still = new Set(waiting);
+      for (const [index, { subjects }] of plans.entries()) {
+        const summary = summaries[index] as EnrichmentSummary;
+        const pending = [...subjects.keys()].filter((key) => still.has(key)).length;
+        summary.written = summary.added + summary.deduplicated - pending;
+      }
+    }
+
+    print(io, {
+      files,
+      rows: rows.length,
+      summaries,
+      dryRun: values["dry-run"] === true,
+      missing,
+      waitSeconds,
+      json: values.json === true,
+    });
+    return missing > 0 ? EXIT_NETWORK : EXIT_OK;
+  } finally {
+    await enqueuer.close();
+    redis.disconnect();
+  }
+
+  /** The values of `factKeys`, in order (null: none), a chunk of keys per command. */
+  async function read(factKeys: string[]): Promise<(string | null)[]> {
+    const values: (string | null)[] = [];
+    for (let from = 0; from < factKeys.length; from += READ_CHUNK)
+      values.push(...(await getMany(redis, factKeys.slice(from, from + READ_CHUNK))));
+    return values;
+  }
+}
+
+function print(
+  io: CliIo,
+  run: {
+    files: string[];
+    rows: number;
+    summaries: EnrichmentSummary[];
+    dryRun: boolean;
+    missing: number;
+    waitSeconds: number | undefined;
+    json: boolean;
+  },
+): void {
+  if (run.json) {
+    const { files, rows, summaries, dryRun, missing } = run;
+    io.stdout(`${JSON.stringify({ files, lines: rows, dryRun, enrichments: summaries, missing })}\n`);
+    return;
+  }
+  const lines = [`${run.files.join(", ")}: ${plural(run.rows, "line")}`];
+  for (const s of run.summaries) {
+    const parts = [`${plural(s.subjects, "subject")}`, `${s.cached.toLocaleString("en-US")} cached`];
+    if (run.dryRun)
+      parts.push(`${(s.subjects - s.cached).toLocaleString("en-US")} to ask for (--dry-run: none asked)`);
+    else {
+      parts.push(`${plural(s.added, "job")} added`);
+      if (s.deduplicated > 0) parts.push(`${s.deduplicated.toLocaleString("en-US")} already queued`);
+      if (s.failed > 0) parts.push(`${s.failed.toLocaleString("en-US")} failed`);
+      if (s.written !== undefined && s.added + s.deduplicated > 0)
+        parts.push(`${s.written.toLocaleString("en-US")} written`);
+    }
+    lines.push(`  ${s.enrichment}: ${parts.join(", ")}`);
+  }
+  if (run.waitSeconds !== undefined && !run.dryRun) {
+    lines.push(
+      run.missing === 0
+        ? "every fact asked for is written"
+        : `${plural(run.missing, "fact")} still not written after ${run.waitSeconds} s: are the workers running?`,
+    );
+  }
+  io.stdout(`${lines.join("\n")}\n`);
+}
