@@ -1,4 +1,7 @@
 import { randomUUID } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { cacheKeys, counterKeys, writeFact } from "@gatehouse/decision-cache";
 import { bullPrefix, factKey, queueName } from "@gatehouse/enrichment-sdk";
 import { ENRICHMENTS } from "@gatehouse/enrichments";
@@ -194,6 +197,48 @@ describe("on a Redis Cluster", () => {
       delayed: 0,
       failed: counts.failed,
     });
+  });
+
+  it("warms the cache from a file with gatehouse warm: one job per subject, every fact written", async () => {
+    const keys = cacheKeys(`w${randomUUID().slice(0, 8)}`);
+    const domains = Array.from({ length: 6 }, (_, i) => `warm${i}-${suffix}.example`);
+    const dnsWithMx = await startStubDnsServer(
+      Object.fromEntries(domains.map((domain) => [domain, { mx: [[10, `mx.${domain}`]] }])),
+    );
+    cleanups.push(() => dnsWithMx.close());
+    const running = await startWorkers(
+      parseWorkerEnv({
+        REDIS_URL: "redis://unused.invalid:6379",
+        REDIS_CLUSTER_NODES: cluster.nodes.join(","),
+        GATEHOUSE_KEY_PREFIX: keys.prefix,
+        LOG_LEVEL: "silent",
+        GATEHOUSE_ENRICHMENTS: "email-domain",
+        GATEHOUSE_WARM: "false",
+        GATEHOUSE_DNS_SERVERS: dnsWithMx.address,
+      }),
+      log,
+    );
+    cleanups.push(() => running.close());
+    const file = join(mkdtempSync(join(tmpdir(), "warm-cluster-")), "signups.txt");
+    // Two addresses per domain: one job each all the same.
+    writeFileSync(file, domains.flatMap((domain) => [`a@${domain}`, `b@${domain}`]).join("\n"));
+
+    const warmed = await runCliCollecting(
+      ["warm", file, "--enrichment", "email-domain", "--wait", "20", "--json"],
+      cliEnv({ redisClusterNodes: [...cluster.nodes], keyPrefix: keys.prefix }),
+    );
+    expect(warmed.stderr).toBe("");
+    expect(warmed.code).toBe(0);
+    expect(JSON.parse(warmed.stdout)).toMatchObject({
+      lines: 12,
+      missing: 0,
+      enrichments: [{ enrichment: "email-domain", subjects: 6, cached: 0, added: 6, written: 6 }],
+    });
+    const facts = await getMany(
+      redis,
+      domains.map((domain) => factKey(keys, ENRICHMENTS["email-domain"], { domain })),
+    );
+    expect(facts.every((raw) => raw?.includes('"mx":"present"'))).toBe(true);
   });
 
   it("counts velocity once per interceptor id, whatever node the counters live on", async () => {
