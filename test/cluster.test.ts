@@ -66,6 +66,22 @@ async function ingress(policy: Policy = DEFAULT_POLICY) {
   return { app, keys: cacheKeys(env.GATEHOUSE_KEY_PREFIX) };
 }
 
+/** The email-domain enrichment's workers on the cluster, under `prefix`, asking `dnsServer` for MX records. */
+async function emailDomainWorkers(prefix: string, dnsServer: string) {
+  const source = {
+    REDIS_URL: "redis://unused.invalid:6379",
+    REDIS_CLUSTER_NODES: cluster.nodes.join(","),
+    GATEHOUSE_KEY_PREFIX: prefix,
+    LOG_LEVEL: "silent",
+    GATEHOUSE_ENRICHMENTS: "email-domain",
+    GATEHOUSE_WARM: "false",
+    GATEHOUSE_DNS_SERVERS: dnsServer,
+  };
+  const running = await startWorkers(parseWorkerEnv(source), log);
+  cleanups.push(() => running.close());
+  return running;
+}
+
 describe("on a Redis Cluster", () => {
   it("reads many keys spread over the nodes in order (the copies in memory are read again this way)", async () => {
     const background = createRedis({ url: "", clusterNodes: cluster.nodes }, "background");
@@ -163,17 +179,7 @@ describe("on a Redis Cluster", () => {
       },
     });
     const { app, keys } = await ingress(policy);
-    const source = {
-      REDIS_URL: "redis://unused.invalid:6379",
-      REDIS_CLUSTER_NODES: cluster.nodes.join(","),
-      GATEHOUSE_KEY_PREFIX: keys.prefix,
-      LOG_LEVEL: "silent",
-      GATEHOUSE_ENRICHMENTS: "email-domain",
-      GATEHOUSE_WARM: "false",
-      GATEHOUSE_DNS_SERVERS: dns.address,
-    };
-    const running = await startWorkers(parseWorkerEnv(source), log);
-    cleanups.push(() => running.close());
+    const running = await emailDomainWorkers(keys.prefix, dns.address);
     const burst = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
         send(app, "/pre-signup", body("PRE_SIGNUP_NEW_USER", { user_email: `u${i}@${newDomain}` })),
@@ -206,19 +212,7 @@ describe("on a Redis Cluster", () => {
       Object.fromEntries(domains.map((domain) => [domain, { mx: [[10, `mx.${domain}`]] }])),
     );
     cleanups.push(() => dnsWithMx.close());
-    const running = await startWorkers(
-      parseWorkerEnv({
-        REDIS_URL: "redis://unused.invalid:6379",
-        REDIS_CLUSTER_NODES: cluster.nodes.join(","),
-        GATEHOUSE_KEY_PREFIX: keys.prefix,
-        LOG_LEVEL: "silent",
-        GATEHOUSE_ENRICHMENTS: "email-domain",
-        GATEHOUSE_WARM: "false",
-        GATEHOUSE_DNS_SERVERS: dnsWithMx.address,
-      }),
-      log,
-    );
-    cleanups.push(() => running.close());
+    await emailDomainWorkers(keys.prefix, dnsWithMx.address);
     const file = join(mkdtempSync(join(tmpdir(), "warm-cluster-")), "signups.txt");
     // Two addresses per domain: one job each all the same.
     writeFileSync(file, domains.flatMap((domain) => [`a@${domain}`, `b@${domain}`]).join("\n"));
