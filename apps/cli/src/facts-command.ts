@@ -12,6 +12,7 @@ import {
   readFactsFile,
 } from "./facts-file.js";
 import { USAGE } from "./help.js";
+import { plural } from "./print.js";
 import { parseFlags } from "./request-flags.js";
 
 /** Records per admin request; the API takes up to 10,000. */
@@ -107,9 +108,6 @@ function printProblems(io: CliIo, file: string, problems: readonly FileProblem[]
     `gatehouse: ${counted === 1 ? "1 problem" : `${counted} problems`}; nothing was written\n${lines.join("\n")}\n`,
   );
 }
-
-const plural = (count: number, word: string) =>
-  `${count.toLocaleString("en-US")} ${word}${count === 1 ? "" : "s"}`;
 
 async function load(file: string, flags: Flags, env: CliEnv, io: CliIo): Promise<number> {
   const { records, problems } = readFactsFile(file);

@@ -3,6 +3,10 @@ import type { PreparedRequest } from "./signed-request.js";
 
 const SAFE = /^[A-Za-z0-9_\-.,:/=@%+]+$/;
 
+/** `1 line`, `20,000 lines`: a count and its noun, for the commands' summaries. */
+export const plural = (count: number, word: string) =>
+  `${count.toLocaleString("en-US")} ${word}${count === 1 ? "" : "s"}`;
+
 /** Quotes one word for a POSIX shell: bare when safe, otherwise single quotes with `'` spelled `'\''`. */
 export function shellQuote(word: string): string {
   if (SAFE.test(word)) return word;

@@ -6,6 +6,7 @@ import { UsageError } from "./errors/usage-error.js";
 import { EXIT_NETWORK, EXIT_OK, EXIT_USAGE } from "./exit-codes.js";
 import type { FileProblem } from "./facts-file.js";
 import { USAGE } from "./help.js";
+import { plural } from "./print.js";
 import { parseFlags } from "./request-flags.js";
 import { readWarmFile, type WarmRow } from "./warm-file.js";
 
@@ -15,9 +16,6 @@ const PROBLEMS_SHOWN = 20;
 const WAIT_POLL_MS = 250;
 /** Fact keys read per MGET. */
 const READ_CHUNK = 1_000;
-
-const plural = (count: number, word: string) =>
-  `${count.toLocaleString("en-US")} ${word}${count === 1 ? "" : "s"}`;
 
 /** What warming did for one enrichment. */
 interface EnrichmentSummary {
