@@ -60,7 +60,8 @@ request (default 1000); --dry-run check only; --json. Every record is checked be
 warm: what requests carrying these values would need, asked of the workers through the ingress's
 queues, each subject once (reads $REDIS_URL under $GATEHOUSE_KEY_PREFIX, like explain). Every line is
 checked before anything is enqueued; a fact cached and not yet due for refresh is skipped.
-  .txt   an email address or an IP address per line; blank lines and # comments skipped
+  .txt   an email address or an IP address per line; blank lines and # comments skipped (- reads
+         the same from standard input)
   .csv   header naming any of email,ip,org,user,client (as send's flags); an empty cell is left out
   --enrichment <name>  only this enrichment (repeatable; default: every registered one)
   --refresh            ask for cached facts too

@@ -1,7 +1,9 @@
+import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { cacheKeys, writeFact } from "@gatehouse/decision-cache";
 import { bullPrefix, queueName } from "@gatehouse/enrichment-sdk";
 import { ENRICHMENTS } from "@gatehouse/enrichments";
@@ -143,6 +145,22 @@ describe("gatehouse warm", () => {
     );
     expect((await runCliCollecting(["warm", txt, "--wait", "0"], env)).stderr).toContain("--wait");
     expect((await runCliCollecting(["warm"], env)).stderr).toContain("warm: missing <file>");
+  });
+
+  it("reads - from standard input, through bin/gatehouse.mjs", async () => {
+    const { env, queued } = setup();
+    const child = spawn(process.execPath, ["apps/cli/bin/gatehouse.mjs", "warm", "-", "--json"], {
+      cwd: fileURLToPath(new URL("../../../", import.meta.url)),
+      env: { ...process.env, REDIS_URL: env.redisUrl, GATEHOUSE_KEY_PREFIX: env.keyPrefix },
+    });
+    let stdout = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stdin.end("a@piped.test\n198.51.100.9\n");
+    const code = await new Promise((resolve) => child.once("exit", resolve));
+    expect(code).toBe(EXIT_OK);
+    expect(JSON.parse(stdout)).toMatchObject({ files: ["-"], lines: 2 });
+    expect(await queued("email-domain")).toEqual(["piped.test"]);
+    expect(await queued("ip-reputation")).toEqual(["198.51.100.9"]);
   });
 
   it("says when Redis cannot be reached", async () => {

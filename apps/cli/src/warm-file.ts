@@ -28,15 +28,15 @@ const CSV_COLUMNS = {
 type Column = keyof typeof CSV_COLUMNS;
 
 /**
- * Reads the subjects to warm: `.txt`, one email address or IP address per line (blank lines and `#`
- * comments skipped), or `.csv` with a header naming any of {@link CSV_COLUMNS} (an empty cell leaves the value
+ * Reads the subjects to warm: `.txt` (or `-`, standard input), one email address or IP address per line
+ * (blank lines and `#` comments skipped), or `.csv` with a header naming any of {@link CSV_COLUMNS} (an empty cell leaves the value
  * out). Each line becomes the request that would carry its values — a POST_USER_AUTHENTICATION, the trigger
  * that requires none of them — checked as the ingress checks a request, so a value the ingress would refuse
  * is a problem here too. A file that cannot be read or parsed throws a {@link UsageError}.
  */
 export function readWarmFile(path: string): WarmFile {
   const text = readTextFile(path);
-  const type = extname(path).toLowerCase();
+  const type = path === "-" ? ".txt" : extname(path).toLowerCase();
   if (type === ".txt") return parseWarmText(text);
   if (type === ".csv") return parseWarmCsv(text, path);
   throw new UsageError(`${path}: expected a .txt (an email address or IP per line) or .csv file`);
