@@ -124,6 +124,18 @@ describe("gatehouse warm", () => {
     expect(refresh.stdout).toContain("2 facts still not written after 1 s");
   });
 
+  it("reads a file of hundreds of thousands of lines", async () => {
+    const { env, file } = setup();
+    const lines = Array.from({ length: 200_000 }, (_, i) => `u${i}@d${i % 100}.test`);
+    const run = await runCliCollecting(
+      ["warm", file("big.txt", lines.join("\n")), "--dry-run", "--enrichment", "email-domain"],
+      env,
+    );
+    expect(run.stderr).toBe("");
+    expect(run.stdout).toContain("200,000 lines");
+    expect(run.stdout).toContain("email-domain: 100 subjects, 0 cached, 100 to ask for");
+  });
+
   it("enqueues nothing when a line has a problem, and names it", async () => {
     const { env, file, queued } = setup();
     const txt = file("a.txt", "jane@acme.test\nnot-an-address\n");

@@ -98,8 +98,9 @@ export async function warmCommand(args: string[], env: CliEnv, io: CliIo): Promi
   const problems: { file: string; problem: FileProblem }[] = [];
   for (const file of files) {
     const read = readWarmFile(file);
-    rows.push(...read.rows);
-    problems.push(...read.problems.map((problem) => ({ file, problem })));
+    // One at a time: a spread of a file's hundreds of thousands of lines overflows the call stack.
+    for (const row of read.rows) rows.push(row);
+    for (const problem of read.problems) problems.push({ file, problem });
   }
   if (problems.length > 0) {
     const lines = problems
