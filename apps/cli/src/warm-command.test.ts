@@ -109,11 +109,13 @@ describe("gatehouse warm", () => {
 
     const none = file("b.txt", "c@three.test\n");
     const timedOut = await runCliCollecting(
-      ["warm", none, "--enrichment", "email-domain", "--wait", "1"],
+      ["warm", none, "--enrichment", "email-domain", "--wait", "7"],
       env,
     );
     expect(timedOut.code).toBe(EXIT_NETWORK);
-    expect(timedOut.stdout).toContain("1 fact still not written after 1 s: are the workers running?");
+    expect(timedOut.stdout).toContain("1 fact still not written after 7 s: are the workers running?");
+    // A long wait says how far the workers are, every 5 s.
+    expect(timedOut.stderr).toBe("waiting for the workers: 0 of 1 fact written\n");
 
     // A refresh waits for the new fact: the one cached already does not count.
     const refresh = await runCliCollecting(

@@ -14,6 +14,8 @@ import { readWarmFile, type WarmRow } from "./warm-file.js";
 const PROBLEMS_SHOWN = 20;
 /** How often `--wait` looks for the facts. */
 const WAIT_POLL_MS = 250;
+/** How often a long `--wait` says how far the workers are (on stderr). */
+const WAIT_REPORT_MS = 5_000;
 /** Fact keys read per MGET. */
 const READ_CHUNK = 1_000;
 
@@ -171,10 +173,19 @@ export async function warmCommand(args: string[], env: CliEnv, io: CliIo): Promi
     if (waitSeconds !== undefined && !values["dry-run"]) {
       const until = Date.now() + waitSeconds * 1000;
       let waiting = asked;
+      let reportAt = Date.now() + WAIT_REPORT_MS;
       for (;;) {
         const current = await read(waiting).catch(unreachable);
         waiting = waiting.filter((key, index) => (current[index] ?? null) === before.get(key));
-        if (waiting.length === 0 || Date.now() >= until) break;
+        const now = Date.now();
+        if (waiting.length === 0 || now >= until) break;
+        if (now >= reportAt) {
+          reportAt = now + WAIT_REPORT_MS;
+          const done = asked.length - waiting.length;
+          io.stderr(
+            `waiting for the workers: ${done.toLocaleString("en-US")} of ${plural(asked.length, "fact")} written\n`,
+          );
+        }
         await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
       }
       missing = waiting.length;
