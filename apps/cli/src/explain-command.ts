@@ -1,7 +1,6 @@
 import { parseArgs } from "node:util";
 import type { CliIo } from "./cli-io.js";
 import type { CliEnv } from "./env.js";
-import { NetworkError } from "./errors/network-error.js";
 import { UsageError } from "./errors/usage-error.js";
 import { EXIT_NOT_FOUND, EXIT_OK } from "./exit-codes.js";
 import { entryTime, formatExplain, formatExplainJson } from "./explain-print.js";
@@ -36,17 +35,18 @@ export async function explainCommand(args: string[], env: CliEnv, io: CliIo): Pr
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
 
   // Loaded on use, like the policy engine: a Redis client would slow every other command's start.
-  const [{ cacheKeys }, { connectAuditRedis, findAuditRecord, redisDisplay }] = await Promise.all([
+  const [{ cacheKeys }, { connectRedis, redisFailure }, { findAuditRecord }] = await Promise.all([
     import("@gatehouse/decision-cache"),
+    import("./cli-redis.js"),
     import("./explain-audit.js"),
   ]);
   const keys = cacheKeys(env.keyPrefix);
   const stream = values.test ? keys.testAuditStream : keys.auditStream;
   const target = { url: env.redisUrl, ...(env.redisClusterNodes && { clusterNodes: env.redisClusterNodes }) };
-  const redis = await connectAuditRedis(target);
+  const redis = await connectRedis(target);
   try {
     const search = await findAuditRecord(redis, stream, interceptorId).catch((error: unknown) => {
-      throw new NetworkError(redisDisplay(target), (error as Error).message, { cause: error });
+      throw redisFailure(target, error);
     });
     if (search.found) {
       const { record, entryId } = search.found;

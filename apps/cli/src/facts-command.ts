@@ -4,13 +4,8 @@ import type { CliIo } from "./cli-io.js";
 import type { CliEnv } from "./env.js";
 import { UsageError } from "./errors/usage-error.js";
 import { EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE } from "./exit-codes.js";
-import {
-  duplicateIds,
-  type FactList,
-  type FactRecord,
-  type FileProblem,
-  readFactsFile,
-} from "./facts-file.js";
+import { duplicateIds, type FactList, type FactRecord, readFactsFile } from "./facts-file.js";
+import { type FileProblem, printProblems } from "./file-problems.js";
 import { USAGE } from "./help.js";
 import { plural } from "./print.js";
 import { parseFlags } from "./request-flags.js";
@@ -19,8 +14,6 @@ import { parseFlags } from "./request-flags.js";
 const DEFAULT_BATCH = 1_000;
 /** A batch is also cut at this many bytes of JSON, well under the API's 16 MiB body limit. */
 const BATCH_MAX_BYTES = 4 * 1024 * 1024;
-/** Problems printed before "… and N more". */
-const PROBLEMS_SHOWN = 20;
 
 const options = {
   url: { type: "string" },
@@ -99,21 +92,14 @@ function fileProblems(batch: readonly FactRecord[], answer: AdminAnswer): FilePr
   });
 }
 
-function printProblems(io: CliIo, file: string, problems: readonly FileProblem[], counted = problems.length) {
-  const lines = problems
-    .slice(0, PROBLEMS_SHOWN)
-    .map(({ where, message }) => `  ${file} ${where}: ${message}`);
-  if (counted > PROBLEMS_SHOWN) lines.push(`  … and ${counted - PROBLEMS_SHOWN} more`);
-  io.stderr(
-    `gatehouse: ${counted === 1 ? "1 problem" : `${counted} problems`}; nothing was written\n${lines.join("\n")}\n`,
-  );
-}
+const inFile = (file: string, problems: readonly FileProblem[]) =>
+  problems.map((problem) => ({ file, problem }));
 
 async function load(file: string, flags: Flags, env: CliEnv, io: CliIo): Promise<number> {
   const { records, problems } = readFactsFile(file);
   const found = [...problems, ...duplicateIds(records)];
   if (found.length > 0) {
-    printProblems(io, file, found);
+    printProblems(io, inFile(file, found), "written");
     return EXIT_USAGE;
   }
   const admin = client(flags.url, flags.timeout, env);
@@ -142,7 +128,7 @@ async function load(file: string, flags: Flags, env: CliEnv, io: CliIo): Promise
     }
   }
   if (counted > 0) {
-    printProblems(io, file, invalid, counted);
+    printProblems(io, inFile(file, invalid), "written", counted);
     return EXIT_USAGE;
   }
 

@@ -1,6 +1,7 @@
 import { extname } from "node:path";
 import { CsvError, parse } from "csv-parse/sync";
 import { UsageError } from "./errors/usage-error.js";
+import type { FileProblem } from "./file-problems.js";
 import { readTextFile } from "./read-text-file.js";
 
 /** The two lists of the admin API's bulk body, and of a facts file. */
@@ -11,12 +12,6 @@ export interface FactRecord {
   list: FactList;
   body: Record<string, unknown>;
   where: string;
-}
-
-/** A record the file states wrongly, found before anything is sent. */
-export interface FileProblem {
-  where: string;
-  message: string;
 }
 
 export interface FactsFile {

@@ -1,17 +1,14 @@
 import { parseArgs } from "node:util";
 import type { CliIo } from "./cli-io.js";
 import type { CliEnv } from "./env.js";
-import { NetworkError } from "./errors/network-error.js";
 import { UsageError } from "./errors/usage-error.js";
 import { EXIT_NETWORK, EXIT_OK, EXIT_USAGE } from "./exit-codes.js";
-import type { FileProblem } from "./facts-file.js";
+import { type FileProblem, printProblems } from "./file-problems.js";
 import { USAGE } from "./help.js";
 import { plural } from "./print.js";
 import { parseFlags } from "./request-flags.js";
 import { readWarmFile, type WarmRow } from "./warm-file.js";
 
-/** Problems printed before "… and N more". */
-const PROBLEMS_SHOWN = 20;
 /** How often `--wait` looks for the facts. */
 const WAIT_POLL_MS = 250;
 /** How often a long `--wait` says how far the workers are (on stderr). */
@@ -77,13 +74,13 @@ export async function warmCommand(args: string[], env: CliEnv, io: CliIo): Promi
     { cacheKeys, decodeFact },
     { Enqueuer, factKey },
     { getMany },
-    { connectAuditRedis, redisDisplay },
+    { connectRedis, redisFailure },
   ] = await Promise.all([
     import("@gatehouse/enrichments"),
     import("@gatehouse/decision-cache"),
     import("@gatehouse/enrichment-sdk"),
     import("@gatehouse/redis"),
-    import("./explain-audit.js"),
+    import("./cli-redis.js"),
   ]);
   const names = values.enrichment ?? Object.keys(ENRICHMENTS);
   const enrichments = names.map((name) => {
@@ -105,13 +102,7 @@ export async function warmCommand(args: string[], env: CliEnv, io: CliIo): Promi
     for (const problem of read.problems) problems.push({ file, problem });
   }
   if (problems.length > 0) {
-    const lines = problems
-      .slice(0, PROBLEMS_SHOWN)
-      .map(({ file, problem }) => `  ${file} ${problem.where}: ${problem.message}`);
-    if (problems.length > PROBLEMS_SHOWN) lines.push(`  … and ${problems.length - PROBLEMS_SHOWN} more`);
-    io.stderr(
-      `gatehouse: ${plural(problems.length, "problem")}; nothing was enqueued\n${lines.join("\n")}\n`,
-    );
+    printProblems(io, problems, "enqueued");
     return EXIT_USAGE;
   }
 
@@ -127,10 +118,9 @@ export async function warmCommand(args: string[], env: CliEnv, io: CliIo): Promi
   });
 
   const target = { url: env.redisUrl, ...(env.redisClusterNodes && { clusterNodes: env.redisClusterNodes }) };
-  // The connection `explain` makes: it fails at once, not after retries, when Redis is gone.
-  const redis = await connectAuditRedis(target);
+  const redis = await connectRedis(target);
   const unreachable = (error: unknown): never => {
-    throw new NetworkError(redisDisplay(target), (error as Error).message, { cause: error });
+    throw redisFailure(target, error);
   };
   const enqueuer = new Enqueuer({ connection: redis, keyPrefix: keys.prefix });
   try {

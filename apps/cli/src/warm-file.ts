@@ -3,7 +3,7 @@ import { extname } from "node:path";
 import { type InterceptorRequest, parseInterceptorRequest } from "@gatehouse/contracts";
 import { CsvError, parse } from "csv-parse/sync";
 import { UsageError } from "./errors/usage-error.js";
-import type { FileProblem } from "./facts-file.js";
+import type { FileProblem } from "./file-problems.js";
 import { readTextFile } from "./read-text-file.js";
 
 /** One line of a warm file, as the request that would carry its values, and where it was (`line 5`). */

@@ -1,0 +1,51 @@
+import { createRedis, type RedisClient, type RedisConnectionOptions } from "@gatehouse/redis";
+import { NetworkError } from "./errors/network-error.js";
+
+/** The Redis a command reads (`explain`) or enqueues into (`warm`): `REDIS_URL`, or a cluster's nodes. */
+export type RedisTarget = Pick<RedisConnectionOptions, "url" | "clusterNodes">;
+
+/** A command against `target` failed: a `NetworkError` (exit 1) naming it, without its password. */
+export function redisFailure(target: RedisTarget, error: unknown): NetworkError {
+  return new NetworkError(redisDisplay(target), (error as Error).message, { cause: error });
+}
+
+/** Where the CLI reads from, for messages: the cluster's nodes, or the URL without its password. */
+function redisDisplay(target: RedisTarget): string {
+  return target.clusterNodes ? `Redis Cluster ${target.clusterNodes.join(",")}` : redisDisplayUrl(target.url);
+}
+
+/** `redis://user:password@host:6379/0` → `redis://host:6379/0`: messages never show a password. */
+function redisDisplayUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = "";
+    parsed.password = "";
+    return parsed.toString();
+  } catch {
+    return "REDIS_URL";
+  }
+}
+
+/**
+ * Connects with the request-path profile (no offline queue: a command fails at once instead of waiting
+ * for a Redis that is gone) and waits for the connection, at most `timeoutMs`. Throws a `NetworkError`.
+ */
+export async function connectRedis(target: RedisTarget, timeoutMs = 3_000): Promise<RedisClient> {
+  const redis = createRedis({ ...target, name: "cli", commandTimeoutMs: 10_000 }, "request-path");
+  // Errors after the first surface through the commands that fail; without a listener they would crash.
+  redis.on("error", () => {});
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`no connection within ${timeoutMs} ms`)), timeoutMs);
+      redis.once("ready", () => resolve());
+      redis.once("error", reject);
+    });
+    return redis;
+  } catch (error) {
+    redis.disconnect();
+    throw redisFailure(target, error);
+  } finally {
+    clearTimeout(timer);
+  }
+}
