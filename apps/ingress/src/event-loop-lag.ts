@@ -7,8 +7,9 @@ import { type IntervalHistogram, monitorEventLoopDelay } from "node:perf_hooks";
  *
  * The heartbeat is Node's own (`monitorEventLoopDelay`: a libuv timer that records how long each interval
  * took, running no JavaScript); a JavaScript interval doing the same woke an idle ingress into JavaScript 50
- * times a second, ~10 ms of CPU a second on this VM against ~2 for the native timer. One JavaScript timer a
- * window turns the recorded intervals into the window's lag.
+ * times a second. With it and RecentAnswers' timer gone, an idle ingress' main thread went from 14-16 to 8-9
+ * ms of CPU a second (docs/performance.md, session 30). One JavaScript timer a window turns the recorded
+ * intervals into the window's lag.
  */
 export class EventLoopLag {
   readonly #heartbeat: IntervalHistogram;
