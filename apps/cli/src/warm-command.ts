@@ -161,23 +161,7 @@ export async function warmCommand(args: string[], env: CliEnv, io: CliIo): Promi
 
     let missing = 0;
     if (waitSeconds !== undefined && !values["dry-run"]) {
-      const until = Date.now() + waitSeconds * 1000;
-      let waiting = asked;
-      let reportAt = Date.now() + WAIT_REPORT_MS;
-      for (;;) {
-        const current = await read(waiting).catch(unreachable);
-        waiting = waiting.filter((key, index) => (current[index] ?? null) === before.get(key));
-        const now = Date.now();
-        if (waiting.length === 0 || now >= until) break;
-        if (now >= reportAt) {
-          reportAt = now + WAIT_REPORT_MS;
-          const done = asked.length - waiting.length;
-          io.stderr(
-            `waiting for the workers: ${done.toLocaleString("en-US")} of ${plural(asked.length, "fact")} written\n`,
-          );
-        }
-        await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
-      }
+      const waiting = await waitForNewValues(asked, before, waitSeconds * 1000);
       missing = waiting.length;
       const still = new Set(waiting);
       for (const [index, { subjects }] of plans.entries()) {
@@ -200,6 +184,32 @@ export async function warmCommand(args: string[], env: CliEnv, io: CliIo): Promi
   } finally {
     await enqueuer.close();
     redis.disconnect();
+  }
+
+  /**
+   * Polls until every key holds a value other than the one it held when asked for, or `ms` have passed,
+   * saying on stderr every 5 s how far the workers are; returns the keys still waiting.
+   */
+  async function waitForNewValues(
+    asked: readonly string[],
+    before: ReadonlyMap<string, string | null>,
+    ms: number,
+  ): Promise<string[]> {
+    const until = Date.now() + ms;
+    let reportAt = Date.now() + WAIT_REPORT_MS;
+    let waiting = [...asked];
+    for (;;) {
+      const current = await read(waiting).catch(unreachable);
+      waiting = waiting.filter((key, index) => (current[index] ?? null) === before.get(key));
+      const now = Date.now();
+      if (waiting.length === 0 || now >= until) return waiting;
+      if (now >= reportAt) {
+        reportAt = now + WAIT_REPORT_MS;
+        const done = (asked.length - waiting.length).toLocaleString("en-US");
+        io.stderr(`waiting for the workers: ${done} of ${plural(asked.length, "fact")} written\n`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
+    }
   }
 
   /** The values of `factKeys`, in order (null: none), a chunk of keys per command. */
