@@ -7,8 +7,8 @@ export interface FileProblem {
   message: string;
 }
 
-/** Problems printed before "… and N more". */
-const PROBLEMS_SHOWN = 20;
+/** Problems printed before "… and N more": a caller counting problems by the million keeps only these. */
+export const PROBLEMS_SHOWN = 20;
 
 /**
  * Tells what is wrong in the files given, on stderr: `gatehouse: 2 problems; nothing was <done>`, then a line
@@ -23,6 +23,7 @@ export function printProblems(
   const lines = problems
     .slice(0, PROBLEMS_SHOWN)
     .map(({ file, problem }) => `  ${file} ${problem.where}: ${problem.message}`);
-  if (counted > PROBLEMS_SHOWN) lines.push(`  … and ${counted - PROBLEMS_SHOWN} more`);
+  if (counted > PROBLEMS_SHOWN)
+    lines.push(`  … and ${(counted - PROBLEMS_SHOWN).toLocaleString("en-US")} more`);
   io.stderr(`gatehouse: ${plural(counted, "problem")}; nothing was ${done}\n${lines.join("\n")}\n`);
 }

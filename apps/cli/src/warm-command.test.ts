@@ -149,6 +149,19 @@ describe("gatehouse warm", () => {
     expect(await queued("email-domain")).toEqual([]);
   });
 
+  it("counts every problem in a file of many bad lines, and lists the first 20", async () => {
+    const { env, file, queued } = setup();
+    const lines = Array.from({ length: 5_000 }, (_, i) => (i % 2 === 0 ? `u${i}@ok.test` : `bad-${i}`));
+    const run = await runCliCollecting(["warm", file("bad.txt", lines.join("\n"))], env);
+    expect(run.code).toBe(EXIT_USAGE);
+    const stderr = run.stderr.split("\n");
+    expect(stderr[0]).toBe("gatehouse: 2,500 problems; nothing was enqueued");
+    expect(stderr[1]).toMatch(/bad\.txt line 2: email: not an email address$/);
+    expect(stderr[20]).toMatch(/bad\.txt line 40: email: not an email address$/);
+    expect(stderr[21]).toBe("  … and 2,480 more");
+    expect(await queued("email-domain")).toEqual([]);
+  });
+
   it("refuses an unknown enrichment, a bad --wait, and a missing file argument", async () => {
     const { env, file } = setup();
     const txt = file("a.txt", "jane@acme.test\n");

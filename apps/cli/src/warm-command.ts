@@ -3,11 +3,11 @@ import type { CliIo } from "./cli-io.js";
 import type { CliEnv } from "./env.js";
 import { UsageError } from "./errors/usage-error.js";
 import { EXIT_NETWORK, EXIT_OK, EXIT_USAGE } from "./exit-codes.js";
-import { type FileProblem, printProblems } from "./file-problems.js";
+import { type FileProblem, PROBLEMS_SHOWN, printProblems } from "./file-problems.js";
 import { USAGE } from "./help.js";
 import { plural } from "./print.js";
 import { parseFlags } from "./request-flags.js";
-import { readWarmFile, type WarmRow } from "./warm-file.js";
+import { readWarmFile } from "./warm-file.js";
 
 /** How often `--wait` looks for the facts. */
 const WAIT_POLL_MS = 250;
@@ -15,6 +15,8 @@ const WAIT_POLL_MS = 250;
 const WAIT_REPORT_MS = 5_000;
 /** Fact keys read per MGET. */
 const READ_CHUNK = 1_000;
+/** Jobs added at once: a million subjects are not a million promises. */
+const ENQUEUE_CHUNK = 1_000;
 
 /** What warming did for one enrichment. */
 interface EnrichmentSummary {
@@ -93,29 +95,33 @@ export async function warmCommand(args: string[], env: CliEnv, io: CliIo): Promi
     return enrichment;
   });
 
-  const rows: WarmRow[] = [];
+  // Each enrichment's subjects, once each, by fact key, gathered as the files stream in: what is held is the
+  // distinct subjects, not the lines.
+  const keys = cacheKeys(env.keyPrefix);
+  const plans = enrichments.map((enrichment) => ({ enrichment, subjects: new Map<string, unknown>() }));
+  let lines = 0;
+  let problemCount = 0;
   const problems: { file: string; problem: FileProblem }[] = [];
   for (const file of files) {
-    const read = readWarmFile(file);
-    // One at a time: a spread of a file's hundreds of thousands of lines overflows the call stack.
-    for (const row of read.rows) rows.push(row);
-    for (const problem of read.problems) problems.push({ file, problem });
+    for await (const line of readWarmFile(file)) {
+      if (line.problems) {
+        problemCount += line.problems.length;
+        for (const problem of line.problems)
+          if (problems.length < PROBLEMS_SHOWN) problems.push({ file, problem });
+        continue;
+      }
+      lines++;
+      if (problemCount > 0) continue;
+      for (const { enrichment, subjects } of plans) {
+        const input = enrichment.fromRequest(line.request);
+        if (input !== undefined) subjects.set(factKey(keys, enrichment, input), input);
+      }
+    }
   }
-  if (problems.length > 0) {
-    printProblems(io, problems, "enqueued");
+  if (problemCount > 0) {
+    printProblems(io, problems, "enqueued", problemCount);
     return EXIT_USAGE;
   }
-
-  // Each enrichment's subjects, once each, by fact key.
-  const keys = cacheKeys(env.keyPrefix);
-  const plans = enrichments.map((enrichment) => {
-    const subjects = new Map<string, unknown>();
-    for (const { request } of rows) {
-      const input = enrichment.fromRequest(request);
-      if (input !== undefined) subjects.set(factKey(keys, enrichment, input), input);
-    }
-    return { enrichment, subjects };
-  });
 
   const target = { url: env.redisUrl, ...(env.redisClusterNodes && { clusterNodes: env.redisClusterNodes }) };
   const redis = await connectRedis(target);
@@ -151,10 +157,15 @@ export async function warmCommand(args: string[], env: CliEnv, io: CliIo): Promi
       });
       summary.cached = subjects.size - toAsk.length;
       if (values["dry-run"]) continue;
-      const results = await Promise.all(toAsk.map((key) => enqueuer.enqueue(enrichment, subjects.get(key))));
-      for (const [index, result] of results.entries()) {
-        summary[result]++;
-        if (result !== "failed") asked.push(toAsk[index] as string);
+      for (let from = 0; from < toAsk.length; from += ENQUEUE_CHUNK) {
+        const chunk = toAsk.slice(from, from + ENQUEUE_CHUNK);
+        const results = await Promise.all(
+          chunk.map((key) => enqueuer.enqueue(enrichment, subjects.get(key))),
+        );
+        for (const [index, result] of results.entries()) {
+          summary[result]++;
+          if (result !== "failed") asked.push(chunk[index] as string);
+        }
       }
       if (summary.failed > 0 && redis.status !== "ready") unreachable(new Error("the connection was lost"));
     }
@@ -173,7 +184,7 @@ export async function warmCommand(args: string[], env: CliEnv, io: CliIo): Promi
 
     print(io, {
       files,
-      rows: rows.length,
+      lines,
       summaries,
       dryRun: values["dry-run"] === true,
       missing,
@@ -225,7 +236,7 @@ function print(
   io: CliIo,
   run: {
     files: string[];
-    rows: number;
+    lines: number;
     summaries: EnrichmentSummary[];
     dryRun: boolean;
     missing: number;
@@ -234,11 +245,11 @@ function print(
   },
 ): void {
   if (run.json) {
-    const { files, rows, summaries, dryRun, missing } = run;
-    io.stdout(`${JSON.stringify({ files, lines: rows, dryRun, enrichments: summaries, missing })}\n`);
+    const { files, lines, summaries, dryRun, missing } = run;
+    io.stdout(`${JSON.stringify({ files, lines, dryRun, enrichments: summaries, missing })}\n`);
     return;
   }
-  const lines = [`${run.files.join(", ")}: ${plural(run.rows, "line")}`];
+  const out = [`${run.files.join(", ")}: ${plural(run.lines, "line")}`];
   for (const s of run.summaries) {
     const parts = [`${plural(s.subjects, "subject")}`, `${s.cached.toLocaleString("en-US")} cached`];
     if (run.dryRun)
@@ -250,14 +261,14 @@ function print(
       if (s.written !== undefined && s.added + s.deduplicated > 0)
         parts.push(`${s.written.toLocaleString("en-US")} written`);
     }
-    lines.push(`  ${s.enrichment}: ${parts.join(", ")}`);
+    out.push(`  ${s.enrichment}: ${parts.join(", ")}`);
   }
   if (run.waitSeconds !== undefined && !run.dryRun) {
-    lines.push(
+    out.push(
       run.missing === 0
         ? "every fact asked for is written"
         : `${plural(run.missing, "fact")} still not written after ${run.waitSeconds} s: are the workers running?`,
     );
   }
-  io.stdout(`${lines.join("\n")}\n`);
+  io.stdout(`${out.join("\n")}\n`);
 }

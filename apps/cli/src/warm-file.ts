@@ -1,21 +1,19 @@
+import { createReadStream } from "node:fs";
 import { isIP } from "node:net";
 import { extname } from "node:path";
+import type { Readable } from "node:stream";
 import { type InterceptorRequest, parseInterceptorRequest } from "@gatehouse/contracts";
-import { CsvError, parse } from "csv-parse/sync";
+import { CsvError, parse } from "csv-parse";
 import { UsageError } from "./errors/usage-error.js";
 import type { FileProblem } from "./file-problems.js";
-import { readTextFile } from "./read-text-file.js";
 
-/** One line of a warm file, as the request that would carry its values, and where it was (`line 5`). */
-export interface WarmRow {
-  readonly where: string;
-  readonly request: InterceptorRequest;
-}
-
-export interface WarmFile {
-  readonly rows: WarmRow[];
-  readonly problems: FileProblem[];
-}
+/**
+ * One line of a warm file, and where it was (`line 5`): the request that would carry its values, or what is
+ * wrong with it.
+ */
+export type WarmLine =
+  | { readonly where: string; readonly request: InterceptorRequest; readonly problems?: undefined }
+  | { readonly where: string; readonly request?: undefined; readonly problems: FileProblem[] };
 
 /** CSV columns, named like `gatehouse send`'s flags, and the request field each fills. */
 const CSV_COLUMNS = {
@@ -28,75 +26,103 @@ const CSV_COLUMNS = {
 type Column = keyof typeof CSV_COLUMNS;
 
 /**
- * Reads the subjects to warm: `.txt` (or `-`, standard input), one email address or IP address per line
- * (blank lines and `#` comments skipped), or `.csv` with a header naming any of {@link CSV_COLUMNS} (an empty cell leaves the value
- * out). Each line becomes the request that would carry its values — a POST_USER_AUTHENTICATION, the trigger
- * that requires none of them — checked as the ingress checks a request, so a value the ingress would refuse
- * is a problem here too. A file that cannot be read or parsed throws a {@link UsageError}.
+ * Reads the subjects to warm, a line at a time as the file streams in (a file of millions of lines is never
+ * held whole): `.txt` (or `-`, standard input), one email address or IP address per line (blank lines and
+ * `#` comments skipped), or `.csv` with a header naming any of {@link CSV_COLUMNS} (an empty cell leaves the
+ * value out). Each line becomes the request that would carry its values — a POST_USER_AUTHENTICATION, the
+ * trigger that requires none of them — checked as the ingress checks a request, so a value the ingress would
+ * refuse is a problem here too. A file that cannot be read or parsed throws a {@link UsageError}.
  */
-export function readWarmFile(path: string): WarmFile {
-  const text = readTextFile(path);
+export async function* readWarmFile(path: string): AsyncGenerator<WarmLine> {
   const type = path === "-" ? ".txt" : extname(path).toLowerCase();
-  if (type === ".txt") return parseWarmText(text);
-  if (type === ".csv") return parseWarmCsv(text, path);
-  throw new UsageError(`${path}: expected a .txt (an email address or IP per line) or .csv file`);
-}
-
-export function parseWarmText(text: string): WarmFile {
-  const file: WarmFile = { rows: [], problems: [] };
-  for (const [index, raw] of text.split(/\r?\n/).entries()) {
-    const value = raw.trim();
-    if (value === "" || value.startsWith("#")) continue;
-    const column: Column = isIP(value) !== 0 ? "ip" : "email";
-    add(file, `line ${index + 1}`, { [column]: value });
-  }
-  return file;
-}
-
-export function parseWarmCsv(text: string, name = "the file"): WarmFile {
-  let records: Record<string, string>[];
+  if (type !== ".txt" && type !== ".csv")
+    throw new UsageError(`${path}: expected a .txt (an email address or IP per line) or .csv file`);
+  const source = path === "-" ? process.stdin : createReadStream(path);
   try {
-    records = parse(text, { columns: true, skip_empty_lines: true, trim: true, bom: true });
+    yield* type === ".txt" ? warmTextLines(source) : warmCsvLines(source, path);
+  } catch (error) {
+    // A system error opening or reading the file (ENOENT, EISDIR, EACCES…).
+    const { code, syscall } = error as { code?: string; syscall?: string };
+    if (syscall !== undefined) throw new UsageError(`${path}: cannot read the file (${code})`);
+    throw error;
+  } finally {
+    if (source !== process.stdin) source.destroy();
+  }
+}
+
+export async function* warmTextLines(source: Readable): AsyncGenerator<WarmLine> {
+  source.setEncoding("utf8");
+  let number = 0;
+  let rest = "";
+  const lineOf = (raw: string): WarmLine | undefined => {
+    number++;
+    const value = raw.trim();
+    if (value === "" || value.startsWith("#")) return undefined;
+    return warmLine(`line ${number}`, { [isIP(value) !== 0 ? "ip" : "email"]: value });
+  };
+  for await (const chunk of source) {
+    const lines = (rest + (chunk as string)).split("\n");
+    rest = lines.pop() as string;
+    for (const raw of lines) {
+      const line = lineOf(raw);
+      if (line) yield line;
+    }
+  }
+  const last = lineOf(rest);
+  if (last) yield last;
+}
+
+export async function* warmCsvLines(source: Readable, name = "the file"): AsyncGenerator<WarmLine> {
+  const parser = source.pipe(
+    parse({
+      columns: (header: string[]) => {
+        const unknown = header.filter((column) => !Object.hasOwn(CSV_COLUMNS, column));
+        if (unknown.length > 0 || header.length === 0)
+          throw new UsageError(
+            `${name}: unknown column${unknown.length === 1 ? "" : "s"} ${unknown.map((c) => `"${c}"`).join(", ")}; ` +
+              `the columns are ${Object.keys(CSV_COLUMNS).join(", ")}`,
+          );
+        return header;
+      },
+      skip_empty_lines: true,
+      trim: true,
+      bom: true,
+      info: true,
+    }),
+  );
+  // An error reading the file reaches the parser's iteration too.
+  source.once("error", (error) => parser.destroy(error));
+  try {
+    for await (const { record, info } of parser as AsyncIterable<{
+      record: Partial<Record<Column, string>>;
+      info: { lines: number };
+    }>)
+      yield warmLine(`line ${info.lines}`, record);
   } catch (error) {
     if (error instanceof CsvError) throw new UsageError(`${name}: not valid CSV (${error.message})`);
     throw error;
   }
-  const header = records[0] ? Object.keys(records[0]) : [];
-  const unknown = header.filter((column) => !Object.hasOwn(CSV_COLUMNS, column));
-  if (unknown.length > 0 || (records.length > 0 && header.length === 0)) {
-    throw new UsageError(
-      `${name}: unknown column${unknown.length === 1 ? "" : "s"} ${unknown.map((c) => `"${c}"`).join(", ")}; ` +
-        `the columns are ${Object.keys(CSV_COLUMNS).join(", ")}`,
-    );
-  }
-  const file: WarmFile = { rows: [], problems: [] };
-  // Line 1 is the header.
-  for (const [index, record] of records.entries()) add(file, `line ${index + 2}`, record);
-  return file;
 }
 
-function add(file: WarmFile, where: string, values: Partial<Record<Column, string>>): void {
+function warmLine(where: string, values: Partial<Record<Column, string>>): WarmLine {
   const context: Record<string, string> = {};
   for (const [column, field] of Object.entries(CSV_COLUMNS)) {
     const value = values[column as Column];
     if (value) context[field] = value;
   }
-  if (Object.keys(context).length === 0) {
-    file.problems.push({ where, message: "no value to warm" });
-    return;
-  }
+  if (Object.keys(context).length === 0) return { where, problems: [{ where, message: "no value to warm" }] };
   const parsed = parseInterceptorRequest({
     trigger_point: "POST_USER_AUTHENTICATION",
     interceptor_context: context,
   });
-  if (parsed.ok) {
-    file.rows.push({ where, request: parsed.request });
-    return;
-  }
+  if (parsed.ok) return { where, request: parsed.request };
   const columnOf = (field: string) =>
     Object.entries(CSV_COLUMNS).find(([, name]) => field.includes(name))?.[0] ?? field;
-  for (const issue of parsed.issues ?? [parsed.reason]) {
-    const [field = "", message = issue] = issue.split(/: (.*)/s);
-    file.problems.push({ where, message: `${columnOf(field)}: ${message}` });
-  }
+  return {
+    where,
+    problems: (parsed.issues ?? [parsed.reason]).map((issue) => {
+      const [field = "", message = issue] = issue.split(/: (.*)/s);
+      return { where, message: `${columnOf(field)}: ${message}` };
+    }),
+  };
 }
