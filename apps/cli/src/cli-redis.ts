@@ -1,8 +1,17 @@
 import { createRedis, type RedisClient, type RedisConnectionOptions } from "@gatehouse/redis";
+import type { CliEnv } from "./env.js";
 import { NetworkError } from "./errors/network-error.js";
 
-/** The Redis a command reads (`explain`) or enqueues into (`warm`): `REDIS_URL`, or a cluster's nodes. */
+/**
+ * The Redis a command reads (`decisions`, `explain`) or enqueues into (`warm`): `REDIS_URL`, or a cluster's
+ * nodes.
+ */
 export type RedisTarget = Pick<RedisConnectionOptions, "url" | "clusterNodes">;
+
+/** The environment's Redis: `REDIS_CLUSTER_NODES` when set, else `REDIS_URL`. */
+export function redisTarget(env: CliEnv): RedisTarget {
+  return { url: env.redisUrl, ...(env.redisClusterNodes && { clusterNodes: env.redisClusterNodes }) };
+}
 
 /** A command against `target` failed: a `NetworkError` (exit 1) naming it, without its password. */
 export function redisFailure(target: RedisTarget, error: unknown): NetworkError {

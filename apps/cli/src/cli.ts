@@ -1,4 +1,5 @@
 import type { CliIo } from "./cli-io.js";
+import { decisionsCommand } from "./decisions-command.js";
 import type { CliEnv } from "./env.js";
 import { NetworkError } from "./errors/network-error.js";
 import { UsageError } from "./errors/usage-error.js";
@@ -14,6 +15,7 @@ import { warmCommand } from "./warm-command.js";
 export { EXIT_NETWORK, EXIT_NOT_FOUND, EXIT_OK, EXIT_POLICY_FAILED, EXIT_USAGE } from "./exit-codes.js";
 
 const commands: Record<string, (args: string[], env: CliEnv, io: CliIo) => Promise<number>> = {
+  decisions: decisionsCommand,
   explain: explainCommand,
   policy: policyCommand,
   facts: factsCommand,
@@ -33,7 +35,7 @@ export async function runCli(argv: readonly string[], env: CliEnv, io: CliIo): P
     const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
     if (command === undefined)
       throw new UsageError(
-        `unknown command "${name}": expected send, sign, policy, explain, facts, warm or help`,
+        `unknown command "${name}": expected send, sign, policy, decisions, explain, facts, warm or help`,
       );
     return await command(args, env, io);
   } catch (error) {

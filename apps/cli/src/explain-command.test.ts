@@ -2,11 +2,12 @@ import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { AfterReplyWriter, type CacheKeys, cacheKeys } from "@gatehouse/decision-cache";
+import { type CacheKeys, cacheKeys } from "@gatehouse/decision-cache";
 import { testRedis } from "@gatehouse/testing";
 import { afterEach, describe, expect, inject, it } from "vitest";
+import { findAuditRecord } from "./audit-stream.js";
 import { EXIT_NETWORK, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE } from "./cli.js";
-import { findAuditRecord } from "./explain-audit.js";
+import { auditRecord, writeAuditBatches } from "./testing/audit-records.js";
 import { runCliCollecting, testEnv } from "./testing/run-cli.js";
 
 const redisUrl = inject("redisUrl");
@@ -25,50 +26,13 @@ function newKeys(): CacheKeys {
   return keys;
 }
 
-/** An audit record as the ingress writes it. */
-function record(interceptorId: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    at: Date.parse("2025-10-09T09:48:02.875Z"),
-    trigger: "PRE_SIGNUP",
-    interceptorId,
-    environmentId: "env_1",
-    decision: "ALLOW",
-    reason: "policy.default",
-    rule: null,
-    cache: "hit",
-    ms: 1.234,
-    test: false,
-    policy: "0123456789ab",
-    facts: {},
-    team: {},
-    counts: {},
-    shadow: [],
-    ...overrides,
-  };
-}
-
-/** Writes each batch through the ingress's own writer: one stream entry per flush. */
-async function writeBatches(keys: CacheKeys, batches: Record<string, unknown>[][]): Promise<void> {
-  const errors: unknown[] = [];
-  const writer = new AfterReplyWriter(redis, keys, {
-    flushMs: 60_000,
-    onError: (error) => errors.push(error),
-  });
-  for (const batch of batches) {
-    for (const audit of batch) writer.push({ audit, test: audit.test === true });
-    await writer.flush();
-  }
-  await writer.close();
-  expect(errors).toEqual([]);
-}
-
 const explain = (keys: CacheKeys, ...args: string[]) =>
   runCliCollecting(["explain", ...args], testEnv({ redisUrl, keyPrefix: keys.prefix }));
 
 describe("gatehouse explain", () => {
   it("finds one record among several batches and prints it readably", async () => {
     const keys = newKeys();
-    const denied = record("ic_denied", {
+    const denied = auditRecord("ic_denied", {
       decision: "DENY",
       reason: "domain.disposable",
       rule: "block-disposable",
@@ -78,10 +42,10 @@ describe("gatehouse explain", () => {
       counts: { "ip:600": 3 },
       shadow: [{ rule: "watch-hosting", decision: "DENY", reason: "ip.hosting" }],
     });
-    await writeBatches(keys, [
-      [record("ic_1"), record("ic_2")],
-      [record("ic_3"), denied, record("ic_4")],
-      [record("ic_5")],
+    await writeAuditBatches(redis, keys, [
+      [auditRecord("ic_1"), auditRecord("ic_2")],
+      [auditRecord("ic_3"), denied, auditRecord("ic_4")],
+      [auditRecord("ic_5")],
     ]);
     const entries = await redis.xrange(keys.auditStream, "-", "+");
     expect(entries).toHaveLength(3);
@@ -121,7 +85,7 @@ describe("gatehouse explain", () => {
       interceptorId: "ic_old",
       decision: "ALLOW",
     };
-    await writeBatches(keys, [[old], [record("ic_new")]]);
+    await writeAuditBatches(redis, keys, [[old], [auditRecord("ic_new")]]);
     const json = await explain(keys, "ic_old", "--json");
     expect(json.code).toBe(EXIT_OK);
     expect(JSON.parse(json.stdout)).toEqual(old);
@@ -137,7 +101,7 @@ describe("gatehouse explain", () => {
 
   it("exits 4 when the id is not in the stream, saying how much the stream keeps", async () => {
     const keys = newKeys();
-    await writeBatches(keys, [[record("ic_1")], [record("ic_2")]]);
+    await writeAuditBatches(redis, keys, [[auditRecord("ic_1")], [auditRecord("ic_2")]]);
     const { code, stdout, stderr } = await explain(keys, "ic_missing");
     expect(code).toBe(EXIT_NOT_FOUND);
     expect(stdout).toBe("");
@@ -155,7 +119,7 @@ describe("gatehouse explain", () => {
 
   it("--test reads the test requests' stream, and only it", async () => {
     const keys = newKeys();
-    await writeBatches(keys, [[record("ic_prod"), record("ic_test", { test: true })]]);
+    await writeAuditBatches(redis, keys, [[auditRecord("ic_prod"), auditRecord("ic_test", { test: true })]]);
     expect(await redis.xlen(keys.testAuditStream)).toBe(1);
 
     const test = await explain(keys, "ic_test", "--test");
@@ -195,7 +159,7 @@ describe("gatehouse explain", () => {
 
   it("runs through bin/gatehouse.mjs with REDIS_URL and GATEHOUSE_KEY_PREFIX from the environment", async () => {
     const keys = newKeys();
-    await writeBatches(keys, [[record("ic_env", { decision: "DENY" })]]);
+    await writeAuditBatches(redis, keys, [[auditRecord("ic_env", { decision: "DENY" })]]);
     const { stdout } = await exec(
       process.execPath,
       ["apps/cli/bin/gatehouse.mjs", "explain", "ic_env", "--json"],
@@ -212,13 +176,13 @@ describe("findAuditRecord", () => {
   it("pages newest first without skipping or repeating a batch, and the newest record of an id wins", async () => {
     const keys = newKeys();
     const batches = Array.from({ length: 7 }, (_, b) => [
-      record(`ic_${b}_a`),
-      record(`ic_${b}_b`, { reason: `batch.${b}` }),
+      auditRecord(`ic_${b}_a`),
+      auditRecord(`ic_${b}_b`, { reason: `batch.${b}` }),
     ]);
-    batches[1]?.push(record("ic_twice", { reason: "older" }));
-    batches[5]?.push(record("ic_twice", { reason: "newer" }));
-    batches[3]?.push(record("ic_dup", { reason: "first" }), record("ic_dup", { reason: "second" }));
-    await writeBatches(keys, batches);
+    batches[1]?.push(auditRecord("ic_twice", { reason: "older" }));
+    batches[5]?.push(auditRecord("ic_twice", { reason: "newer" }));
+    batches[3]?.push(auditRecord("ic_dup", { reason: "first" }), auditRecord("ic_dup", { reason: "second" }));
+    await writeAuditBatches(redis, keys, batches);
     const ids = (await redis.xrevrange(keys.auditStream, "+", "-")).map(([id]) => id);
 
     for (let b = 0; b < 7; b++) {

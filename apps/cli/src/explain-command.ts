@@ -35,14 +35,12 @@ export async function explainCommand(args: string[], env: CliEnv, io: CliIo): Pr
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
 
   // Loaded on use, like the policy engine: a Redis client would slow every other command's start.
-  const [{ cacheKeys }, { connectRedis, redisFailure }, { findAuditRecord }] = await Promise.all([
-    import("@gatehouse/decision-cache"),
-    import("./cli-redis.js"),
-    import("./explain-audit.js"),
-  ]);
+  const [{ cacheKeys }, { connectRedis, redisFailure, redisTarget }, { findAuditRecord }] = await Promise.all(
+    [import("@gatehouse/decision-cache"), import("./cli-redis.js"), import("./audit-stream.js")],
+  );
   const keys = cacheKeys(env.keyPrefix);
   const stream = values.test ? keys.testAuditStream : keys.auditStream;
-  const target = { url: env.redisUrl, ...(env.redisClusterNodes && { clusterNodes: env.redisClusterNodes }) };
+  const target = redisTarget(env);
   const redis = await connectRedis(target);
   try {
     const search = await findAuditRecord(redis, stream, interceptorId).catch((error: unknown) => {

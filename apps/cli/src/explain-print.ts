@@ -1,25 +1,5 @@
-import { z } from "zod";
-
-// An audit record as the ingress writes it. Every field is optional and a field of the wrong type is
-// dropped: records written by older (or newer) ingresses are still printed, with what they hold.
-const field = <T extends z.ZodType>(schema: T) => schema.optional().catch(undefined);
-const auditRecordSchema = z.object({
-  at: field(z.number()),
-  trigger: field(z.string()),
-  interceptorId: field(z.string().nullable()),
-  environmentId: field(z.string().nullable()),
-  decision: field(z.string()),
-  reason: field(z.string()),
-  rule: field(z.string().nullable()),
-  cache: field(z.string()),
-  ms: field(z.number()),
-  test: field(z.boolean()),
-  policy: field(z.string().nullable()),
-  facts: field(z.record(z.string(), z.unknown())),
-  team: field(z.record(z.string(), z.unknown())),
-  counts: field(z.record(z.string(), z.number())),
-  shadow: field(z.array(z.object({ rule: z.string(), decision: z.string(), reason: z.string() }))),
-});
+import { readAuditRecord } from "./audit-record.js";
+import { entryMs } from "./audit-stream.js";
 
 const CACHE: Record<string, string> = {
   hit: "every fact the policy read was cached",
@@ -56,7 +36,7 @@ export function formatExplain(
   where: { stream: string; entryId: string },
   now = Date.now(),
 ): string {
-  const record = auditRecordSchema.parse(raw);
+  const record = readAuditRecord(raw);
   const rows: [string, string | undefined][] = [
     ["interceptor", record.interceptorId ?? undefined],
     [
@@ -107,6 +87,6 @@ export function formatExplainJson(record: Record<string, unknown>): string {
 
 /** When the oldest batch of a stream was written, from its entry id (`<ms>-<seq>`). */
 export function entryTime(entryId: string): string | undefined {
-  const ms = Number(entryId.split("-")[0]);
+  const ms = entryMs(entryId);
   return Number.isFinite(ms) && ms > 0 ? new Date(ms).toISOString() : undefined;
 }

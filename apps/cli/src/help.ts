@@ -9,6 +9,10 @@ Usage:
   gatehouse policy test <policy-file> <case…> [--json]
                                      evaluate a policy offline against request or case files (or
                                      directories of *.json) and print each decision; checks "expect"
+  gatehouse decisions [--decision ALLOW|DENY] [--trigger <t>] [--reason <r>] [--rule <name>]
+            [--env <id>] [--since <duration>] [--limit <n>] [--test] [--json]
+                                     list the newest decisions that match, newest first: when,
+                                     trigger, decision, reason, rule, latency, id (reads $REDIS_URL)
   gatehouse explain <interceptor-id> [--test] [--json]
                                      print the audit record of one decision: rule, reason, facts used,
                                      team facts, velocity counts, shadow hits (reads $REDIS_URL)
@@ -37,17 +41,20 @@ Flags:
   --stale            sign with a timestamp ${STALE_SECONDS / 60} minutes old (expect DENY)
   --json             print one JSON object instead of text
   --timeout <ms>     send only: give up waiting after this long (default 10000)
-  --test             explain only: look in the audit of test requests (gatehouse send)
+  --test             decisions, explain: read the audit of test requests (gatehouse send)
   -h, --help         this text
 
 Every request carries "gatehouse_test": true (signed with the body), which keeps it out of the
 production audit stream.
 
-Exit codes: 0 an answer was received (whatever the decision), 1 no answer (network; explain: Redis
-unreachable), 2 usage error or invalid policy file, 3 policy test: an expectation failed or a case is
-invalid, 4 explain: no audit record with that id.
+Exit codes: 0 an answer was received (whatever the decision), 1 no answer (network; decisions, explain:
+Redis unreachable), 2 usage error or invalid policy file, 3 policy test: an expectation failed or a case
+is invalid, 4 explain: no audit record with that id.
 
-explain reads $REDIS_URL (default redis://127.0.0.1:6379) under $GATEHOUSE_KEY_PREFIX (default gh).
+decisions and explain read $REDIS_URL (default redis://127.0.0.1:6379) under $GATEHOUSE_KEY_PREFIX
+(default gh).
+decisions: --reason signature matches every signature.* reason; --since 15m, 2h or 1d (at most 7d);
+  --limit (default 20, at most 10000) stops the scan at that many matches. Exit 0 also when none match.
 
 facts: --url as above; --ttl <s> expire the records (default: never); --batch <n> records per
 request (default 1000); --dry-run check only; --json. Every record is checked before any is written.
@@ -75,6 +82,7 @@ Examples:
   gatehouse send pre-m2m-token-creation --client m2m_789 --tamper
   gatehouse sign pre-user-invitation --email bob@example.com --url https://gatehouse.example.com
   gatehouse policy test infra/policy/default.yaml policy-cases/
+  gatehouse decisions --decision DENY --since 1h
   gatehouse explain 5f1c0a52-… --test
   gatehouse warm signups-last-90-days.csv --wait 120
 `;

@@ -76,7 +76,7 @@ export async function warmCommand(args: string[], env: CliEnv, io: CliIo): Promi
     { cacheKeys, decodeFact },
     { Enqueuer, factKey },
     { getMany },
-    { connectRedis, redisFailure },
+    { connectRedis, redisFailure, redisTarget },
   ] = await Promise.all([
     import("@gatehouse/enrichments"),
     import("@gatehouse/decision-cache"),
@@ -123,7 +123,7 @@ export async function warmCommand(args: string[], env: CliEnv, io: CliIo): Promi
     return EXIT_USAGE;
   }
 
-  const target = { url: env.redisUrl, ...(env.redisClusterNodes && { clusterNodes: env.redisClusterNodes }) };
+  const target = redisTarget(env);
   const redis = await connectRedis(target);
   const unreachable = (error: unknown): never => {
     throw redisFailure(target, error);

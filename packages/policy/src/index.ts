@@ -9,6 +9,7 @@ export {
 } from "./compile-policy.js";
 export type { Condition, FactTest, Velocity, VelocitySubject } from "./condition-schema.js";
 export { DEFAULT_POLICY } from "./default-policy.js";
+export { durationSeconds } from "./duration.js";
 export { PolicyError } from "./errors/policy-error.js";
 export { type Evaluation, evaluate, evaluateUnless, type ShadowHit } from "./evaluate.js";
 export { evaluateWithMisses, OPEN_TRIGGER, triggerPolicyFor } from "./evaluate-request.js";
