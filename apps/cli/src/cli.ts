@@ -7,6 +7,7 @@ import { EXIT_NETWORK, EXIT_OK, EXIT_USAGE } from "./exit-codes.js";
 import { explainCommand } from "./explain-command.js";
 import { factsCommand } from "./facts-command.js";
 import { USAGE } from "./help.js";
+import { lookupCommand } from "./lookup-command.js";
 import { policyCommand } from "./policy-command.js";
 import { sendCommand } from "./send-command.js";
 import { signCommand } from "./sign-command.js";
@@ -19,6 +20,7 @@ const commands: Record<string, (args: string[], env: CliEnv, io: CliIo) => Promi
   explain: explainCommand,
   policy: policyCommand,
   facts: factsCommand,
+  lookup: lookupCommand,
   send: sendCommand,
   sign: signCommand,
   warm: warmCommand,
@@ -35,7 +37,7 @@ export async function runCli(argv: readonly string[], env: CliEnv, io: CliIo): P
     const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
     if (command === undefined)
       throw new UsageError(
-        `unknown command "${name}": expected send, sign, policy, decisions, explain, facts, warm or help`,
+        `unknown command "${name}": expected send, sign, policy, decisions, explain, facts, lookup, warm or help`,
       );
     return await command(args, env, io);
   } catch (error) {

@@ -1,5 +1,6 @@
 import { readAuditRecord } from "./audit-record.js";
 import { entryMs } from "./audit-stream.js";
+import { relativeTime } from "./print.js";
 
 const CACHE: Record<string, string> = {
   hit: "every fact the policy read was cached",
@@ -10,14 +11,6 @@ const CACHE: Record<string, string> = {
   repeat: "an idempotent repeat: the answer of the first request with this id",
   error: "Redis failed or the deadline passed: the trigger's fallback answered",
 };
-
-function ago(at: number, now: number): string {
-  const seconds = Math.max(0, Math.round((now - at) / 1000));
-  if (seconds < 120) return `${seconds} s ago`;
-  if (seconds < 7_200) return `${Math.round(seconds / 60)} min ago`;
-  if (seconds < 172_800) return `${Math.round(seconds / 3_600)} h ago`;
-  return `${Math.round(seconds / 86_400)} days ago`;
-}
 
 /** `name  value` lines under a heading, or `heading  (none)`; nothing when the record lacks the field. */
 function section(heading: string, entries: [string, string][] | undefined): string[] {
@@ -41,7 +34,9 @@ export function formatExplain(
     ["interceptor", record.interceptorId ?? undefined],
     [
       "when",
-      record.at === undefined ? undefined : `${new Date(record.at).toISOString()} (${ago(record.at, now)})`,
+      record.at === undefined
+        ? undefined
+        : `${new Date(record.at).toISOString()} (${relativeTime(record.at, now)})`,
     ],
     ["trigger", record.trigger],
     ["decision", record.decision],

@@ -20,6 +20,9 @@ Usage:
                                      file through the ingress's admin API ($GATEHOUSE_ADMIN_TOKEN)
   gatehouse facts get|delete organization|user <id>
                                      print (as JSON) or delete the facts about one of them
+  gatehouse lookup [<email|ip>…] [--email e] [--ip i] [--org o] [--user u] [--client c] [--json]
+                                     print what the cache holds for those subjects: each enrichment's
+                                     fact, when it is refreshed and expires, its job and last error
   gatehouse warm <file…> [--enrichment <name>] [--refresh] [--wait <s>] [--dry-run] [--json]
                                      ask the workers for the facts of the emails and IPs in .txt or
                                      .csv files before traffic comes (reads $REDIS_URL)
@@ -47,12 +50,12 @@ Flags:
 Every request carries "gatehouse_test": true (signed with the body), which keeps it out of the
 production audit stream.
 
-Exit codes: 0 an answer was received (whatever the decision), 1 no answer (network; decisions, explain:
-Redis unreachable), 2 usage error or invalid policy file, 3 policy test: an expectation failed or a case
-is invalid, 4 explain: no audit record with that id.
+Exit codes: 0 an answer was received (whatever the decision), 1 no answer (network; decisions, explain,
+lookup, warm: Redis unreachable), 2 usage error or invalid policy file, 3 policy test: an expectation
+failed or a case is invalid, 4 explain: no audit record with that id; lookup: a fact is not cached.
 
-decisions and explain read $REDIS_URL (default redis://127.0.0.1:6379) under $GATEHOUSE_KEY_PREFIX
-(default gh).
+decisions, explain and lookup read $REDIS_URL (default redis://127.0.0.1:6379) under
+$GATEHOUSE_KEY_PREFIX (default gh).
 decisions: --reason signature matches every signature.* reason; --since 15m, 2h or 1d (at most 7d);
   --limit (default 20, at most 10000) stops the scan at that many matches. Exit 0 also when none match.
 
@@ -84,5 +87,6 @@ Examples:
   gatehouse policy test infra/policy/default.yaml policy-cases/
   gatehouse decisions --decision DENY --since 1h
   gatehouse explain 5f1c0a52-… --test
+  gatehouse lookup jane@mailinator.com 203.0.113.5
   gatehouse warm signups-last-90-days.csv --wait 120
 `;

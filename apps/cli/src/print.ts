@@ -7,6 +7,20 @@ const SAFE = /^[A-Za-z0-9_\-.,:/=@%+]+$/;
 export const plural = (count: number, word: string) =>
   `${count.toLocaleString("en-US")} ${word}${count === 1 ? "" : "s"}`;
 
+/** `12 s ago`, `3 min ago`, `in 2 h`, `5 days ago`: a time against now, for people. */
+export function relativeTime(at: number, now: number): string {
+  const seconds = Math.round(Math.abs(now - at) / 1000);
+  const span =
+    seconds < 120
+      ? `${seconds} s`
+      : seconds < 7_200
+        ? `${Math.round(seconds / 60)} min`
+        : seconds < 172_800
+          ? `${Math.round(seconds / 3_600)} h`
+          : `${Math.round(seconds / 86_400)} days`;
+  return at > now ? `in ${span}` : `${span} ago`;
+}
+
 /** Quotes one word for a POSIX shell: bare when safe, otherwise single quotes with `'` spelled `'\''`. */
 export function shellQuote(word: string): string {
   if (SAFE.test(word)) return word;

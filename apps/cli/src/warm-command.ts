@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import type { CliIo } from "./cli-io.js";
+import { enrichmentsNamed } from "./enrichment-flag.js";
 import type { CliEnv } from "./env.js";
 import { UsageError } from "./errors/usage-error.js";
 import { EXIT_NETWORK, EXIT_OK, EXIT_USAGE } from "./exit-codes.js";
@@ -72,28 +73,17 @@ export async function warmCommand(args: string[], env: CliEnv, io: CliIo): Promi
 
   // Loaded on use: the enrichments and a Redis client would slow every other command's start.
   const [
-    { ENRICHMENTS, enrichmentByName },
     { cacheKeys, decodeFact },
     { Enqueuer, factKey },
     { getMany },
     { connectRedis, redisFailure, redisTarget },
   ] = await Promise.all([
-    import("@gatehouse/enrichments"),
     import("@gatehouse/decision-cache"),
     import("@gatehouse/enrichment-sdk"),
     import("@gatehouse/redis"),
     import("./cli-redis.js"),
   ]);
-  const names = values.enrichment ?? Object.keys(ENRICHMENTS);
-  const enrichments = names.map((name) => {
-    const enrichment = enrichmentByName(name);
-    if (!enrichment)
-      throw new UsageError(
-        `--enrichment: no enrichment named "${name}" (registered: ${Object.keys(ENRICHMENTS).join(", ")})`,
-        "--enrichment",
-      );
-    return enrichment;
-  });
+  const enrichments = await enrichmentsNamed(values.enrichment);
 
   // Each enrichment's subjects, once each, by fact key, gathered as the files stream in: what is held is the
   // distinct subjects, not the lines.

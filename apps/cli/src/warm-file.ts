@@ -1,11 +1,11 @@
 import { createReadStream } from "node:fs";
-import { isIP } from "node:net";
 import { extname } from "node:path";
 import type { Readable } from "node:stream";
-import { type InterceptorRequest, parseInterceptorRequest } from "@gatehouse/contracts";
+import type { InterceptorRequest } from "@gatehouse/contracts";
 import { CsvError, parse } from "csv-parse";
 import { UsageError } from "./errors/usage-error.js";
 import type { FileProblem } from "./file-problems.js";
+import { requestCarrying, SUBJECT_COLUMNS, type SubjectValues, valueOfLine } from "./subject-request.js";
 
 /**
  * One line of a warm file, and where it was (`line 5`): the request that would carry its values, or what is
@@ -15,20 +15,10 @@ export type WarmLine =
   | { readonly where: string; readonly request: InterceptorRequest; readonly problems?: undefined }
   | { readonly where: string; readonly request?: undefined; readonly problems: FileProblem[] };
 
-/** CSV columns, named like `gatehouse send`'s flags, and the request field each fills. */
-const CSV_COLUMNS = {
-  email: "user_email",
-  ip: "ip_address",
-  org: "organization_id",
-  user: "user_id",
-  client: "client_id",
-} as const;
-type Column = keyof typeof CSV_COLUMNS;
-
 /**
  * Reads the subjects to warm, a line at a time as the file streams in (a file of millions of lines is never
  * held whole): `.txt` (or `-`, standard input), one email address or IP address per line (blank lines and
- * `#` comments skipped), or `.csv` with a header naming any of {@link CSV_COLUMNS} (an empty cell leaves the
+ * `#` comments skipped), or `.csv` with a header naming any of {@link SUBJECT_COLUMNS} (an empty cell leaves the
  * value out). Each line becomes the request that would carry its values — a POST_USER_AUTHENTICATION, the
  * trigger that requires none of them — checked as the ingress checks a request, so a value the ingress would
  * refuse is a problem here too. A file that cannot be read or parsed throws a {@link UsageError}.
@@ -58,7 +48,7 @@ export async function* warmTextLines(source: Readable): AsyncGenerator<WarmLine>
     number++;
     const value = raw.trim();
     if (value === "" || value.startsWith("#")) return undefined;
-    return warmLine(`line ${number}`, { [isIP(value) !== 0 ? "ip" : "email"]: value });
+    return warmLine(`line ${number}`, valueOfLine(value));
   };
   for await (const chunk of source) {
     const lines = (rest + (chunk as string)).split("\n");
@@ -76,11 +66,11 @@ export async function* warmCsvLines(source: Readable, name = "the file"): AsyncG
   const parser = source.pipe(
     parse({
       columns: (header: string[]) => {
-        const unknown = header.filter((column) => !Object.hasOwn(CSV_COLUMNS, column));
+        const unknown = header.filter((column) => !Object.hasOwn(SUBJECT_COLUMNS, column));
         if (unknown.length > 0 || header.length === 0)
           throw new UsageError(
             `${name}: unknown column${unknown.length === 1 ? "" : "s"} ${unknown.map((c) => `"${c}"`).join(", ")}; ` +
-              `the columns are ${Object.keys(CSV_COLUMNS).join(", ")}`,
+              `the columns are ${Object.keys(SUBJECT_COLUMNS).join(", ")}`,
           );
         return header;
       },
@@ -94,7 +84,7 @@ export async function* warmCsvLines(source: Readable, name = "the file"): AsyncG
   source.once("error", (error) => parser.destroy(error));
   try {
     for await (const { record, info } of parser as AsyncIterable<{
-      record: Partial<Record<Column, string>>;
+      record: SubjectValues;
       info: { lines: number };
     }>)
       yield warmLine(`line ${info.lines}`, record);
@@ -104,25 +94,10 @@ export async function* warmCsvLines(source: Readable, name = "the file"): AsyncG
   }
 }
 
-function warmLine(where: string, values: Partial<Record<Column, string>>): WarmLine {
-  const context: Record<string, string> = {};
-  for (const [column, field] of Object.entries(CSV_COLUMNS)) {
-    const value = values[column as Column];
-    if (value) context[field] = value;
-  }
-  if (Object.keys(context).length === 0) return { where, problems: [{ where, message: "no value to warm" }] };
-  const parsed = parseInterceptorRequest({
-    trigger_point: "POST_USER_AUTHENTICATION",
-    interceptor_context: context,
-  });
-  if (parsed.ok) return { where, request: parsed.request };
-  const columnOf = (field: string) =>
-    Object.entries(CSV_COLUMNS).find(([, name]) => field.includes(name))?.[0] ?? field;
-  return {
-    where,
-    problems: (parsed.issues ?? [parsed.reason]).map((issue) => {
-      const [field = "", message = issue] = issue.split(/: (.*)/s);
-      return { where, message: `${columnOf(field)}: ${message}` };
-    }),
-  };
+function warmLine(where: string, values: SubjectValues): WarmLine {
+  const carried = requestCarrying(values);
+  if (carried === undefined) return { where, problems: [{ where, message: "no value to warm" }] };
+  return carried.ok
+    ? { where, request: carried.request }
+    : { where, problems: carried.problems.map((message) => ({ where, message })) };
 }

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { RedisClient } from "@gatehouse/redis";
 import { Queue } from "bullmq";
 import type { AnyEnrichment } from "./define-enrichment.js";
-import { bullPrefix, jobName, queueName } from "./queue-names.js";
+import { bullPrefix, deduplicationId, jobName, queueName } from "./queue-names.js";
 import { DEFAULTS } from "./settings.js";
 
 export type EnqueueResult = "added" | "deduplicated" | "failed";
@@ -65,7 +65,7 @@ export class Enqueuer {
     // for by every request that reads it until the new value arrives.
     let dedupId: string;
     try {
-      dedupId = `${enrichment.name}.v${enrichment.version}:${enrichment.subject(input)}`;
+      dedupId = deduplicationId(enrichment, enrichment.subject(input));
     } catch {
       return Promise.resolve("failed"); // not an input of this enrichment
     }

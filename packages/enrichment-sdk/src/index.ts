@@ -21,7 +21,8 @@ export {
 } from "./enrichment-worker.js";
 export { EnrichmentError, EnrichmentTimeoutError, InvalidJobError } from "./errors/enrichment-error.js";
 export { factKey } from "./fact-key.js";
-export { bullPrefix, jobName, queueName } from "./queue-names.js";
+export { bullPrefix, deduplicationId, jobName, queueName } from "./queue-names.js";
 export { commaList, unsetIfEmpty } from "./setting-values.js";
 export { DEFAULTS } from "./settings.js";
+export { type JobView, type SubjectJob, subjectJob } from "./subject-job.js";
 export { warmCache } from "./warm-cache.js";

@@ -11,3 +11,10 @@ export const jobName = (enrichment: AnyEnrichment) => `enrich.${enrichment.name}
  * scripts touch several keys of a queue at once, so they must share one slot.
  */
 export const bullPrefix = (keyPrefix: string) => `${keyPrefix}:{bull}`;
+
+/**
+ * A subject's BullMQ deduplication id: while its job waits or runs, adding another for the same subject (from
+ * any process) returns that job.
+ */
+export const deduplicationId = (enrichment: AnyEnrichment, subject: string) =>
+  `${enrichment.name}.v${enrichment.version}:${subject}`;
