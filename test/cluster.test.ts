@@ -159,6 +159,17 @@ describe("on a Redis Cluster", () => {
       decision: "ALLOW",
       cache: "hit",
     });
+    // And `gatehouse decisions` lists them.
+    const listed = await runCliCollecting(
+      ["decisions", "--decision", "DENY", "--json"],
+      cliEnv({ redisClusterNodes: [...cluster.nodes], keyPrefix: keys.prefix }),
+    );
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout)).toMatchObject({
+      read: 2,
+      more: false,
+      decisions: [{ decision: "DENY", reason: "email.disposable" }],
+    });
   });
 
   it("answers a miss after the worker's announcement, with one job for a burst of one new domain", async () => {
@@ -233,6 +244,20 @@ describe("on a Redis Cluster", () => {
       domains.map((domain) => factKey(keys, ENRICHMENTS["email-domain"], { domain })),
     );
     expect(facts.every((raw) => raw?.includes('"mx":"present"'))).toBe(true);
+    // `gatehouse lookup` reads a fact and its subject's queue on the cluster.
+    const looked = await runCliCollecting(
+      ["lookup", `c@${domains[0]}`, "--enrichment", "email-domain", "--json"],
+      cliEnv({ redisClusterNodes: [...cluster.nodes], keyPrefix: keys.prefix }),
+    );
+    expect(looked.stderr).toBe("");
+    expect(looked.code).toBe(0);
+    expect(JSON.parse(looked.stdout).lookups).toEqual([
+      expect.objectContaining({
+        subject: domains[0],
+        cached: expect.objectContaining({ fact: expect.objectContaining({ mx: "present" }) }),
+        job: {},
+      }),
+    ]);
   });
 
   it("counts velocity once per interceptor id, whatever node the counters live on", async () => {
