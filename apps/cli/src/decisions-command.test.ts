@@ -124,6 +124,47 @@ describe("gatehouse decisions", () => {
     expect(all).toMatchObject({ read: 6, more: false });
   });
 
+  it("--count counts the matching decisions by trigger, decision, reason and rule, the most frequent first", async () => {
+    const keys = newKeys();
+    const now = Date.now();
+    const deny = (id: string, at: number) =>
+      auditRecord(id, { at, decision: "DENY", reason: "email.disposable", rule: "disposable-email" });
+    await writeAuditBatches(redis, keys, [
+      [deny("ic_1", now - 2 * 3_600_000), auditRecord("ic_2", { at: now - 2 * 3_600_000 })],
+      [deny("ic_3", now - 2_000), deny("ic_4", now - 1_500), auditRecord("ic_5", { at: now - 1_000 })],
+      [deny("ic_6", now - 500), auditRecord("ic_7", { at: now - 400, trigger: "PRE_SESSION_CREATION" })],
+    ]);
+    const run = await decisions(keys, "--count", "--since", "1h");
+    expect(run.code).toBe(EXIT_OK);
+    expect(run.stdout.split("\n").slice(0, 5)).toEqual([
+      "count  share  trigger               decision  reason            rule",
+      "    3  60.0%  PRE_SIGNUP            DENY      email.disposable  disposable-email",
+      // Equal counts: the one seen first (the newest) first.
+      "    1  20.0%  PRE_SESSION_CREATION  ALLOW     policy.default    -",
+      "    1  20.0%  PRE_SIGNUP            ALLOW     policy.default    -",
+      expect.stringMatching(
+        new RegExp(`^5 decisions match; read 7 decisions of ${keys.auditStream}, back to \\S+Z$`),
+      ),
+    ]);
+    const json = JSON.parse((await decisions(keys, "--count", "--decision", "DENY", "--json")).stdout);
+    expect(json).toEqual({
+      stream: keys.auditStream,
+      read: 7,
+      counts: [
+        {
+          trigger: "PRE_SIGNUP",
+          decision: "DENY",
+          reason: "email.disposable",
+          rule: "disposable-email",
+          count: 4,
+        },
+      ],
+    });
+    const refused = await decisions(keys, "--count", "--limit", "5");
+    expect(refused.code).toBe(EXIT_USAGE);
+    expect(refused.stderr).toContain("--limit: --count counts every decision that matches");
+  });
+
   it("reads the test requests' stream with --test, and says when nothing matches or the stream is empty", async () => {
     const keys = newKeys();
     await writeAuditBatches(redis, keys, [[auditRecord("ic_sent", { test: true })]]);

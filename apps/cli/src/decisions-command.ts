@@ -1,17 +1,16 @@
 import { parseArgs } from "node:util";
 import { type AuditRecord, readAuditRecord } from "./audit-record.js";
 import type { CliIo } from "./cli-io.js";
+import { type DecisionCount, formatCounts, formatDecisions } from "./decisions-print.js";
 import type { CliEnv } from "./env.js";
 import { UsageError } from "./errors/usage-error.js";
 import { EXIT_OK } from "./exit-codes.js";
 import { USAGE } from "./help.js";
 import { parseTrigger } from "./interceptor-route.js";
-import { plural } from "./print.js";
 import { parseFlags } from "./request-flags.js";
 
 const DEFAULT_LIMIT = 20;
 const MAX_LIMIT = 10_000;
-const LATENCY_COLUMN = 6;
 
 /** What a decision must match to be listed; an absent field matches any. */
 interface DecisionFilter {
@@ -24,18 +23,13 @@ interface DecisionFilter {
   since?: number;
 }
 
-/** One decision listed: the record as stored, and as read for printing. */
-interface Listed {
-  raw: Record<string, unknown>;
-  record: AuditRecord;
-}
-
 /**
  * `gatehouse decisions [--decision ALLOW|DENY] [--trigger <t>] [--reason <r>] [--rule <name>] [--env <id>]
- * [--since <duration>] [--limit <n>] [--test] [--json]`: the newest decisions of the audit stream that match,
- * newest first, a line each — to find what was denied and why, and the interceptor ids to `explain`. Reads
- * the stream newest first and stops at `--limit` matches, at `--since`, or at the start of the stream (it is
- * capped). Exit 0 (also when nothing matches), 1 Redis unreachable, 2 a bad flag.
+ * [--since <duration>] [--limit <n> | --count] [--test] [--json]`: the newest decisions of the audit stream
+ * that match, newest first, a line each — to find what was denied and why, and the interceptor ids to
+ * `explain`; with `--count`, how many of each trigger, decision, reason and rule. Reads the stream newest
+ * first and stops at `--limit` matches, at `--since`, or at the start of the stream (it is capped). Exit 0
+ * (also when nothing matches), 1 Redis unreachable, 2 a bad flag.
  */
 export async function decisionsCommand(args: string[], env: CliEnv, io: CliIo): Promise<number> {
   const { values, positionals } = parseFlags(() =>
@@ -49,6 +43,7 @@ export async function decisionsCommand(args: string[], env: CliEnv, io: CliIo): 
         env: { type: "string" },
         since: { type: "string" },
         limit: { type: "string" },
+        count: { type: "boolean" },
         test: { type: "boolean" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -66,6 +61,11 @@ export async function decisionsCommand(args: string[], env: CliEnv, io: CliIo): 
   if (!(Number.isInteger(limit) && limit >= 1 && limit <= MAX_LIMIT))
     throw new UsageError(
       `--limit: "${values.limit}" must be a whole number from 1 to ${MAX_LIMIT}`,
+      "--limit",
+    );
+  if (values.count && values.limit !== undefined)
+    throw new UsageError(
+      "--limit: --count counts every decision that matches; narrow it with --since",
       "--limit",
     );
   const decision = values.decision?.toUpperCase();
@@ -104,12 +104,29 @@ export async function decisionsCommand(args: string[], env: CliEnv, io: CliIo): 
   const target = redisTarget(env);
   const redis = await connectRedis(target);
   try {
-    const listed: Listed[] = [];
+    // Listed: the raw records as stored (for --json) and as read; counted: by trigger, decision, reason, rule.
+    const listed: Record<string, unknown>[] = [];
+    const counted = new Map<string, DecisionCount>();
+    const take = values.count
+      ? (_raw: Record<string, unknown>, record: AuditRecord) => {
+          const c = {
+            trigger: record.trigger ?? "?",
+            decision: record.decision ?? "?",
+            reason: record.reason ?? "?",
+            rule: record.rule ?? null,
+          };
+          const key = `${c.trigger}\t${c.decision}\t${c.reason}\t${c.rule}`;
+          const seen = counted.get(key);
+          if (seen) seen.count++;
+          else counted.set(key, { ...c, count: 1 });
+          return true;
+        }
+      : (raw: Record<string, unknown>) => listed.length < limit && listed.push(raw) > 0;
     let read = 0;
     let oldest: number | undefined;
     let more = false;
     try {
-      scan: for await (const { entryId, packed } of stream.auditBatches(redis, name)) {
+      batches: for await (const { entryId, packed } of stream.auditBatches(redis, name)) {
         const written = stream.entryMs(entryId);
         // A batch is written after its records were answered: an older batch holds only older ones.
         if (since !== undefined && written < since) break;
@@ -120,21 +137,23 @@ export async function decisionsCommand(args: string[], env: CliEnv, io: CliIo): 
           const raw = records[i] as Record<string, unknown>;
           const record = readAuditRecord(raw);
           if (!matches(record, filter)) continue;
-          if (listed.length === limit) {
+          if (!take(raw, record)) {
             more = true;
-            break scan;
+            break batches;
           }
-          listed.push({ raw, record });
         }
       }
     } catch (error) {
       throw redisFailure(target, error);
     }
-    io.stdout(
-      values.json
-        ? `${JSON.stringify({ stream: name, decisions: listed.map((l) => l.raw), read, more })}\n`
-        : formatDecisions(listed, { stream: name, read, oldest, more, limit, test: values.test === true }),
-    );
+    const scan = { stream: name, read, oldest, test: values.test === true };
+    const counts = [...counted.values()].sort((a, b) => b.count - a.count);
+    if (values.json)
+      io.stdout(
+        `${JSON.stringify(values.count ? { stream: name, counts, read } : { stream: name, decisions: listed, read, more })}\n`,
+      );
+    else if (values.count) io.stdout(formatCounts(counts, scan));
+    else io.stdout(formatDecisions(listed.map(readAuditRecord), { ...scan, more, limit }));
     return EXIT_OK;
   } finally {
     redis.disconnect();
@@ -154,59 +173,4 @@ function matches(record: AuditRecord, filter: DecisionFilter): boolean {
     if (reason !== filter.reason && !reason.startsWith(prefix)) return false;
   }
   return true;
-}
-
-/** A table of the decisions, newest first, and a line saying how far back the stream was read. */
-function formatDecisions(
-  listed: Listed[],
-  scan: {
-    stream: string;
-    read: number;
-    oldest: number | undefined;
-    more: boolean;
-    limit: number;
-    test: boolean;
-  },
-): string {
-  const rows = listed.map(({ record }) => [
-    record.at === undefined ? "?" : new Date(record.at).toISOString(),
-    record.trigger ?? "?",
-    record.decision ?? "?",
-    record.reason ?? "?",
-    record.rule ?? "-",
-    record.cache ?? "?",
-    record.ms === undefined ? "?" : `${record.ms} ms`,
-    record.interceptorId ?? "(unverified)",
-  ]);
-  const lines: string[] = [];
-  if (rows.length > 0) {
-    const header = ["when", "trigger", "decision", "reason", "rule", "cache", "latency", "interceptor id"];
-    const widths = header.map((title, column) =>
-      Math.max(title.length, ...rows.map((row) => (row[column] as string).length)),
-    );
-    // The latency column is right-aligned, so its figures line up.
-    const line = (cells: string[]) =>
-      cells
-        .map((cell, column) =>
-          column === LATENCY_COLUMN
-            ? cell.padStart(widths[column] as number)
-            : cell.padEnd(widths[column] as number),
-        )
-        .join("  ")
-        .trimEnd();
-    lines.push(line(header), ...rows.map(line));
-  }
-  const back = scan.oldest === undefined ? "" : `, back to ${new Date(scan.oldest).toISOString()}`;
-  const found =
-    rows.length === 0
-      ? "no decision matches"
-      : `${plural(rows.length, "decision")}, newest first${scan.more ? ` (--limit ${scan.limit}: older ones match too)` : ""}`;
-  lines.push(`${found}; read ${plural(scan.read, "decision")} of ${scan.stream}${back}`);
-  if (scan.read === 0)
-    lines.push(
-      scan.test
-        ? "  the stream is empty: test requests (gatehouse send) are audited here; check REDIS_URL and GATEHOUSE_KEY_PREFIX"
-        : "  the stream is empty: check REDIS_URL and GATEHOUSE_KEY_PREFIX; test requests (gatehouse send) are read with --test",
-    );
-  return `${lines.join("\n")}\n`;
 }

@@ -21,6 +21,28 @@ export function relativeTime(at: number, now: number): string {
   return at > now ? `in ${span}` : `${span} ago`;
 }
 
+/**
+ * Rows under a header, each column as wide as its widest cell, two spaces apart; the columns in `right` are
+ * right-aligned (figures line up). Lines end without trailing spaces.
+ */
+export function table(
+  header: readonly string[],
+  rows: readonly string[][],
+  right: ReadonlySet<number> = new Set(),
+): string[] {
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? "").length)),
+  );
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, column) =>
+        right.has(column) ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0),
+      )
+      .join("  ")
+      .trimEnd();
+  return [line(header), ...rows.map(line)];
+}
+
 /** Quotes one word for a POSIX shell: bare when safe, otherwise single quotes with `'` spelled `'\''`. */
 export function shellQuote(word: string): string {
   if (SAFE.test(word)) return word;
