@@ -1,0 +1,108 @@
+import { execFile } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+
+// `npx turbo gen enrichment` run for real, into a scratch copy of the files it writes and changes (the
+// repository's own tree is never touched), then the result checked the way `npm test` checks the repository:
+// typechecked, linted, and its generated tests run.
+
+const repo = fileURLToPath(new URL("..", import.meta.url));
+const run = promisify(execFile);
+const scratch = mkdtempSync(join(tmpdir(), "gatehouse-gen-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** Every subject the generator offers, as its generated test names it. */
+const SUBJECTS = ["email-domain", "email", "ip", "user", "organization", "client"];
+
+/**
+ * The scratch root: the root files the generator and the checks read, the registry package, the generator
+ * itself, and a node_modules of links to the repository's packages — with each generated package linked as
+ * `npm install` would link it.
+ */
+function prepareScratch(names: readonly string[]): void {
+  for (const file of ["package.json", "turbo.json", "tsconfig.json", "biome.json", ".gitignore"])
+    cpSync(join(repo, file), join(scratch, file));
+  cpSync(join(repo, "packages/enrichments"), join(scratch, "packages/enrichments"), { recursive: true });
+  symlinkSync(join(repo, "turbo"), join(scratch, "turbo"));
+  const modules = join(scratch, "node_modules");
+  mkdirSync(join(modules, "@gatehouse"), { recursive: true });
+  for (const entry of readdirSync(join(repo, "node_modules")))
+    if (entry !== "@gatehouse") symlinkSync(join(repo, "node_modules", entry), join(modules, entry));
+  for (const entry of readdirSync(join(repo, "node_modules/@gatehouse")))
+    symlinkSync(join(repo, "node_modules/@gatehouse", entry), join(modules, "@gatehouse", entry));
+  for (const name of names)
+    symlinkSync(join(scratch, "packages", `enrich-${name}`), join(modules, "@gatehouse", `enrich-${name}`));
+}
+
+const bin = (name: string) => join(repo, "node_modules/.bin", name);
+
+describe("npx turbo gen enrichment", () => {
+  it("makes a package for each subject that typechecks, lints clean, passes its tests, and registers it", async () => {
+    const names = SUBJECTS.map((subject) => `sample-${subject}`);
+    prepareScratch(names);
+    for (const [index, subject] of SUBJECTS.entries()) {
+      const { stdout } = await run(
+        process.execPath,
+        [
+          join(repo, "node_modules/@turbo/gen/dist/cli.js"),
+          "run",
+          "enrichment",
+          "--args",
+          names[index] as string,
+          subject,
+          "--root",
+          scratch,
+        ],
+        { cwd: scratch },
+      );
+      expect(stdout).toContain("Success!");
+    }
+
+    const registry = readFileSync(join(scratch, "packages/enrichments/src/registry.ts"), "utf8");
+    expect(registry).toContain('import { sampleEmailDomain } from "@gatehouse/enrich-sample-email-domain";');
+    expect(registry).toContain('  "sample-client": sampleClient,\n');
+    const dependencies = JSON.parse(readFileSync(join(scratch, "packages/enrichments/package.json"), "utf8"))
+      .dependencies as Record<string, string>;
+    expect(Object.keys(dependencies)).toEqual(
+      expect.arrayContaining(names.map((name) => `@gatehouse/enrich-${name}`)),
+    );
+
+    // The registry's compile-time checks included: the new entries are named after their keys.
+    await run(bin("tsc"), ["--noEmit", "-p", "tsconfig.json"], { cwd: scratch });
+    await run(bin("biome"), ["check", "packages"], { cwd: scratch });
+    const tests = await run(
+      bin("vitest"),
+      ["run", "--root", scratch, "--reporter=json", "packages/enrich-sample-"],
+      {
+        cwd: scratch,
+      },
+    );
+    expect(JSON.parse(tests.stdout)).toMatchObject({
+      numPassedTests: SUBJECTS.length * 4,
+      numFailedTests: 0,
+    });
+
+    // A name taken already is refused.
+    const again = run(
+      process.execPath,
+      [
+        join(repo, "node_modules/@turbo/gen/dist/cli.js"),
+        "run",
+        "enrichment",
+        "--args",
+        "sample-ip",
+        "ip",
+        "--root",
+        scratch,
+      ],
+      { cwd: scratch },
+    );
+    await expect(again).rejects.toMatchObject({
+      stderr: expect.stringContaining("packages/enrich-sample-ip exists already"),
+    });
+  }, 180_000);
+});
