@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { cacheKeys, decodeFact } from "@gatehouse/decision-cache";
+import { ENRICHMENT_NAMES } from "@gatehouse/enrichments";
 import { createRedis, type Redis } from "@gatehouse/redis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { buildRequestBody } from "../apps/cli/src/build-request.js";
@@ -138,7 +139,7 @@ describe("ingress and worker as processes", () => {
     expect(await ready.json()).toEqual({
       status: "ready",
       redis: true,
-      workers: { "email-domain": "running", "ip-reputation": "running", "user-claims": "running" },
+      workers: Object.fromEntries(ENRICHMENT_NAMES.map((name) => [name, "running"])),
     });
     const metrics = await (await fetch(`${workerUrl}/metrics`)).text();
     // gmail.com's fact (the test before) is one of the email-domain jobs it ran.

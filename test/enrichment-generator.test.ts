@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { parse, parseAllDocuments } from "yaml";
 
 // `npx turbo gen enrichment` run for real, into a scratch copy of the files it writes and changes (the
 // repository's own tree is never touched), then the result checked the way `npm test` checks the repository:
@@ -27,6 +28,7 @@ function prepareScratch(names: readonly string[]): void {
   for (const file of ["package.json", "turbo.json", "tsconfig.json", "biome.json", ".gitignore"])
     cpSync(join(repo, file), join(scratch, file));
   cpSync(join(repo, "packages/enrichments"), join(scratch, "packages/enrichments"), { recursive: true });
+  cpSync(join(repo, "infra"), join(scratch, "infra"), { recursive: true });
   symlinkSync(join(repo, "turbo"), join(scratch, "turbo"));
   const modules = join(scratch, "node_modules");
   mkdirSync(join(modules, "@gatehouse"), { recursive: true });
@@ -36,6 +38,15 @@ function prepareScratch(names: readonly string[]): void {
     symlinkSync(join(repo, "node_modules/@gatehouse", entry), join(modules, "@gatehouse", entry));
   for (const name of names)
     symlinkSync(join(scratch, "packages", `enrich-${name}`), join(modules, "@gatehouse", `enrich-${name}`));
+}
+
+/** What the test reads of the worker group's manifests: the Deployment's env, the ScaledObject's triggers. */
+interface Manifest {
+  kind: string;
+  spec: {
+    template?: { spec: { containers: { env?: { name: string; value?: string }[] }[] } };
+    triggers?: { metadata: { listName: string } }[];
+  };
 }
 
 const bin = (name: string) => join(repo, "node_modules/.bin", name);
@@ -70,6 +81,35 @@ describe("npx turbo gen enrichment", () => {
     expect(Object.keys(dependencies)).toEqual(
       expect.arrayContaining(names.map((name) => `@gatehouse/enrich-${name}`)),
     );
+
+    // Deployed: a worker Deployment serves each queue and KEDA scales it on its wait list; an alert per queue.
+    const documents = parseAllDocuments(
+      readFileSync(join(scratch, "infra/k8s/worker-ip-claims.yaml"), "utf8"),
+    ).map((d) => d.toJS() as Manifest);
+    const deployment = documents.find((d) => d.kind === "Deployment");
+    const env = deployment?.spec.template?.spec.containers[0]?.env ?? [];
+    expect(env.find((e) => e.name === "GATEHOUSE_ENRICHMENTS")?.value).toBe(
+      ["ip-reputation", "user-claims", ...names].join(","),
+    );
+    const triggers = documents.find((d) => d.kind === "ScaledObject")?.spec.triggers ?? [];
+    expect(triggers.map((t) => t.metadata.listName)).toEqual(
+      ["ip-reputation", "user-claims", ...names].map((name) => `gh:{bull}:enrich.${name}:wait`),
+    );
+    const alerts = (
+      parse(readFileSync(join(scratch, "infra/prometheus/gatehouse-alerts.yaml"), "utf8")) as {
+        groups: { rules: { alert: string; expr: string }[] }[];
+      }
+    ).groups.flatMap((g) => g.rules);
+    for (const name of names)
+      expect(
+        alerts.filter(
+          (a) => a.expr === `absent(gatehouse_enrichment_worker_running{enrichment="${name}"} == 1)`,
+        ),
+      ).toHaveLength(1);
+    expect(alerts.find((a) => a.alert === "GatehouseNoWorkerForSampleEmailDomain")?.expr).toContain(
+      '"sample-email-domain"',
+    );
+    expect(new Set(alerts.map((a) => a.alert)).size).toBe(alerts.length);
 
     // The registry's compile-time checks included: the new entries are named after their keys.
     await run(bin("tsc"), ["--noEmit", "-p", "tsconfig.json"], { cwd: scratch });

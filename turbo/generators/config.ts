@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { PlopTypes } from "@turbo/gen";
 
@@ -41,6 +41,72 @@ type SubjectKind = keyof typeof SUBJECTS;
 
 const NAME = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
 const constantCase = (name: string) => name.toUpperCase().replaceAll("-", "_");
+const pascalCase = (name: string) => name.replace(/(?:^|-)([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+/** The worker Deployment that serves a new enrichment's queue: the one that calls the team's services. */
+const WORKER_GROUP = "infra/k8s/worker-ip-claims.yaml";
+const ALERTS = "infra/prometheus/gatehouse-alerts.yaml";
+
+/**
+ * Replaces `anchor`'s first match in `file` (relative to `root`) with what `replace` makes of it; throws
+ * naming the file when it is not there (a file a team has reshaped: the step is then theirs to do by hand).
+ */
+function edit(
+  root: string,
+  file: string,
+  anchor: RegExp,
+  replace: (match: string) => string,
+  what: string,
+): void {
+  const path = join(root, file);
+  const text = readFileSync(path, "utf8");
+  const match = anchor.exec(text);
+  if (!match) throw new Error(`${file}: cannot find where to ${what}; do it by hand`);
+  writeFileSync(
+    path,
+    text.slice(0, match.index) + replace(match[0]) + text.slice(match.index + match[0].length),
+  );
+}
+
+/**
+ * What deploying the new enrichment needs: its queue served by a worker Deployment and scaled by KEDA on its
+ * wait list, and an alert when no worker runs it (the checks in test/deploy-parity.test.ts and
+ * test/deploy-alerts.test.ts).
+ */
+function deploy(root: string, name: string): string {
+  edit(
+    root,
+    WORKER_GROUP,
+    /(name: GATEHOUSE_ENRICHMENTS, value: "[^"]*)"/,
+    (m) => `${m.slice(0, -1)},${name}"`,
+    `add ${name} to GATEHOUSE_ENRICHMENTS`,
+  );
+  edit(
+    root,
+    WORKER_GROUP,
+    /(\n {4}- type: redis\n(?: {6}.*\n)+)(?![\s\S]*- type: redis)/,
+    (last) =>
+      last +
+      last
+        .replace(
+          /listName: "([^"]*):enrich\.[^":]+:wait"/,
+          (_, prefix: string) => `listName: "${prefix}:enrich.${name}:wait"`,
+        )
+        .replace(/^\n/, ""),
+    `scale on ${name}'s wait list`,
+  );
+  edit(
+    root,
+    ALERTS,
+    /( +)- alert: GatehouseNoWorkerFor\w+\n(?:\1 {2}.*\n)+/,
+    (rule) => {
+      const first = rule.match(/enrichment="([^"]+)"/)?.[1] ?? "";
+      const alert = rule.match(/GatehouseNoWorkerFor\w+/)?.[0] ?? "";
+      return `${rule.replaceAll(first, name).replace(alert, `GatehouseNoWorkerFor${pascalCase(name)}`)}${rule}`;
+    },
+    `alert when no worker runs ${name}`,
+  );
+  return `${WORKER_GROUP} serves and scales its queue; ${ALERTS} alerts when no worker runs it`;
+}
 
 /**
  * `npx turbo gen enrichment` (or `npx turbo gen enrichment --args <name> <subject>`): a new enrichment
@@ -116,6 +182,7 @@ export default function generator(plop: PlopTypes.NodePlopAPI): void {
           pattern: /("dependencies": \{\n)/,
           template: '$1    "@gatehouse/enrich-{{name}}": "*",\n',
         },
+        () => deploy(root, answers.name),
         // Formatted and its imports sorted as the repository's own code: `npm test` lints every file.
         () => {
           const files = [`packages/enrich-${answers.name}`, "packages/enrichments"];

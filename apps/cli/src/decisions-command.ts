@@ -104,24 +104,19 @@ export async function decisionsCommand(args: string[], env: CliEnv, io: CliIo): 
   const target = redisTarget(env);
   const redis = await connectRedis(target);
   try {
-    // Listed: the raw records as stored (for --json) and as read; counted: by trigger, decision, reason, rule.
-    const listed: Record<string, unknown>[] = [];
+    // What the scan keeps of each match: the records (as stored, for --json, and as read), or their counts.
+    // False: the list is full.
+    const listed: { raw: Record<string, unknown>; record: AuditRecord }[] = [];
     const counted = new Map<string, DecisionCount>();
-    const take = values.count
-      ? (_raw: Record<string, unknown>, record: AuditRecord) => {
-          const c = {
-            trigger: record.trigger ?? "?",
-            decision: record.decision ?? "?",
-            reason: record.reason ?? "?",
-            rule: record.rule ?? null,
-          };
-          const key = `${c.trigger}\t${c.decision}\t${c.reason}\t${c.rule}`;
-          const seen = counted.get(key);
-          if (seen) seen.count++;
-          else counted.set(key, { ...c, count: 1 });
-          return true;
-        }
-      : (raw: Record<string, unknown>) => listed.length < limit && listed.push(raw) > 0;
+    const take = (raw: Record<string, unknown>, record: AuditRecord): boolean => {
+      if (values.count) {
+        countInto(counted, record);
+        return true;
+      }
+      if (listed.length === limit) return false;
+      listed.push({ raw, record });
+      return true;
+    };
     let read = 0;
     let oldest: number | undefined;
     let more = false;
@@ -150,14 +145,32 @@ export async function decisionsCommand(args: string[], env: CliEnv, io: CliIo): 
     const counts = [...counted.values()].sort((a, b) => b.count - a.count);
     if (values.json)
       io.stdout(
-        `${JSON.stringify(values.count ? { stream: name, counts, read } : { stream: name, decisions: listed, read, more })}\n`,
+        `${JSON.stringify(values.count ? { stream: name, counts, read } : { stream: name, decisions: listed.map((l) => l.raw), read, more })}\n`,
       );
     else if (values.count) io.stdout(formatCounts(counts, scan));
-    else io.stdout(formatDecisions(listed.map(readAuditRecord), { ...scan, more, limit }));
+    else
+      io.stdout(
+        formatDecisions(
+          listed.map((l) => l.record),
+          { ...scan, more, limit },
+        ),
+      );
     return EXIT_OK;
   } finally {
     redis.disconnect();
   }
+}
+
+/** Counts a decision under its trigger, decision, reason and rule. */
+function countInto(counted: Map<string, DecisionCount>, record: AuditRecord): void {
+  const trigger = record.trigger ?? "?";
+  const decision = record.decision ?? "?";
+  const reason = record.reason ?? "?";
+  const rule = record.rule ?? null;
+  const key = `${trigger}\t${decision}\t${reason}\t${rule}`;
+  const seen = counted.get(key);
+  if (seen) seen.count++;
+  else counted.set(key, { trigger, decision, reason, rule, count: 1 });
 }
 
 function matches(record: AuditRecord, filter: DecisionFilter): boolean {

@@ -114,7 +114,7 @@ describe("gatehouse lookup", () => {
       [[], "lookup: nothing to look up"],
       [["a@x.test", "b@y.test"], 'lookup: two values for email ("a@x.test", "b@y.test")'],
       [["--ip", "10.0.0.300"], "lookup: ip: not an IPv4 or IPv6 address"],
-      [["a@x.test", "--enrichment", "domain-age"], 'no enrichment named "domain-age"'],
+      [["a@x.test", "--enrichment", "no-such-enrichment"], 'no enrichment named "no-such-enrichment"'],
     ];
     for (const [args, message] of cases) {
       const run = await lookup(...args);

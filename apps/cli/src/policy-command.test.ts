@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { ENRICHMENT_NAMES } from "@gatehouse/enrichments";
 import { policyVersion } from "@gatehouse/policy";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EXIT_OK, EXIT_POLICY_FAILED, EXIT_USAGE } from "./cli.js";
@@ -308,7 +309,7 @@ describe("gatehouse policy test", () => {
         "when: { emailDomain: { disposable: true } }",
         `when: { fact: { enrichment: ${enrichment}, field: ${field}, equals: mailinator.com } }`,
       );
-    writeFileSync(custom, factRule("domain-age", "registrable"));
+    writeFileSync(custom, factRule("no-such-enrichment", "registrable"));
     const refused = await runCliCollecting(
       ["policy", "test", custom, join(fixtures, "pre-signup.json")],
       testEnv(),
@@ -316,8 +317,8 @@ describe("gatehouse policy test", () => {
     expect(refused.code).toBe(EXIT_USAGE);
     expect(refused.stderr).toBe(
       `gatehouse: invalid policy ${custom}:\n` +
-        '  triggers.PRE_SIGNUP, rule "block-disposable": no enrichment named "domain-age" is registered ' +
-        "(registered: email-domain, ip-reputation, user-claims)\n",
+        '  triggers.PRE_SIGNUP, rule "block-disposable": no enrichment named "no-such-enrichment" is registered ' +
+        `(registered: ${ENRICHMENT_NAMES.join(", ")})\n`,
     );
 
     writeFileSync(custom, factRule("email-domain", "registrable"));

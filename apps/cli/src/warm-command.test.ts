@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cacheKeys, writeFact } from "@gatehouse/decision-cache";
 import { bullPrefix, queueName } from "@gatehouse/enrichment-sdk";
-import { ENRICHMENTS } from "@gatehouse/enrichments";
+import { ENRICHMENT_NAMES, ENRICHMENTS } from "@gatehouse/enrichments";
 import { testRedis } from "@gatehouse/testing";
 import { Queue } from "bullmq";
 import { afterEach, describe, expect, inject, it } from "vitest";
@@ -165,10 +165,10 @@ describe("gatehouse warm", () => {
   it("refuses an unknown enrichment, a bad --wait, and a missing file argument", async () => {
     const { env, file } = setup();
     const txt = file("a.txt", "jane@acme.test\n");
-    const unknown = await runCliCollecting(["warm", txt, "--enrichment", "domain-age"], env);
+    const unknown = await runCliCollecting(["warm", txt, "--enrichment", "no-such-enrichment"], env);
     expect(unknown.code).toBe(EXIT_USAGE);
     expect(unknown.stderr).toContain(
-      'no enrichment named "domain-age" (registered: email-domain, ip-reputation, user-claims)',
+      `no enrichment named "no-such-enrichment" (registered: ${ENRICHMENT_NAMES.join(", ")})`,
     );
     expect((await runCliCollecting(["warm", txt, "--wait", "0"], env)).stderr).toContain("--wait");
     expect((await runCliCollecting(["warm"], env)).stderr).toContain("warm: missing <file>");

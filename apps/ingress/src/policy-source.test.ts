@@ -1,6 +1,7 @@
 import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ENRICHMENT_NAMES } from "@gatehouse/enrichments";
 import { PolicyError } from "@gatehouse/policy";
 import { createLogger } from "@gatehouse/telemetry";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -68,7 +69,7 @@ describe("PolicySource", () => {
       "  PRE_SIGNUP:",
       "    rules:",
       "      - name: young-domain",
-      "        when: { fact: { enrichment: domain-age, field: ageDays, atMost: 30 } }",
+      "        when: { fact: { enrichment: no-such-enrichment, field: ageDays, atMost: 30 } }",
       "        outcome: { decision: DENY, reason: domain.young }",
       "",
     ].join("\n");
@@ -81,15 +82,15 @@ describe("PolicySource", () => {
       (line) => line.msg === "policy file is invalid; the running policy stays in force",
     );
     expect(error?.problems).toEqual([
-      'triggers.PRE_SIGNUP, rule "young-domain": no enrichment named "domain-age" is registered ' +
-        "(registered: email-domain, ip-reputation, user-claims)",
+      'triggers.PRE_SIGNUP, rule "young-domain": no enrichment named "no-such-enrichment" is registered ' +
+        `(registered: ${ENRICHMENT_NAMES.join(", ")})`,
     ]);
-    await expect(PolicySource.fromFile(file, log)).rejects.toThrow(/domain-age/);
+    await expect(PolicySource.fromFile(file, log)).rejects.toThrow(/no-such-enrichment/);
     // A registered one's field the built-in conditions do not name: accepted.
     await writeFile(
       file,
       unregistered.replace(
-        "domain-age, field: ageDays, atMost: 30",
+        "no-such-enrichment, field: ageDays, atMost: 30",
         "email-domain, field: registrable, equals: mailinator.com",
       ),
     );
