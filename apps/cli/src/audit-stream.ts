@@ -53,6 +53,37 @@ export async function* auditBatches(
   }
 }
 
+/** How long one XREAD waits for a new batch: how soon `--follow` notices it was asked to stop. */
+const FOLLOW_BLOCK_MS = 1_000;
+
+/**
+ * Where a stream ends now: the id of its newest entry (`0-0` when empty). Reading after it, nothing written
+ * from then on is missed, however late the first XREAD goes out.
+ */
+export async function auditStreamEnd(redis: RedisClient, stream: string): Promise<string> {
+  const [newest] = await redis.xrevrange(stream, "+", "-", "COUNT", 1);
+  return newest?.[0] ?? "0-0";
+}
+
+/** The batches written to one audit stream after entry `after`, as they come, until `signal` aborts (within about a second). */
+export async function* newAuditBatches(
+  redis: RedisClient,
+  stream: string,
+  after: string,
+  signal: AbortSignal,
+): AsyncGenerator<AuditBatch> {
+  while (!signal.aborted) {
+    const reply = (await redis.xread("BLOCK", FOLLOW_BLOCK_MS, "STREAMS", stream, after)) as
+      | [string, [string, string[]][]][]
+      | null;
+    for (const [entryId, fields] of reply?.[0]?.[1] ?? []) {
+      after = entryId;
+      const packed = recordsField(fields);
+      if (packed !== undefined) yield { entryId, packed };
+    }
+  }
+}
+
 /** A batch's records, oldest first; none when the entry is not a JSON array (written by something else). */
 export function batchRecords(packed: string): Record<string, unknown>[] {
   let records: unknown;

@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -182,6 +182,39 @@ describe("gatehouse decisions", () => {
     );
   });
 
+  it("--follow prints each matching decision as it is written, until interrupted", async () => {
+    const keys = newKeys();
+    await writeSample(keys); // history: not printed
+    const child = spawn(
+      process.execPath,
+      ["apps/cli/bin/gatehouse.mjs", "decisions", "--follow", "--decision", "DENY"],
+      {
+        cwd: fileURLToPath(new URL("../../../", import.meta.url)),
+        env: { ...process.env, REDIS_URL: redisUrl, GATEHOUSE_KEY_PREFIX: keys.prefix },
+      },
+    );
+    let stdout = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    // Once the header is out, the follower knows where the stream ended: what is written next is printed.
+    await expect.poll(() => stdout, { timeout: 10_000 }).toMatch(/^when {22}trigger/);
+    await writeAuditBatches(redis, keys, [
+      [
+        auditRecord("ic_live_allow"),
+        auditRecord("ic_live_deny", { decision: "DENY", reason: "ip.blocklisted" }),
+      ],
+      [auditRecord("ic_live_deny_2", { decision: "DENY", reason: "email.disposable" })],
+    ]);
+    await expect.poll(() => stdout.split("\n").length, { timeout: 10_000 }).toBe(4);
+    const lines = stdout.trimEnd().split("\n");
+    expect(lines[1]).toMatch(/ PRE_SIGNUP {12}DENY {6}ip\.blocklisted .* ic_live_deny$/);
+    expect(lines[2]).toMatch(/ DENY {6}email\.disposable .* ic_live_deny_2$/);
+    expect(stdout).not.toContain("ic_live_allow");
+    expect(stdout).not.toContain("ic_new_deny"); // written before it started
+    child.kill("SIGINT");
+    expect(await exited).toBe(EXIT_OK);
+  });
+
   it("refuses bad flags, naming them", async () => {
     const keys = newKeys();
     const cases: [string[], string][] = [
@@ -190,6 +223,7 @@ describe("gatehouse decisions", () => {
       [["--since", "forever"], '--since: "forever" must be a duration from 1s to 7d'],
       [["--trigger", "pre-lunch"], 'unknown trigger "pre-lunch"'],
       [["stray"], 'unexpected argument "stray"'],
+      [["--follow", "--count"], "--follow prints decisions as they are made: no --count, --limit or --since"],
     ];
     for (const [args, message] of cases) {
       const run = await decisions(keys, ...args);

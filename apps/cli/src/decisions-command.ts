@@ -1,7 +1,14 @@
 import { parseArgs } from "node:util";
+import type { RedisClient } from "@gatehouse/redis";
 import { type AuditRecord, readAuditRecord } from "./audit-record.js";
 import type { CliIo } from "./cli-io.js";
-import { type DecisionCount, formatCounts, formatDecisions } from "./decisions-print.js";
+import {
+  type DecisionCount,
+  followHeader,
+  followLine,
+  formatCounts,
+  formatDecisions,
+} from "./decisions-print.js";
 import type { CliEnv } from "./env.js";
 import { UsageError } from "./errors/usage-error.js";
 import { EXIT_OK } from "./exit-codes.js";
@@ -44,6 +51,7 @@ export async function decisionsCommand(args: string[], env: CliEnv, io: CliIo): 
         since: { type: "string" },
         limit: { type: "string" },
         count: { type: "boolean" },
+        follow: { type: "boolean", short: "f" },
         test: { type: "boolean" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -67,6 +75,11 @@ export async function decisionsCommand(args: string[], env: CliEnv, io: CliIo): 
     throw new UsageError(
       "--limit: --count counts every decision that matches; narrow it with --since",
       "--limit",
+    );
+  if (values.follow && (values.count || values.limit !== undefined || values.since !== undefined))
+    throw new UsageError(
+      "--follow prints decisions as they are made: no --count, --limit or --since",
+      "--follow",
     );
   const decision = values.decision?.toUpperCase();
   if (decision !== undefined && decision !== "ALLOW" && decision !== "DENY")
@@ -104,6 +117,12 @@ export async function decisionsCommand(args: string[], env: CliEnv, io: CliIo): 
   const target = redisTarget(env);
   const redis = await connectRedis(target);
   try {
+    if (values.follow) {
+      await follow(redis, name, filter, io, values.json === true).catch((error: unknown) => {
+        throw redisFailure(target, error);
+      });
+      return EXIT_OK;
+    }
     // What the scan keeps of each match: the records (as stored, for --json, and as read), or their counts.
     // False: the list is full.
     const listed: { raw: Record<string, unknown>; record: AuditRecord }[] = [];
@@ -158,6 +177,37 @@ export async function decisionsCommand(args: string[], env: CliEnv, io: CliIo): 
     return EXIT_OK;
   } finally {
     redis.disconnect();
+  }
+}
+
+/**
+ * Prints each matching decision as the ingress writes it, oldest first (`--json`: a JSON line each, as
+ * stored), until SIGINT or SIGTERM.
+ */
+async function follow(
+  redis: RedisClient,
+  name: string,
+  filter: DecisionFilter,
+  io: CliIo,
+  json: boolean,
+): Promise<void> {
+  const { auditStreamEnd, newAuditBatches, batchRecords } = await import("./audit-stream.js");
+  const end = await auditStreamEnd(redis, name);
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    if (!json) io.stdout(followHeader());
+    for await (const { packed } of newAuditBatches(redis, name, end, stop.signal)) {
+      for (const raw of batchRecords(packed)) {
+        const record = readAuditRecord(raw);
+        if (matches(record, filter)) io.stdout(json ? `${JSON.stringify(raw)}\n` : followLine(record));
+      }
+    }
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
   }
 }
 

@@ -20,12 +20,22 @@ export interface DecisionCount {
   count: number;
 }
 
-/** A table of decisions, newest first, and a line saying how far back the stream was read. */
-export function formatDecisions(
-  records: readonly AuditRecord[],
-  scan: AuditScan & { readonly more: boolean; readonly limit: number },
-): string {
-  const rows = records.map((record) => [
+const DECISION_HEADER = [
+  "when",
+  "trigger",
+  "decision",
+  "reason",
+  "rule",
+  "cache",
+  "latency",
+  "interceptor id",
+];
+const RIGHT_ALIGNED = new Set([6]);
+/** Column widths when decisions are printed as they come (`--follow`): wide enough for most. */
+const FOLLOW_WIDTHS = [24, 20, 8, 22, 16, 7, 10];
+
+function decisionRow(record: AuditRecord): string[] {
+  return [
     record.at === undefined ? "?" : new Date(record.at).toISOString(),
     record.trigger ?? "?",
     record.decision ?? "?",
@@ -34,22 +44,29 @@ export function formatDecisions(
     record.cache ?? "?",
     record.ms === undefined ? "?" : `${record.ms} ms`,
     record.interceptorId ?? "(unverified)",
-  ]);
+  ];
+}
+
+/** A table of decisions, newest first, and a line saying how far back the stream was read. */
+export function formatDecisions(
+  records: readonly AuditRecord[],
+  scan: AuditScan & { readonly more: boolean; readonly limit: number },
+): string {
+  const rows = records.map(decisionRow);
   const found =
     rows.length === 0
       ? "no decision matches"
       : `${plural(rows.length, "decision")}, newest first${scan.more ? ` (--limit ${scan.limit}: older ones match too)` : ""}`;
-  return lines(
-    rows.length === 0
-      ? []
-      : table(
-          ["when", "trigger", "decision", "reason", "rule", "cache", "latency", "interceptor id"],
-          rows,
-          new Set([6]),
-        ),
-    found,
-    scan,
-  );
+  return lines(rows.length === 0 ? [] : table(DECISION_HEADER, rows, RIGHT_ALIGNED), found, scan);
+}
+
+/** `--follow`'s header line, then {@link followLine} for each decision as it comes. */
+export function followHeader(): string {
+  return `${table(DECISION_HEADER, [], RIGHT_ALIGNED, FOLLOW_WIDTHS)[0]}\n`;
+}
+
+export function followLine(record: AuditRecord): string {
+  return `${table(DECISION_HEADER, [decisionRow(record)], RIGHT_ALIGNED, FOLLOW_WIDTHS)[1]}\n`;
 }
 
 /** The decisions that matched, counted by trigger, decision, reason and rule, the most frequent first. */

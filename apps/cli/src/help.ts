@@ -10,10 +10,11 @@ Usage:
                                      evaluate a policy offline against request or case files (or
                                      directories of *.json) and print each decision; checks "expect"
   gatehouse decisions [--decision ALLOW|DENY] [--trigger <t>] [--reason <r>] [--rule <name>]
-            [--env <id>] [--since <duration>] [--limit <n> | --count] [--test] [--json]
+            [--env <id>] [--since <duration>] [--limit <n> | --count | --follow] [--test] [--json]
                                      list the newest decisions that match, newest first: when,
-                                     trigger, decision, reason, rule, latency, id; or count them by
-                                     trigger, decision, reason and rule (reads $REDIS_URL)
+                                     trigger, decision, reason, rule, latency, id; count them by
+                                     trigger, decision, reason and rule; or print them as they are
+                                     made, until Ctrl-C (reads $REDIS_URL)
   gatehouse explain <interceptor-id> [--test] [--json]
                                      print the audit record of one decision: rule, reason, facts used,
                                      team facts, velocity counts, shadow hits (reads $REDIS_URL)
@@ -59,7 +60,8 @@ decisions, explain and lookup read $REDIS_URL (default redis://127.0.0.1:6379) u
 $GATEHOUSE_KEY_PREFIX (default gh).
 decisions: --reason signature matches every signature.* reason; --since 15m, 2h or 1d (at most 7d);
   --limit (default 20, at most 10000) stops the scan at that many matches; --count reads every decision
-  since --since (or the whole stream) and counts them. Exit 0 also when none match.
+  since --since (or the whole stream) and counts them; --follow (-f) prints each new one (--json: a JSON
+  line each). Exit 0 also when none match.
 
 facts: --url as above; --ttl <s> expire the records (default: never); --batch <n> records per
 request (default 1000); --dry-run check only; --json. Every record is checked before any is written.
@@ -89,6 +91,7 @@ Examples:
   gatehouse policy test infra/policy/default.yaml policy-cases/
   gatehouse decisions --decision DENY --since 1h
   gatehouse decisions --since 1h --count
+  gatehouse decisions --follow --test
   gatehouse explain 5f1c0a52-… --test
   gatehouse lookup jane@mailinator.com 203.0.113.5
   gatehouse warm signups-last-90-days.csv --wait 120

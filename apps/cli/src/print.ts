@@ -22,16 +22,18 @@ export function relativeTime(at: number, now: number): string {
 }
 
 /**
- * Rows under a header, each column as wide as its widest cell, two spaces apart; the columns in `right` are
- * right-aligned (figures line up). Lines end without trailing spaces.
+ * Rows under a header, each column as wide as its widest cell (or `minWidths`, for lines printed one at a
+ * time), two spaces apart; the columns in `right` are right-aligned (figures line up). Lines end without
+ * trailing spaces.
  */
 export function table(
   header: readonly string[],
   rows: readonly string[][],
   right: ReadonlySet<number> = new Set(),
+  minWidths: readonly number[] = [],
 ): string[] {
   const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => (row[column] ?? "").length)),
+    Math.max(minWidths[column] ?? 0, title.length, ...rows.map((row) => (row[column] ?? "").length)),
   );
   const line = (cells: readonly string[]) =>
     cells
