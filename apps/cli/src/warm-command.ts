@@ -14,10 +14,19 @@ import { readWarmFile } from "./warm-file.js";
 const WAIT_POLL_MS = 250;
 /** How often a long `--wait` says how far the workers are (on stderr). */
 const WAIT_REPORT_MS = 5_000;
-/** Fact keys read per MGET. */
-const READ_CHUNK = 1_000;
-/** Jobs added at once: a million subjects are not a million promises. */
-const ENQUEUE_CHUNK = 1_000;
+/** Fact keys read per MGET, and jobs added at once: a million subjects are not a million promises. */
+const CHUNK = 1_000;
+
+/** Up to `count` more items of `items`. */
+function take<T>(items: Iterator<T>, count: number): T[] {
+  const taken: T[] = [];
+  while (taken.length < count) {
+    const next = items.next();
+    if (next.done) break;
+    taken.push(next.value);
+  }
+  return taken;
+}
 
 /** What warming did for one enrichment. */
 interface EnrichmentSummary {
@@ -121,8 +130,9 @@ export async function warmCommand(args: string[], env: CliEnv, io: CliIo): Promi
   const enqueuer = new Enqueuer({ connection: redis, keyPrefix: keys.prefix });
   try {
     const summaries: EnrichmentSummary[] = [];
-    const asked: string[] = [];
-    // What each key asked for held then: the wait is over for it once it holds something else.
+    const waiting = waitSeconds !== undefined && !values["dry-run"];
+    // With --wait, the keys asked for and what each held then: the wait is over for a key once it holds
+    // something else. Kept only then: the rest goes a chunk at a time, so memory follows the subjects.
     const before = new Map<string, string | null>();
     for (const { enrichment, subjects } of plans) {
       const summary: EnrichmentSummary = {
@@ -134,41 +144,41 @@ export async function warmCommand(args: string[], env: CliEnv, io: CliIo): Promi
         failed: 0,
       };
       summaries.push(summary);
-      const factKeys = [...subjects.keys()];
-      const stored = await read(factKeys).catch(unreachable);
-      const now = Date.now();
-      const toAsk = factKeys.filter((key, index) => {
-        const raw = stored[index] ?? null;
-        const record = raw === null ? undefined : decodeFact(raw);
-        // Not cached, or due for refresh (or --refresh): asked for.
-        const ask = values.refresh === true || !record || now > record.refreshAt;
-        if (ask) before.set(key, raw);
-        return ask;
-      });
-      summary.cached = subjects.size - toAsk.length;
-      if (values["dry-run"]) continue;
-      for (let from = 0; from < toAsk.length; from += ENQUEUE_CHUNK) {
-        const chunk = toAsk.slice(from, from + ENQUEUE_CHUNK);
+      const factKeys = subjects.keys();
+      for (let chunk = take(factKeys, CHUNK); chunk.length > 0; chunk = take(factKeys, CHUNK)) {
+        const stored = await getMany(redis, chunk).catch(unreachable);
+        const now = Date.now();
+        const toAsk: { key: string; held: string | null }[] = [];
+        for (const [index, key] of chunk.entries()) {
+          const held = stored[index] ?? null;
+          const record = held === null ? undefined : decodeFact(held);
+          // Not cached, or due for refresh (or --refresh): asked for.
+          if (values.refresh === true || !record || now > record.refreshAt) toAsk.push({ key, held });
+        }
+        summary.cached += chunk.length - toAsk.length;
+        if (values["dry-run"]) continue;
         const results = await Promise.all(
-          chunk.map((key) => enqueuer.enqueue(enrichment, subjects.get(key))),
+          toAsk.map(({ key }) => enqueuer.enqueue(enrichment, subjects.get(key))),
         );
         for (const [index, result] of results.entries()) {
           summary[result]++;
-          if (result !== "failed") asked.push(chunk[index] as string);
+          const { key, held } = toAsk[index] as { key: string; held: string | null };
+          if (result !== "failed" && waiting) before.set(key, held);
         }
       }
       if (summary.failed > 0 && redis.status !== "ready") unreachable(new Error("the connection was lost"));
     }
 
     let missing = 0;
-    if (waitSeconds !== undefined && !values["dry-run"]) {
-      const waiting = await waitForNewValues(asked, before, waitSeconds * 1000);
-      missing = waiting.length;
-      const still = new Set(waiting);
+    if (waiting) {
+      const pending = await waitForNewValues(before, (waitSeconds as number) * 1000);
+      missing = pending.length;
+      const still = new Set(pending);
       for (const [index, { subjects }] of plans.entries()) {
         const summary = summaries[index] as EnrichmentSummary;
-        const pending = [...subjects.keys()].filter((key) => still.has(key)).length;
-        summary.written = summary.added + summary.deduplicated - pending;
+        let notWritten = 0;
+        for (const key of subjects.keys()) if (still.has(key)) notWritten++;
+        summary.written = summary.added + summary.deduplicated - notWritten;
       }
     }
 
@@ -188,17 +198,13 @@ export async function warmCommand(args: string[], env: CliEnv, io: CliIo): Promi
   }
 
   /**
-   * Polls until every key holds a value other than the one it held when asked for, or `ms` have passed,
-   * saying on stderr every 5 s how far the workers are; returns the keys still waiting.
+   * Polls until every key of `before` holds a value other than the one it held when asked for, or `ms` have
+   * passed, saying on stderr every 5 s how far the workers are; returns the keys still waiting.
    */
-  async function waitForNewValues(
-    asked: readonly string[],
-    before: ReadonlyMap<string, string | null>,
-    ms: number,
-  ): Promise<string[]> {
+  async function waitForNewValues(before: ReadonlyMap<string, string | null>, ms: number): Promise<string[]> {
     const until = Date.now() + ms;
     let reportAt = Date.now() + WAIT_REPORT_MS;
-    let waiting = [...asked];
+    let waiting = [...before.keys()];
     for (;;) {
       const current = await read(waiting).catch(unreachable);
       waiting = waiting.filter((key, index) => (current[index] ?? null) === before.get(key));
@@ -206,8 +212,8 @@ export async function warmCommand(args: string[], env: CliEnv, io: CliIo): Promi
       if (waiting.length === 0 || now >= until) return waiting;
       if (now >= reportAt) {
         reportAt = now + WAIT_REPORT_MS;
-        const done = (asked.length - waiting.length).toLocaleString("en-US");
-        io.stderr(`waiting for the workers: ${done} of ${plural(asked.length, "fact")} written\n`);
+        const done = (before.size - waiting.length).toLocaleString("en-US");
+        io.stderr(`waiting for the workers: ${done} of ${plural(before.size, "fact")} written\n`);
       }
       await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
     }
@@ -216,8 +222,8 @@ export async function warmCommand(args: string[], env: CliEnv, io: CliIo): Promi
   /** The values of `factKeys`, in order (null: none), a chunk of keys per command. */
   async function read(factKeys: string[]): Promise<(string | null)[]> {
     const values: (string | null)[] = [];
-    for (let from = 0; from < factKeys.length; from += READ_CHUNK)
-      values.push(...(await getMany(redis, factKeys.slice(from, from + READ_CHUNK))));
+    for (let from = 0; from < factKeys.length; from += CHUNK)
+      values.push(...(await getMany(redis, factKeys.slice(from, from + CHUNK))));
     return values;
   }
 }
