@@ -131,6 +131,11 @@ if (!(await waitFor(`${url}/readyz`, 30_000))) {
   await stop(1);
 }
 const firstSecret = secret.split(",")[0];
+// What the CLI's Redis commands need to read this Redis and these keys.
+const cliRedis = [
+  clusterNodes ? `REDIS_CLUSTER_NODES=${clusterNodes}` : `REDIS_URL=${redisUrl}`,
+  ...(process.env.GATEHOUSE_KEY_PREFIX ? [`GATEHOUSE_KEY_PREFIX=${process.env.GATEHOUSE_KEY_PREFIX}`] : []),
+].join(" ");
 const workerPort = process.env.GATEHOUSE_WORKER_PORT || "8081";
 console.log(`
   Gatehouse is running.
@@ -145,6 +150,9 @@ console.log(`
   Try it (in another terminal):
     npx gatehouse send pre-signup --url ${url} --secret ${firstSecret} --email someone@mailinator.com
     npx gatehouse send pre-signup --url ${url} --secret ${firstSecret} --email someone@gmail.com
+
+  Watch the decisions as they are made (gatehouse send's are test requests):
+    ${cliRedis} npx gatehouse decisions --follow --test
 
   Ctrl-C stops everything.
 `);
