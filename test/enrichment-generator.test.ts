@@ -7,9 +7,9 @@ import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
 
-// `npx turbo gen enrichment` run for real, into a scratch copy of the files it writes and changes (the
-// repository's own tree is never touched), then the result checked the way `npm test` checks the repository:
-// typechecked, linted, and its generated tests run.
+// `npm run gen:enrichment` (@turbo/gen's own binary) run for real, into a scratch copy of the files it writes
+// and changes (the repository's own tree is never touched), then the result checked the way `npm test` checks
+// the repository: typechecked, linted, and its generated tests run.
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const run = promisify(execFile);
@@ -64,7 +64,7 @@ function workerGroup(root: string): { enrichments: string[]; waitLists: string[]
 
 const bin = (name: string) => join(repo, "node_modules/.bin", name);
 
-describe("npx turbo gen enrichment", () => {
+describe("npm run gen:enrichment", () => {
   it("makes a package for each subject that typechecks, lints clean, passes its tests, and registers it", async () => {
     const names = SUBJECTS.map((subject) => `sample-${subject}`);
     prepareScratch(names);

@@ -109,9 +109,9 @@ function deploy(root: string, name: string): string {
 }
 
 /**
- * `npx turbo gen enrichment` (or `npx turbo gen enrichment --args <name> <subject>`): a new enrichment
- * package that asks the team's own HTTP service about a subject of each request, registered in
- * packages/enrichments. README.md, "Adding an enrichment package".
+ * `npm run gen:enrichment` (or `npm run gen:enrichment -- --args <name> <subject>`; @turbo/gen, Plop
+ * underneath): a new enrichment package that asks the team's own HTTP service about a subject of each
+ * request, registered in packages/enrichments and deployed. README.md, "Adding an enrichment package".
  */
 export default function generator(plop: PlopTypes.NodePlopAPI): void {
   const root = plop.getDestBasePath();
