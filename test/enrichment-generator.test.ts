@@ -62,7 +62,15 @@ function workerGroup(root: string): { enrichments: string[]; waitLists: string[]
   };
 }
 
-const bin = (name: string) => join(repo, "node_modules/.bin", name);
+/** Runs a check in the scratch root; a failure shows what the tool printed. */
+async function check(tool: string, args: string[]): Promise<string> {
+  try {
+    return (await run(join(repo, "node_modules/.bin", tool), args, { cwd: scratch })).stdout;
+  } catch (error) {
+    const { stdout = "", stderr = "" } = error as { stdout?: string; stderr?: string };
+    throw new Error(`${tool} ${args.join(" ")} failed:\n${stdout}${stderr}`);
+  }
+}
 
 describe("npm run gen:enrichment", () => {
   it("makes a package for each subject that typechecks, lints clean, passes its tests, and registers it", async () => {
@@ -120,16 +128,16 @@ describe("npm run gen:enrichment", () => {
     expect(new Set(alerts.map((a) => a.alert)).size).toBe(alerts.length);
 
     // The registry's compile-time checks included: the new entries are named after their keys.
-    await run(bin("tsc"), ["--noEmit", "-p", "tsconfig.json"], { cwd: scratch });
-    await run(bin("biome"), ["check", "packages"], { cwd: scratch });
-    const tests = await run(
-      bin("vitest"),
-      ["run", "--root", scratch, "--reporter=json", "packages/enrich-sample-"],
-      {
-        cwd: scratch,
-      },
-    );
-    expect(JSON.parse(tests.stdout)).toMatchObject({
+    await check("tsc", ["--noEmit", "-p", "tsconfig.json"]);
+    await check("biome", ["check", "packages"]);
+    const tests = await check("vitest", [
+      "run",
+      "--root",
+      scratch,
+      "--reporter=json",
+      "packages/enrich-sample-",
+    ]);
+    expect(JSON.parse(tests)).toMatchObject({
       numPassedTests: SUBJECTS.length * 4,
       numFailedTests: 0,
     });
