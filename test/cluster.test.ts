@@ -1,7 +1,9 @@
+import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { cacheKeys, counterKeys, writeFact } from "@gatehouse/decision-cache";
 import { bullPrefix, factKey, queueName } from "@gatehouse/enrichment-sdk";
 import { ENRICHMENTS } from "@gatehouse/enrichments";
@@ -14,6 +16,7 @@ import { startWorkers } from "@gatehouse/worker/src/start-workers.js";
 import { Queue } from "bullmq";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { writeAuditBatches } from "../apps/cli/src/testing/audit-records.js";
 import { testEnv as cliEnv, runCliCollecting } from "../apps/cli/src/testing/run-cli.js";
 import {
   type StubDnsServer,
@@ -153,6 +156,7 @@ describe("on a Redis Cluster", () => {
       ["explain", id, "--json"],
       cliEnv({ redisClusterNodes: [...cluster.nodes], keyPrefix: keys.prefix }),
     );
+    expect(explained.stderr).toBe("");
     expect(explained.code).toBe(0);
     expect(JSON.parse(explained.stdout)).toMatchObject({
       interceptorId: id,
@@ -164,11 +168,48 @@ describe("on a Redis Cluster", () => {
       ["decisions", "--decision", "DENY", "--json"],
       cliEnv({ redisClusterNodes: [...cluster.nodes], keyPrefix: keys.prefix }),
     );
+    expect(listed.stderr).toBe("");
     expect(listed.code).toBe(0);
     expect(JSON.parse(listed.stdout)).toMatchObject({
       read: 2,
       more: false,
       decisions: [{ decision: "DENY", reason: "email.disposable" }],
+    });
+  });
+
+  it("gatehouse decisions --follow prints decisions written to the cluster as they come", async () => {
+    const keys = cacheKeys(`f${randomUUID().slice(0, 8)}`);
+    const child = spawn(process.execPath, ["apps/cli/bin/gatehouse.mjs", "decisions", "--follow", "--json"], {
+      cwd: fileURLToPath(new URL("..", import.meta.url)),
+      env: {
+        ...process.env,
+        REDIS_CLUSTER_NODES: cluster.nodes.join(","),
+        GATEHOUSE_KEY_PREFIX: keys.prefix,
+      },
+    });
+    cleanups.push(async () => {
+      child.kill("SIGKILL");
+    });
+    let stdout = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    // --json prints no header: write until the follower, reading from the stream's end, prints one.
+    await expect
+      .poll(
+        async () => {
+          await writeAuditBatches(redis, keys, [
+            [{ at: Date.now(), interceptorId: "ic_live", decision: "DENY" }],
+          ]);
+          return stdout;
+        },
+        { timeout: 15_000, interval: 500 },
+      )
+      .toContain('"interceptorId":"ic_live"');
+    child.kill("SIGINT");
+    expect(await exited).toBe(0);
+    expect(JSON.parse(stdout.split("\n")[0] as string)).toMatchObject({
+      interceptorId: "ic_live",
+      decision: "DENY",
     });
   });
 
