@@ -1,7 +1,7 @@
-import { parseArgs } from "node:util";
 import type { RedisClient } from "@gatehouse/redis";
 import { type AuditRecord, readAuditRecord } from "./audit-record.js";
 import type { CliIo } from "./cli-io.js";
+import { commandArgs } from "./command-args.js";
 import {
   type DecisionCount,
   followHeader,
@@ -12,9 +12,7 @@ import {
 import type { CliEnv } from "./env.js";
 import { UsageError } from "./errors/usage-error.js";
 import { EXIT_OK } from "./exit-codes.js";
-import { USAGE } from "./help.js";
 import { parseTrigger } from "./interceptor-route.js";
-import { parseFlags } from "./request-flags.js";
 
 const DEFAULT_LIMIT = 20;
 const MAX_LIMIT = 10_000;
@@ -39,31 +37,25 @@ interface DecisionFilter {
  * (also when nothing matches), 1 Redis unreachable, 2 a bad flag.
  */
 export async function decisionsCommand(args: string[], env: CliEnv, io: CliIo): Promise<number> {
-  const { values, positionals } = parseFlags(() =>
-    parseArgs({
-      args,
-      options: {
-        decision: { type: "string" },
-        trigger: { type: "string" },
-        reason: { type: "string" },
-        rule: { type: "string" },
-        env: { type: "string" },
-        since: { type: "string" },
-        limit: { type: "string" },
-        count: { type: "boolean" },
-        follow: { type: "boolean", short: "f" },
-        test: { type: "boolean" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-      allowPositionals: true,
-      strict: true,
-    }),
+  const parsed = commandArgs(
+    args,
+    {
+      decision: { type: "string" },
+      trigger: { type: "string" },
+      reason: { type: "string" },
+      rule: { type: "string" },
+      env: { type: "string" },
+      since: { type: "string" },
+      limit: { type: "string" },
+      count: { type: "boolean" },
+      follow: { type: "boolean", short: "f" },
+      test: { type: "boolean" },
+      json: { type: "boolean" },
+    },
+    io,
   );
-  if (values.help) {
-    io.stdout(USAGE);
-    return EXIT_OK;
-  }
+  if (!parsed) return EXIT_OK;
+  const { values, positionals } = parsed;
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const limit = values.limit === undefined ? DEFAULT_LIMIT : Number(values.limit);
   if (!(Number.isInteger(limit) && limit >= 1 && limit <= MAX_LIMIT))

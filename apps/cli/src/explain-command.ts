@@ -1,33 +1,25 @@
-import { parseArgs } from "node:util";
 import type { CliIo } from "./cli-io.js";
+import { commandArgs } from "./command-args.js";
 import type { CliEnv } from "./env.js";
 import { UsageError } from "./errors/usage-error.js";
 import { EXIT_NOT_FOUND, EXIT_OK } from "./exit-codes.js";
 import { entryTime, formatExplain, formatExplainJson } from "./explain-print.js";
-import { USAGE } from "./help.js";
-import { parseFlags } from "./request-flags.js";
 
 /**
  * `gatehouse explain <interceptor-id> [--test] [--json]`: the audit record of one decision, from the audit
  * stream in Redis (`--test`: the stream of test requests). Exit 0 found, 4 not found, 1 Redis unreachable.
  */
 export async function explainCommand(args: string[], env: CliEnv, io: CliIo): Promise<number> {
-  const { values, positionals } = parseFlags(() =>
-    parseArgs({
-      args,
-      options: {
-        test: { type: "boolean" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-      allowPositionals: true,
-      strict: true,
-    }),
+  const parsed = commandArgs(
+    args,
+    {
+      test: { type: "boolean" },
+      json: { type: "boolean" },
+    },
+    io,
   );
-  if (values.help) {
-    io.stdout(USAGE);
-    return EXIT_OK;
-  }
+  if (!parsed) return EXIT_OK;
+  const { values, positionals } = parsed;
   const [interceptorId, ...extra] = positionals;
   if (interceptorId === undefined || interceptorId === "") {
     throw new UsageError("explain: missing <interceptor-id> (the interceptor-id header of the request)");

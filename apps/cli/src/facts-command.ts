@@ -1,14 +1,12 @@
-import { parseArgs } from "node:util";
 import { type AdminAnswer, AdminClient } from "./admin-client.js";
 import type { CliIo } from "./cli-io.js";
+import { commandArgs } from "./command-args.js";
 import type { CliEnv } from "./env.js";
 import { UsageError } from "./errors/usage-error.js";
 import { EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE } from "./exit-codes.js";
 import { duplicateIds, type FactList, type FactRecord, readFactsFile } from "./facts-file.js";
 import { type FileProblem, printProblems } from "./file-problems.js";
-import { USAGE } from "./help.js";
 import { plural } from "./print.js";
-import { parseFlags } from "./request-flags.js";
 
 /** Records per admin request; the API takes up to 10,000. */
 const DEFAULT_BATCH = 1_000;
@@ -22,7 +20,6 @@ const options = {
   "dry-run": { type: "boolean" },
   json: { type: "boolean" },
   timeout: { type: "string" },
-  help: { type: "boolean", short: "h" },
 } as const;
 
 const KINDS = { organization: "organizations", user: "users" } as const;
@@ -196,20 +193,16 @@ async function getOrDelete(
   throw admin.failure(answer);
 }
 
-type Flags = ReturnType<typeof parse>["values"];
-const parse = (args: string[]) =>
-  parseFlags(() => parseArgs({ args, options, allowPositionals: true, strict: true }));
+type Flags = NonNullable<ReturnType<typeof commandArgs<typeof options>>>["values"];
 
 /**
  * `gatehouse facts load <file.json|file.csv>`, `gatehouse facts get|delete organization|user <id>`: the team's
  * facts about organizations and users, through the ingress's admin API.
  */
 export async function factsCommand(args: string[], env: CliEnv, io: CliIo): Promise<number> {
-  const { values, positionals } = parse(args);
-  if (values.help) {
-    io.stdout(USAGE);
-    return EXIT_OK;
-  }
+  const parsed = commandArgs(args, options, io);
+  if (!parsed) return EXIT_OK;
+  const { values, positionals } = parsed;
   const [action, ...rest] = positionals;
   switch (action) {
     case "load": {

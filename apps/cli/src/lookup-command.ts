@@ -1,14 +1,12 @@
-import { parseArgs } from "node:util";
 import type { FactRecord } from "@gatehouse/decision-cache";
 import type { JobView, SubjectJob } from "@gatehouse/enrichment-sdk";
 import type { CliIo } from "./cli-io.js";
+import { commandArgs } from "./command-args.js";
 import { enrichmentsNamed } from "./enrichment-flag.js";
 import type { CliEnv } from "./env.js";
 import { UsageError } from "./errors/usage-error.js";
 import { EXIT_NOT_FOUND, EXIT_OK } from "./exit-codes.js";
-import { USAGE } from "./help.js";
 import { relativeTime } from "./print.js";
-import { parseFlags } from "./request-flags.js";
 import { requestCarrying, type SubjectValues, valueOfLine } from "./subject-request.js";
 
 /** What the cache and the queues hold for one enrichment's subject. */
@@ -33,27 +31,21 @@ interface Lookup {
  * bad value or flag.
  */
 export async function lookupCommand(args: string[], env: CliEnv, io: CliIo): Promise<number> {
-  const { values, positionals } = parseFlags(() =>
-    parseArgs({
-      args,
-      options: {
-        email: { type: "string" },
-        ip: { type: "string" },
-        org: { type: "string" },
-        user: { type: "string" },
-        client: { type: "string" },
-        enrichment: { type: "string", multiple: true },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-      allowPositionals: true,
-      strict: true,
-    }),
+  const parsed = commandArgs(
+    args,
+    {
+      email: { type: "string" },
+      ip: { type: "string" },
+      org: { type: "string" },
+      user: { type: "string" },
+      client: { type: "string" },
+      enrichment: { type: "string", multiple: true },
+      json: { type: "boolean" },
+    },
+    io,
   );
-  if (values.help) {
-    io.stdout(USAGE);
-    return EXIT_OK;
-  }
+  if (!parsed) return EXIT_OK;
+  const { values, positionals } = parsed;
   const given: SubjectValues = {
     email: values.email,
     ip: values.ip,

@@ -1,10 +1,8 @@
-import { parseArgs } from "node:util";
 import type { CliIo } from "./cli-io.js";
+import { commandArgs } from "./command-args.js";
 import type { CliEnv } from "./env.js";
 import { UsageError } from "./errors/usage-error.js";
 import { EXIT_OK, EXIT_POLICY_FAILED, EXIT_USAGE } from "./exit-codes.js";
-import { USAGE } from "./help.js";
-import { parseFlags } from "./request-flags.js";
 
 /**
  * `gatehouse policy test <policy-file> <case…> [--json]`: evaluates a policy offline against request and
@@ -12,18 +10,9 @@ import { parseFlags } from "./request-flags.js";
  * expectation, 3 otherwise, 2 for a bad command line or policy file.
  */
 export async function policyCommand(args: string[], _env: CliEnv, io: CliIo): Promise<number> {
-  const { values, positionals } = parseFlags(() =>
-    parseArgs({
-      args,
-      options: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
-      allowPositionals: true,
-      strict: true,
-    }),
-  );
-  if (values.help) {
-    io.stdout(USAGE);
-    return EXIT_OK;
-  }
+  const parsed = commandArgs(args, { json: { type: "boolean" } }, io);
+  if (!parsed) return EXIT_OK;
+  const { values, positionals } = parsed;
   const [subcommand, policyFile, ...cases] = positionals;
   if (subcommand !== "test") {
     const got = subcommand === undefined ? "none" : `"${subcommand}"`;

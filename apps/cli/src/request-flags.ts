@@ -19,7 +19,6 @@ export const requestOptions = {
   json: { type: "boolean" },
   tamper: { type: "boolean" },
   stale: { type: "boolean" },
-  help: { type: "boolean", short: "h" },
 } as const;
 
 export interface RequestFlags {
@@ -42,17 +41,6 @@ export interface ResolvedRequest {
   body: RequestBody;
   tamper: boolean;
   stale: boolean;
-}
-
-/** Runs `util.parseArgs`, turning its errors ("Unknown option '--x'", "argument missing") into usage errors. */
-export function parseFlags<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    // parseArgs appends a long hint about "--" to unknown options; the first sentence names the flag.
-    throw new UsageError(message.split(". ")[0] ?? message);
-  }
 }
 
 function readBodyFile(path: string): RequestBody {

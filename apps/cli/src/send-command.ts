@@ -1,10 +1,9 @@
-import { parseArgs } from "node:util";
 import type { CliIo } from "./cli-io.js";
+import { commandArgs } from "./command-args.js";
 import type { CliEnv } from "./env.js";
 import { UsageError } from "./errors/usage-error.js";
-import { USAGE } from "./help.js";
 import { formatSendJson, formatSendResult } from "./print.js";
-import { parseFlags, requestOptions, resolveRequest } from "./request-flags.js";
+import { requestOptions, resolveRequest } from "./request-flags.js";
 import { DEFAULT_TIMEOUT_MS, sendInterceptorRequest } from "./send-request.js";
 
 function parseTimeout(value: string | undefined): number {
@@ -21,18 +20,9 @@ function parseTimeout(value: string | undefined): number {
 
 /** `gatehouse send <trigger> [flags]`. Exit 0 whenever an answer came back; network errors throw. */
 export async function sendCommand(args: string[], env: CliEnv, io: CliIo): Promise<number> {
-  const { values, positionals } = parseFlags(() =>
-    parseArgs({
-      args,
-      options: { ...requestOptions, timeout: { type: "string" } },
-      allowPositionals: true,
-      strict: true,
-    }),
-  );
-  if (values.help) {
-    io.stdout(USAGE);
-    return 0;
-  }
+  const parsed = commandArgs(args, { ...requestOptions, timeout: { type: "string" } }, io);
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   const timeoutMs = parseTimeout(values.timeout);
   const request = resolveRequest(values, positionals, env);
   const result = await sendInterceptorRequest({ ...request, timeoutMs });

@@ -1,21 +1,16 @@
-import { parseArgs } from "node:util";
 import { DEFAULT_TOLERANCE_SECONDS } from "@gatehouse/signature";
 import type { CliIo } from "./cli-io.js";
+import { commandArgs } from "./command-args.js";
 import type { CliEnv } from "./env.js";
-import { USAGE } from "./help.js";
 import { formatCurl } from "./print.js";
-import { parseFlags, requestOptions, resolveRequest } from "./request-flags.js";
+import { requestOptions, resolveRequest } from "./request-flags.js";
 import { prepareSignedRequest } from "./signed-request.js";
 
 /** `gatehouse sign <trigger> [flags]`: the curl command on stdout, so `$(gatehouse sign …)` stays clean. */
 export async function signCommand(args: string[], env: CliEnv, io: CliIo): Promise<number> {
-  const { values, positionals } = parseFlags(() =>
-    parseArgs({ args, options: requestOptions, allowPositionals: true, strict: true }),
-  );
-  if (values.help) {
-    io.stdout(USAGE);
-    return 0;
-  }
+  const parsed = commandArgs(args, requestOptions, io);
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   const request = prepareSignedRequest(resolveRequest(values, positionals, env));
   const curl = formatCurl(request);
   if (values.json) {

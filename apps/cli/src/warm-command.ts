@@ -1,13 +1,11 @@
-import { parseArgs } from "node:util";
 import type { CliIo } from "./cli-io.js";
+import { commandArgs } from "./command-args.js";
 import { enrichmentsNamed } from "./enrichment-flag.js";
 import type { CliEnv } from "./env.js";
 import { UsageError } from "./errors/usage-error.js";
 import { EXIT_NETWORK, EXIT_OK, EXIT_USAGE } from "./exit-codes.js";
 import { type FileProblem, PROBLEMS_SHOWN, printProblems } from "./file-problems.js";
-import { USAGE } from "./help.js";
 import { plural } from "./print.js";
-import { parseFlags } from "./request-flags.js";
 import { readWarmFile } from "./warm-file.js";
 
 /** How often `--wait` looks for the facts. */
@@ -50,25 +48,19 @@ interface EnrichmentSummary {
  * problem in a file (nothing is enqueued) or on the command line.
  */
 export async function warmCommand(args: string[], env: CliEnv, io: CliIo): Promise<number> {
-  const { values, positionals: files } = parseFlags(() =>
-    parseArgs({
-      args,
-      options: {
-        enrichment: { type: "string", multiple: true },
-        refresh: { type: "boolean" },
-        wait: { type: "string" },
-        "dry-run": { type: "boolean" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-      allowPositionals: true,
-      strict: true,
-    }),
+  const parsed = commandArgs(
+    args,
+    {
+      enrichment: { type: "string", multiple: true },
+      refresh: { type: "boolean" },
+      wait: { type: "string" },
+      "dry-run": { type: "boolean" },
+      json: { type: "boolean" },
+    },
+    io,
   );
-  if (values.help) {
-    io.stdout(USAGE);
-    return EXIT_OK;
-  }
+  if (!parsed) return EXIT_OK;
+  const { values, positionals: files } = parsed;
   if (files.length === 0) throw new UsageError("warm: missing <file>: a .txt or .csv of emails and IPs");
   const waitSeconds = values.wait === undefined ? undefined : Number(values.wait);
   if (
