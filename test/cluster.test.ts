@@ -16,6 +16,8 @@ import { startWorkers } from "@gatehouse/worker/src/start-workers.js";
 import { Queue } from "bullmq";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { connectRedis } from "../apps/cli/src/cli-redis.js";
+import { NetworkError } from "../apps/cli/src/errors/network-error.js";
 import { writeAuditBatches } from "../apps/cli/src/testing/audit-records.js";
 import { testEnv as cliEnv, runCliCollecting } from "../apps/cli/src/testing/run-cli.js";
 import {
@@ -26,6 +28,7 @@ import { readAudit } from "./support/audit-records.js";
 import { FAIL_CLOSED_SIGNUP_POLICY } from "./support/built-apps.js";
 import { body, emailFact, send, testEnv, testIngress, UNKNOWN_IP } from "./support/ingress-harness.js";
 import { type RedisCluster, startRedisCluster } from "./support/redis-cluster.js";
+import { startTcpProxy } from "./support/tcp-proxy.js";
 
 // The end-to-end scenarios again, on a real three-master Redis Cluster (REDIS_CLUSTER_NODES): a hit, a miss
 // answered after the worker's announcement, deduplicated jobs, velocity counted once per interceptor id,
@@ -52,9 +55,9 @@ afterAll(async () => {
 const cleanups = cleanupsAfterEach();
 
 // Facts are read from the cluster on every request (no copies in memory): these tests are about the read.
-async function ingress(policy: Policy = DEFAULT_POLICY) {
+async function ingress(policy: Policy = DEFAULT_POLICY, nodes: readonly string[] = cluster.nodes) {
   const env = testEnv("redis://unused.invalid:6379", {
-    REDIS_CLUSTER_NODES: cluster.nodes.join(","),
+    REDIS_CLUSTER_NODES: nodes.join(","),
     GATEHOUSE_LOCAL_FACTS_MS: "0",
   });
   const app: FastifyInstance = await testIngress(env, policy);
@@ -328,6 +331,54 @@ describe("on a Redis Cluster", () => {
     const counter = counterKeys(keys, "PRE_SIGNUP:ip:3600", ip, 3_600, Date.now());
     expect(await redis.get(counter.current)).toBe("2");
     expect((await send(app, "/pre-signup", request)).answer.decision).toBe("DENY");
+  });
+
+  it("a CLI command connects to a cluster whose first requests for the slot map fail, as a forming cluster's may", async () => {
+    // The only node given drops its first two connections: each attempt to fetch the slot map fails until
+    // then, and the cluster client reports each as an error before it tries again.
+    const proxy = await startTcpProxy(cluster.masters[0]!.port, { drop: 2 });
+    cleanups.push(() => proxy.close());
+
+    const client = await connectRedis({ url: "", clusterNodes: [`127.0.0.1:${proxy.port}`] });
+    cleanups.push(async () => client.disconnect());
+    expect(proxy.dropped).toBe(2);
+    const key = `connect-${suffix}`;
+    await client.set(key, "reached");
+    expect(await client.get(key)).toBe("reached");
+  });
+
+  it("a CLI command against a cluster that never answers fails at its timeout, naming the last error", async () => {
+    const proxy = await startTcpProxy(cluster.masters[0]!.port, { drop: Number.POSITIVE_INFINITY });
+    cleanups.push(() => proxy.close());
+
+    const startedAt = Date.now();
+    const failure = await connectRedis({ url: "", clusterNodes: [`127.0.0.1:${proxy.port}`] }, 800).catch(
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(NetworkError);
+    expect((failure as Error).message).toContain(`Redis Cluster 127.0.0.1:${proxy.port}`);
+    expect((failure as Error).message).toContain("Failed to refresh slots cache.");
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(750);
+  });
+
+  it("becomes ready and answers through a node address the cluster does not report, as a Service's", async () => {
+    // REDIS_CLUSTER_NODES names a proxy (a Kubernetes Service, a load balancer): the slot map then names
+    // nodes the client has not connected to yet, and it connects to them while it checks the cluster is up.
+    const proxy = await startTcpProxy(cluster.masters[1]!.port);
+    cleanups.push(() => proxy.close());
+    const { app, keys } = await ingress(DEFAULT_POLICY, [`127.0.0.1:${proxy.port}`]);
+    const domain = `svc-${suffix}.example`;
+    await writeFact(
+      redis,
+      keys,
+      factKey(keys, ENRICHMENTS["email-domain"], { domain }),
+      emailFact(domain, true),
+      60,
+    );
+
+    const denied = await send(app, "/pre-signup", body("PRE_SIGNUP_NEW_USER", { user_email: `a@${domain}` }));
+    expect(denied.answer.decision).toBe("DENY");
+    expect(denied.answer.error?.message).toMatch(/disposable/);
   });
 
   it("answers with the trigger's fallback, within the deadline, when the node owning the request's fact dies", async () => {

@@ -1,4 +1,4 @@
-import { createRedis, type RedisClient, type RedisConnectionOptions } from "@gatehouse/redis";
+import { createRedis, isCluster, type RedisClient, type RedisConnectionOptions } from "@gatehouse/redis";
 import type { CliEnv } from "./env.js";
 import { NetworkError } from "./errors/network-error.js";
 
@@ -37,18 +37,28 @@ function redisDisplayUrl(url: string): string {
 
 /**
  * Connects with the request-path profile (no offline queue: a command fails at once instead of waiting
- * for a Redis that is gone) and waits for the connection, at most `timeoutMs`. Throws a `NetworkError`.
+ * for a Redis that is gone) and waits for the connection, at most `timeoutMs`. Throws a `NetworkError`:
+ * at the first error from one Redis (it is unreachable: no reason to wait), at the timeout from a cluster,
+ * naming the last error seen — a cluster client reports each failed attempt to fetch the slot map (a node
+ * slow to answer while the cluster forms, one restarting) and tries again, and a later attempt may succeed.
  */
 export async function connectRedis(target: RedisTarget, timeoutMs = 3_000): Promise<RedisClient> {
   const redis = createRedis({ ...target, name: "cli", commandTimeoutMs: 10_000 }, "request-path");
-  // Errors after the first surface through the commands that fail; without a listener they would crash.
-  redis.on("error", () => {});
+  let lastError: Error | undefined;
+  // Errors after the connection surface through the commands that fail; without a listener they would crash.
+  redis.on("error", (error: Error & { lastNodeError?: Error }) => {
+    // A cluster's "Failed to refresh slots cache." says why in the error of the last node it asked.
+    lastError = error.lastNodeError ? new Error(`${error.message} ${error.lastNodeError.message}`) : error;
+  });
   let timer: NodeJS.Timeout | undefined;
   try {
     await new Promise<void>((resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`no connection within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(
+        () => reject(lastError ?? new Error(`no connection within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       redis.once("ready", () => resolve());
-      redis.once("error", reject);
+      if (!isCluster(redis)) redis.once("error", reject);
     });
     return redis;
   } catch (error) {

@@ -55,10 +55,13 @@ export function createRedis(
 ): Redis;
 export function createRedis(options: RedisConnectionOptions, profile: RedisProfile): RedisClient;
 export function createRedis(options: RedisConnectionOptions, profile: RedisProfile): RedisClient {
+  // No `lazyConnect` here: these options are also each cluster node's, and override the lazy connection
+  // ioredis gives its nodes — `lazyConnect: false` made every node connect the moment it was discovered, so the
+  // cluster's ready check met a node still connecting, failed (no offline queue), and reconnected, again and
+  // again, whenever REDIS_CLUSTER_NODES named an address the cluster does not report (a Service, a proxy).
   const base: RedisOptions = {
     connectionName: options.name ? `gatehouse:${options.name}:${profile}` : `gatehouse:${profile}`,
     retryStrategy,
-    lazyConnect: false,
   };
   const byProfile: Record<RedisProfile, RedisOptions> = {
     "request-path": {

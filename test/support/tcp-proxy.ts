@@ -1,0 +1,50 @@
+import { type AddressInfo, connect, createServer, type Socket } from "node:net";
+
+/** A TCP proxy on loopback in front of one port: the address a load balancer or a Service would give. */
+export interface TcpProxy {
+  readonly port: number;
+  /** The connections dropped so far. */
+  readonly dropped: number;
+  /** Ends every connection and stops listening. */
+  close(): Promise<void>;
+}
+
+/**
+ * Passes connections through to `targetPort` on loopback, after dropping the first `drop` of them at once
+ * (`Infinity`: every one, a node that never answers).
+ */
+export async function startTcpProxy(targetPort: number, options: { drop?: number } = {}): Promise<TcpProxy> {
+  const drop = options.drop ?? 0;
+  const sockets = new Set<Socket>();
+  let dropped = 0;
+  const track = (socket: Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    // A side that resets ends the other: the proxy itself never fails.
+    socket.on("error", () => {});
+  };
+  const server = createServer((socket) => {
+    track(socket);
+    if (dropped < drop) {
+      dropped++;
+      socket.destroy();
+      return;
+    }
+    const upstream = connect(targetPort, "127.0.0.1");
+    track(upstream);
+    socket.pipe(upstream).pipe(socket);
+    socket.once("close", () => upstream.destroy());
+    upstream.once("close", () => socket.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    get dropped() {
+      return dropped;
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
