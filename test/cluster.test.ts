@@ -381,7 +381,7 @@ describe("on a Redis Cluster", () => {
     expect(denied.answer.error?.message).toMatch(/disposable/);
   });
 
-  it("answers with the trigger's fallback, within the deadline, when the node owning the request's fact dies", async () => {
+  it("answers with the trigger's fallback, within the deadline, when the node owning the request's fact dies, and reads it again once it is back", async () => {
     const { app, keys } = await ingress(FAIL_CLOSED_SIGNUP_POLICY);
     const domain = `down${suffix}.example`;
     const key = factKey(keys, ENRICHMENTS["email-domain"], { domain });
@@ -392,9 +392,29 @@ describe("on a Redis Cluster", () => {
       decision: "ALLOW",
     });
 
-    await (await cluster.ownerOf(key)).kill();
+    const owner = await cluster.ownerOf(key);
+    await owner.kill();
     const sent = await send(app, "/pre-signup", body("PRE_SIGNUP_NEW_USER", { user_email: `y@${domain}` }));
     expect(sent.answer).toEqual({ decision: "DENY" });
     expect(sent.ms).toBeLessThan(1_500 + 250);
+
+    // The node back (empty: its data went with it): the ingress reads from it again, without a restart of
+    // its own — the policy's DENY (with its message) comes from the fact written there now.
+    await owner.restart();
+    await vi.waitFor(() => writeFact(redis, keys, key, emailFact(domain, true), 60), {
+      timeout: 20_000,
+      interval: 200,
+    });
+    await vi.waitFor(
+      async () => {
+        const again = await send(
+          app,
+          "/pre-signup",
+          body("PRE_SIGNUP_NEW_USER", { user_email: `z@${domain}` }),
+        );
+        expect(again.answer.error?.message).toMatch(/disposable/);
+      },
+      { timeout: 20_000, interval: 200 },
+    );
   });
 });
