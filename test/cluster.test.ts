@@ -1,20 +1,22 @@
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { cacheKeys, counterKeys, writeFact } from "@gatehouse/decision-cache";
 import { bullPrefix, factKey, queueName } from "@gatehouse/enrichment-sdk";
 import { ENRICHMENTS } from "@gatehouse/enrichments";
 import { DEFAULT_POLICY, type Policy, policySchema } from "@gatehouse/policy";
-import { createRedis, getMany, type RedisClient, whenReady } from "@gatehouse/redis";
+import { createRedis, getMany, logConnectionErrors, type RedisClient, whenReady } from "@gatehouse/redis";
 import { createLogger } from "@gatehouse/telemetry";
 import { cleanupsAfterEach } from "@gatehouse/testing";
 import { parseWorkerEnv } from "@gatehouse/worker/src/env.js";
 import { startWorkers } from "@gatehouse/worker/src/start-workers.js";
 import { Queue } from "bullmq";
 import type { FastifyInstance } from "fastify";
+import { Cluster } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { connectRedis } from "../apps/cli/src/cli-redis.js";
 import { NetworkError } from "../apps/cli/src/errors/network-error.js";
@@ -29,6 +31,7 @@ import { FAIL_CLOSED_SIGNUP_POLICY } from "./support/built-apps.js";
 import { body, emailFact, send, testEnv, testIngress, UNKNOWN_IP } from "./support/ingress-harness.js";
 import { type RedisCluster, startRedisCluster } from "./support/redis-cluster.js";
 import { startTcpProxy } from "./support/tcp-proxy.js";
+import { makeTlsFiles, type TlsFiles } from "./support/tls-files.js";
 
 // The end-to-end scenarios again, on a real three-master Redis Cluster (REDIS_CLUSTER_NODES): a hit, a miss
 // answered after the worker's announcement, deduplicated jobs, velocity counted once per interceptor id,
@@ -37,6 +40,24 @@ import { startTcpProxy } from "./support/tcp-proxy.js";
 const suffix = randomUUID().slice(0, 8);
 const newDomain = `new${suffix}.example`;
 const log = createLogger({ name: "cluster-test", level: "silent" });
+
+// A miss waits for the worker's fact: an answer of "checked" shows the fact arrived, a DENY that it did not.
+const WAIT_FOR_MX_POLICY = policySchema.parse({
+  version: 1,
+  triggers: {
+    PRE_SIGNUP: {
+      rules: [
+        {
+          name: "no-mx",
+          when: { emailDomain: { mx: "absent" } },
+          outcome: { decision: "DENY", reason: "mx" },
+        },
+      ],
+      default: { decision: "ALLOW", reason: "checked" },
+      onMiss: { waitMs: 1_000, afterWait: "DENY" },
+    },
+  },
+});
 
 let cluster: RedisCluster;
 let redis: RedisClient;
@@ -73,10 +94,14 @@ async function ingress(policy: Policy = DEFAULT_POLICY, nodes: readonly string[]
 }
 
 /** The email-domain enrichment's workers on the cluster, under `prefix`, asking `dnsServer` for MX records. */
-async function emailDomainWorkers(prefix: string, dnsServer: string) {
+async function emailDomainWorkers(
+  prefix: string,
+  dnsServer: string,
+  nodes: readonly string[] = cluster.nodes,
+) {
   const source = {
     REDIS_URL: "redis://unused.invalid:6379",
-    REDIS_CLUSTER_NODES: cluster.nodes.join(","),
+    REDIS_CLUSTER_NODES: nodes.join(","),
     GATEHOUSE_KEY_PREFIX: prefix,
     LOG_LEVEL: "silent",
     GATEHOUSE_ENRICHMENTS: "email-domain",
@@ -217,23 +242,7 @@ describe("on a Redis Cluster", () => {
   });
 
   it("answers a miss after the worker's announcement, with one job for a burst of one new domain", async () => {
-    const policy = policySchema.parse({
-      version: 1,
-      triggers: {
-        PRE_SIGNUP: {
-          rules: [
-            {
-              name: "no-mx",
-              when: { emailDomain: { mx: "absent" } },
-              outcome: { decision: "DENY", reason: "mx" },
-            },
-          ],
-          default: { decision: "ALLOW", reason: "checked" },
-          onMiss: { waitMs: 1_000, afterWait: "DENY" },
-        },
-      },
-    });
-    const { app, keys } = await ingress(policy);
+    const { app, keys } = await ingress(WAIT_FOR_MX_POLICY);
     const running = await emailDomainWorkers(keys.prefix, dns.address);
     const burst = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
@@ -416,5 +425,126 @@ describe("on a Redis Cluster", () => {
       },
       { timeout: 20_000, interval: 200 },
     );
+  });
+});
+
+describe("on a Redis Cluster that requires a password (REDIS_CLUSTER_NODES as redis:// URLs)", () => {
+  const password = `pw-${suffix}`;
+  let secured: RedisCluster;
+  let urls: string[];
+  beforeAll(async () => {
+    secured = await startRedisCluster({ password });
+    urls = secured.nodes.map((node) => `redis://:${password}@${node}`);
+  }, 60_000);
+  afterAll(() => secured?.stop());
+
+  it("answers a miss once the worker computed it, audits it, and the CLI reads it; without the password the CLI says why", async () => {
+    const { app, keys } = await ingress(WAIT_FOR_MX_POLICY, urls);
+    await emailDomainWorkers(keys.prefix, dns.address, urls);
+    const sent = await send(
+      app,
+      "/pre-signup",
+      body("PRE_SIGNUP_NEW_USER", { user_email: `p@${newDomain}` }),
+    );
+    expect(sent.answer).toEqual({ decision: "ALLOW" });
+    await app.close();
+
+    const env = { redisClusterNodes: urls, keyPrefix: keys.prefix };
+    const listed = await runCliCollecting(["decisions", "--json"], cliEnv(env));
+    expect(listed.stderr).toBe("");
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout)).toMatchObject({
+      decisions: [{ decision: "ALLOW", reason: "checked", cache: "waited" }],
+    });
+
+    const refused = await runCliCollecting(
+      ["decisions", "--json"],
+      cliEnv({ redisClusterNodes: [...secured.nodes], keyPrefix: keys.prefix }),
+    );
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/NOAUTH|Authentication required/);
+    const withUrls = await runCliCollecting(
+      ["decisions", "--json"],
+      cliEnv({
+        redisClusterNodes: urls.map((url) => url.replace(password, "wrong")),
+        keyPrefix: keys.prefix,
+      }),
+    );
+    expect(withUrls.code).toBe(1);
+    expect(withUrls.stderr).toMatch(/WRONGPASS|invalid username-password/);
+    expect(withUrls.stderr).not.toContain("wrong");
+  });
+});
+
+describe("on a Redis Cluster over TLS (REDIS_CLUSTER_NODES as rediss:// URLs)", () => {
+  let tls: TlsFiles;
+  let secured: RedisCluster;
+  beforeAll(async () => {
+    tls = await makeTlsFiles();
+    secured = await startRedisCluster({ tls });
+  }, 60_000);
+  afterAll(() => secured?.stop());
+
+  /** The built CLI in its own process: Node reads NODE_EXTRA_CA_CERTS, the test's authority, at start only. */
+  const gatehouse = (args: string[], env: Record<string, string>) =>
+    promisify(execFile)(process.execPath, ["apps/cli/bin/gatehouse.mjs", ...args], {
+      cwd: fileURLToPath(new URL("..", import.meta.url)),
+      env: { PATH: process.env.PATH ?? "", ...env },
+    }).then(
+      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+      (error: { code: number; stdout: string; stderr: string }) => error,
+    );
+
+  it("the CLI reads the audit over TLS, trusting the cluster's authority, and says why when it does not", async () => {
+    const keys = cacheKeys(`t${randomUUID().slice(0, 8)}`);
+    const writer = new Cluster([{ host: "127.0.0.1", port: secured.masters[0]!.port }], {
+      redisOptions: { tls: { ca: readFileSync(tls.ca) } },
+      dnsLookup: (address, callback) => callback(null, address),
+    });
+    cleanups.push(() => writer.quit());
+    await writeAuditBatches(writer, keys, [[{ at: Date.now(), interceptorId: "ic_tls", decision: "DENY" }]]);
+
+    const env = {
+      REDIS_CLUSTER_NODES: `rediss://127.0.0.1:${secured.masters[1]!.port}`,
+      GATEHOUSE_KEY_PREFIX: keys.prefix,
+    };
+    const listed = await gatehouse(["decisions", "--json"], { ...env, NODE_EXTRA_CA_CERTS: tls.ca });
+    expect(listed.stderr).toBe("");
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout)).toMatchObject({
+      decisions: [{ interceptorId: "ic_tls", decision: "DENY" }],
+    });
+
+    const untrusted = await gatehouse(["decisions", "--json"], env);
+    expect(untrusted.code).toBe(1);
+    expect(untrusted.stderr).toMatch(/certificate/);
+  });
+
+  it("a process that does not trust the cluster's certificate logs why it cannot connect, not only that it cannot", async () => {
+    // This test process does not trust the authority: its clients meet what a misconfigured ingress would.
+    const clusterNodes = [`rediss://127.0.0.1:${secured.masters[2]!.port}`];
+    const client = createRedis({ url: "", clusterNodes }, "request-path");
+    cleanups.push(async () => client.disconnect());
+    const lines: { fields: Record<string, unknown>; message: string }[] = [];
+    logConnectionErrors(
+      [client],
+      { warn: (fields, message) => lines.push({ fields, message }) },
+      {
+        everyMs: 100,
+        clusterNodes,
+      },
+    );
+    await vi.waitFor(
+      () =>
+        expect(lines).toContainEqual({
+          fields: { cause: expect.stringMatching(/^127\.0\.0\.1:\d+: .*certificate/) },
+          message: "redis cluster node unreachable",
+        }),
+      { timeout: 10_000, interval: 100 },
+    );
+    expect(lines).toContainEqual({
+      fields: expect.objectContaining({ err: expect.stringContaining("Failed to refresh slots cache") }),
+      message: "redis connection error",
+    });
   });
 });

@@ -1,29 +1,58 @@
 import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import { type RedisServer, startRedis } from "./redis-server.js";
+import type { TlsFiles } from "./tls-files.js";
 
 const run = promisify(execFile);
 
 /** A real Redis Cluster on loopback: three masters, no replicas, each with its own data directory. */
 export interface RedisCluster {
   readonly masters: readonly RedisServer[];
-  /** `host:port` of every master, as REDIS_CLUSTER_NODES takes them. */
+  /** `host:port` of every master, as REDIS_CLUSTER_NODES takes them (without the password). */
   readonly nodes: readonly string[];
   /** The master that owns a key's slot. */
   ownerOf(key: string): Promise<RedisServer>;
   stop(): Promise<void>;
 }
 
-export async function startRedisCluster(): Promise<RedisCluster> {
+/**
+ * `password`: every node requires it (AUTH), as a managed cluster does. `tls`: every node takes TLS only,
+ * the cluster's own bus too.
+ */
+export async function startRedisCluster(
+  options: { password?: string; tls?: TlsFiles } = {},
+): Promise<RedisCluster> {
+  const { password, tls } = options;
+  const auth = password === undefined ? [] : ["--requirepass", password, "--masterauth", password];
   const masters = await Promise.all(
-    [0, 1, 2].map(() => startRedis({ args: ["--cluster-enabled", "yes", "--cluster-node-timeout", "1000"] })),
+    [0, 1, 2].map(() =>
+      startRedis({
+        args: ["--cluster-enabled", "yes", "--cluster-node-timeout", "1000", ...auth],
+        ...(tls && { tls }),
+      }),
+    ),
   );
   const nodes = masters.map((master) => `127.0.0.1:${master.port}`);
-  await run("redis-cli", ["--cluster", "create", ...nodes, "--cluster-replicas", "0", "--cluster-yes"]);
+  await run("redis-cli", [
+    ...(password === undefined ? [] : ["--no-auth-warning", "-a", password]),
+    ...(tls ? ["--tls", "--cacert", tls.ca] : []),
+    "--cluster",
+    "create",
+    ...nodes,
+    "--cluster-replicas",
+    "0",
+    "--cluster-yes",
+  ]);
+  const connect = (master: RedisServer) =>
+    new Redis(master.url, {
+      ...(password !== undefined && { password }),
+      ...(tls && { tls: { ca: readFileSync(tls.ca) } }),
+    });
   // Every node must agree the cluster is whole before a client can rely on its slot map.
   for (const master of masters) {
-    const client = new Redis(master.url);
+    const client = connect(master);
     try {
       for (let attempt = 0; ; attempt++) {
         const info = (await client.cluster("INFO")) as string;
@@ -41,7 +70,7 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     masters,
     nodes,
     async ownerOf(key) {
-      const client = new Redis(masters[0]!.url);
+      const client = connect(masters[0]!);
       try {
         const slot = (await client.cluster("KEYSLOT", key)) as number;
         const ranges = (await client.cluster("SLOTS")) as unknown as [number, number, [string, number]][];

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { TlsFiles } from "./tls-files.js";
 
 /** A real redis-server on loopback, on an ephemeral port, with its own data directory. */
 export interface RedisServer {
@@ -31,7 +32,10 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startRedis(options: { port?: number; args?: string[] } = {}): Promise<RedisServer> {
+/** `tls`: it takes TLS connections only, on its port, with this certificate (clients need not present one). */
+export async function startRedis(
+  options: { port?: number; args?: string[]; tls?: TlsFiles } = {},
+): Promise<RedisServer> {
   const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), "gatehouse-redis-"));
   let child: ChildProcess | undefined;
@@ -52,6 +56,7 @@ export async function startRedis(options: { port?: number; args?: string[] } = {
         "no",
         "--maxmemory-policy",
         "noeviction",
+        ...(options.tls ? tlsArgs(port, options.tls) : []),
         ...(options.args ?? []),
       ],
       { stdio: ["ignore", "pipe", "pipe"] },
@@ -84,7 +89,7 @@ export async function startRedis(options: { port?: number; args?: string[] } = {
   await launch();
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: `${options.tls ? "rediss" : "redis"}://127.0.0.1:${port}`,
     kill: () => waitExit(child, "SIGKILL"),
     restart: launch,
     pause: () => child?.kill("SIGSTOP"),
@@ -95,4 +100,17 @@ export async function startRedis(options: { port?: number; args?: string[] } = {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+function tlsArgs(port: number, tls: TlsFiles): string[] {
+  return [
+    "--port",
+    "0",
+    "--tls-port",
+    String(port),
+    "--tls-cert-file",
+    tls.cert,
+    "--tls-key-file",
+    tls.key,
+  ].concat(["--tls-ca-cert-file", tls.ca, "--tls-auth-clients", "no", "--tls-cluster", "yes"]);
 }

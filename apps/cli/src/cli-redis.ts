@@ -1,4 +1,11 @@
-import { createRedis, isCluster, type RedisClient, type RedisConnectionOptions } from "@gatehouse/redis";
+import {
+  clusterNodeProblem,
+  clusterNodesDisplay,
+  createRedis,
+  isCluster,
+  type RedisClient,
+  type RedisConnectionOptions,
+} from "@gatehouse/redis";
 import type { CliEnv } from "./env.js";
 import { NetworkError } from "./errors/network-error.js";
 
@@ -20,7 +27,9 @@ export function redisFailure(target: RedisTarget, error: unknown): NetworkError 
 
 /** Where the CLI reads from, for messages: the cluster's nodes, or the URL without its password. */
 function redisDisplay(target: RedisTarget): string {
-  return target.clusterNodes ? `Redis Cluster ${target.clusterNodes.join(",")}` : redisDisplayUrl(target.url);
+  return target.clusterNodes
+    ? `Redis Cluster ${clusterNodesDisplay(target.clusterNodes)}`
+    : redisDisplayUrl(target.url);
 }
 
 /** `redis://user:password@host:6379/0` → `redis://host:6379/0`: messages never show a password. */
@@ -40,7 +49,8 @@ function redisDisplayUrl(url: string): string {
  * for a Redis that is gone) and waits for the connection, at most `timeoutMs`. Throws a `NetworkError`:
  * at the first error from one Redis (it is unreachable: no reason to wait), at the timeout from a cluster,
  * naming the last error seen — a cluster client reports each failed attempt to fetch the slot map (a node
- * slow to answer while the cluster forms, one restarting) and tries again, and a later attempt may succeed.
+ * slow to answer while the cluster forms, one restarting) and tries again, and a later attempt may succeed —
+ * and what a plain connection to its first node meets (the cause ioredis leaves unsaid: clusterNodeProblem).
  */
 export async function connectRedis(target: RedisTarget, timeoutMs = 3_000): Promise<RedisClient> {
   const redis = createRedis({ ...target, name: "cli", commandTimeoutMs: 10_000 }, "request-path");
@@ -63,7 +73,8 @@ export async function connectRedis(target: RedisTarget, timeoutMs = 3_000): Prom
     return redis;
   } catch (error) {
     redis.disconnect();
-    throw redisFailure(target, error);
+    const problem = target.clusterNodes && (await clusterNodeProblem(target.clusterNodes));
+    throw redisFailure(target, problem ? new Error(`${(error as Error).message} (${problem})`) : error);
   } finally {
     clearTimeout(timer);
   }

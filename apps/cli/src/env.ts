@@ -57,7 +57,7 @@ const envSchema = z
     }),
     /** The Redis `explain` reads the audit from: `REDIS_URL` (redis://127.0.0.1:6379), as the ingress uses. */
     redisUrl: env.REDIS_URL,
-    /** `REDIS_CLUSTER_NODES`: a Redis Cluster's `host:port`s, used instead of `REDIS_URL` when set. */
+    /** `REDIS_CLUSTER_NODES`: a Redis Cluster's nodes (`host:port` or URLs), used instead of `REDIS_URL` when set. */
     ...(env.REDIS_CLUSTER_NODES && { redisClusterNodes: env.REDIS_CLUSTER_NODES }),
     /** `GATEHOUSE_KEY_PREFIX` (gh): the namespace of the ingress's keys. */
     keyPrefix: env.GATEHOUSE_KEY_PREFIX,

@@ -67,7 +67,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   // out on the client but ran on Redis would be written twice when retried).
   const backgroundRedis = createRedis({ ...connection, commandTimeoutMs: 2_000 }, "background");
   // Connection errors are expected while Redis is away; requests fall back on their own.
-  logConnectionErrors([redis, subscriber, backgroundRedis], log);
+  logConnectionErrors([redis, subscriber, backgroundRedis], log, redisTarget(env));
 
   const keys = cacheKeys(env.GATEHOUSE_KEY_PREFIX);
   const idempotencyTtlMs = 2 * env.GATEHOUSE_SIGNATURE_TOLERANCE_SECONDS * 1000;

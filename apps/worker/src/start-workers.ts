@@ -42,7 +42,7 @@ export async function startWorkers(env: WorkerEnv, log: Logger): Promise<Running
   const keys = cacheKeys(env.GATEHOUSE_KEY_PREFIX);
   const cache = createRedis({ ...redisTarget(env), name: "worker" }, "bullmq");
   const connection = createRedis({ ...redisTarget(env), name: "worker" }, "bullmq");
-  logConnectionErrors([cache, connection], log);
+  logConnectionErrors([cache, connection], log, redisTarget(env));
   await warnUnlessNoEviction(cache, log);
 
   const workers = new Map<EnrichmentName, Worker>();

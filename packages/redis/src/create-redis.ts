@@ -1,4 +1,5 @@
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
+import { clusterConnection } from "./cluster-nodes.js";
 
 /**
  * How a connection is used decides how it fails:
@@ -21,7 +22,10 @@ export type RedisClient = Redis | Cluster;
 export interface RedisConnectionOptions {
   /** `redis://[user:password@]host:port[/db]` or `rediss://…` for TLS. Ignored when `clusterNodes` is set. */
   url: string;
-  /** `host:port` of some nodes of a Redis Cluster (`REDIS_CLUSTER_NODES`); the rest are discovered. */
+  /**
+   * Some nodes of a Redis Cluster (`REDIS_CLUSTER_NODES`: `host:port`, or URLs carrying the credentials and
+   * TLS every node takes, see cluster-nodes.ts); the rest are discovered.
+   */
   clusterNodes?: readonly string[];
   /** Request-path command timeout. Default: 250 ms. */
   commandTimeoutMs?: number;
@@ -31,22 +35,6 @@ export interface RedisConnectionOptions {
 
 // Reconnect quickly at first, then every second at most: Redis restarts should be noticed within a second.
 const retryStrategy = (attempt: number) => Math.min(50 * 2 ** attempt, 1000);
-
-/** Parses `REDIS_CLUSTER_NODES`: comma-separated `host:port`; an error names the entry that is not one. */
-export function parseClusterNodes(value: string): string[] {
-  const nodes = value
-    .split(",")
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== "");
-  for (const node of nodes) {
-    const port = Number(node.slice(node.lastIndexOf(":") + 1));
-    if (!/^[^\s:/]+:\d+$/.test(node) && !/^\[[0-9a-fA-F:]+\]:\d+$/.test(node))
-      throw new Error(`"${node}" is not host:port`);
-    if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new Error(`"${node}" has no valid port`);
-  }
-  if (nodes.length === 0) throw new Error("names no node");
-  return nodes;
-}
 
 /** A client for one Redis (`url`), or for a Redis Cluster when `clusterNodes` is given. */
 export function createRedis(
@@ -82,20 +70,27 @@ export function createRedis(options: RedisConnectionOptions, profile: RedisProfi
   // On a cluster, commands to keys of different slots cannot share a pipeline: a background batch's commands,
   // sent together, are auto-pipelined per node, so a batch still costs one round trip to each node it touches.
   // The request path's reads go out as they are issued, as on one Redis.
+  const { nodes, username, password, tls } = clusterConnection(options.clusterNodes);
   const cluster: ClusterOptions = {
     clusterRetryStrategy: retryStrategy,
     enableAutoPipelining: profile === "background",
     enableOfflineQueue: profile !== "request-path" && profile !== "background",
     enableReadyCheck: profile !== "bullmq",
-    redisOptions: { ...base, ...byProfile[profile] },
-  };
-  return new Cluster(
-    options.clusterNodes.map((node) => {
-      const at = node.lastIndexOf(":");
-      return { host: node.slice(0, at).replace(/^\[|\]$/g, ""), port: Number(node.slice(at + 1)) };
+    redisOptions: {
+      ...base,
+      ...byProfile[profile],
+      ...(username && { username }),
+      ...(password && { password }),
+      ...(tls && { tls: {} }),
+    },
+    // With TLS each node is reached by the name the cluster reports, which its certificate carries (ioredis'
+    // advice for TLS clusters), not by an address looked up first.
+    ...(tls && {
+      dnsLookup: (address: string, callback: (error: null, address: string) => void) =>
+        callback(null, address),
     }),
-    cluster,
-  );
+  };
+  return new Cluster([...nodes], cluster);
 }
 
 export function isCluster(client: RedisClient): client is Cluster {

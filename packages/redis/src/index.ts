@@ -1,9 +1,15 @@
 export type { Cluster, Redis } from "ioredis";
 export { closeClient } from "./close-client.js";
+export { clusterNodeProblem } from "./cluster-node-problem.js";
+export {
+  type ClusterConnection,
+  clusterConnection,
+  clusterNodesDisplay,
+  parseClusterNodes,
+} from "./cluster-nodes.js";
 export {
   createRedis,
   isCluster,
-  parseClusterNodes,
   type RedisClient,
   type RedisConnectionOptions,
   type RedisProfile,

@@ -12,7 +12,7 @@ describe("logConnectionErrors", () => {
     // Two clients of a Redis that is not there; their own reconnection errors are part of what is throttled.
     const clients = [1, 2].map(() => createRedis({ url: "redis://127.0.0.1:1" }, "request-path"));
     const lines: Record<string, unknown>[] = [];
-    logConnectionErrors(clients, { warn: (fields) => lines.push(fields) }, 1_000);
+    logConnectionErrors(clients, { warn: (fields) => lines.push(fields) }, { everyMs: 1_000 });
     try {
       for (const client of clients) client.emit("error", new Error("connect ECONNREFUSED"));
       const before = lines.length;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { parseClusterNodes } from "./create-redis.js";
+import { clusterConnection, clusterNodesDisplay, parseClusterNodes } from "./cluster-nodes.js";
 import { redisEnvShape, redisTarget } from "./redis-env.js";
 
 const schema = z.object(redisEnvShape);
@@ -16,17 +16,57 @@ describe("REDIS_URL and REDIS_CLUSTER_NODES", () => {
     });
   });
 
-  it("names the entry that is not host:port", () => {
+  it("takes URLs whose credentials and TLS every node shares", () => {
+    const entries = parseClusterNodes(
+      "rediss://default:s%40cret@clustercfg.example.com:6380, rediss://default:s%40cret@[::1],10.0.0.9:7000",
+    );
+    expect(clusterConnection(entries)).toEqual({
+      nodes: [
+        { host: "clustercfg.example.com", port: 6380 },
+        { host: "::1", port: 6379 },
+        { host: "10.0.0.9", port: 7000 },
+      ],
+      username: "default",
+      password: "s@cret",
+      tls: true,
+    });
+    expect(clusterNodesDisplay(entries)).toBe(
+      "rediss://clustercfg.example.com:6380,rediss://[::1],10.0.0.9:7000",
+    );
+    expect(clusterConnection(["redis://:pw@a:7000"])).toEqual({
+      nodes: [{ host: "a", port: 7000 }],
+      password: "pw",
+      tls: false,
+    });
+    expect(clusterConnection(["a:7000", "[::1]:7001"])).toEqual({
+      nodes: [
+        { host: "a", port: 7000 },
+        { host: "::1", port: 7001 },
+      ],
+      tls: false,
+    });
+  });
+
+  it("names the entry at fault, never with its password", () => {
     for (const [value, message] of [
-      ["10.0.0.1", /"10\.0\.0\.1" is not host:port/],
-      ["10.0.0.1:7000,redis://x:7001", /"redis:\/\/x:7001" is not host:port/],
+      ["10.0.0.1", /"10\.0\.0\.1" is not host:port or a redis:\/\/ URL/],
+      ["user:secret@10.0.0.1:7000", /"10\.0\.0\.1:7000" is not host:port or a redis:\/\/ URL/],
+      ["http://x:7001", /"http:\/\/x:7001" is not host:port/],
       ["a:70000", /"a:70000" has no valid port/],
+      ["redis://:secret@a:70000", /"redis:\/\/a:70000" is not a valid URL/],
+      ["redis://:secret@a:7000/2", /"redis:\/\/a:7000\/2" names a database/],
+      [
+        "rediss://:secret@a:7000,redis://:secret@b:7000",
+        /"redis:\/\/b:7000" and "rediss:\/\/a:7000" differ in scheme or credentials/,
+      ],
+      ["redis://:secret@a:7000,redis://:other@b:7000", /differ in scheme or credentials/],
       [" , ", /names no node/],
     ] as const) {
       expect(() => parseClusterNodes(value)).toThrow(message);
       const result = schema.safeParse({ REDIS_CLUSTER_NODES: value });
       expect(result.success).toBe(false);
       expect(result.error?.issues[0]?.path).toEqual(["REDIS_CLUSTER_NODES"]);
+      expect(JSON.stringify(result.error?.issues)).not.toMatch(/secret|other/);
     }
   });
 });

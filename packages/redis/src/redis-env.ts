@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { parseClusterNodes, type RedisConnectionOptions } from "./create-redis.js";
+import { parseClusterNodes } from "./cluster-nodes.js";
+import type { RedisConnectionOptions } from "./create-redis.js";
 
 /** The Redis settings every process reads, as a zod shape to spread into each app's environment schema. */
 export const redisEnvShape = {
@@ -7,7 +8,7 @@ export const redisEnvShape = {
     .string()
     .regex(/^rediss?:\/\//, "must start with redis:// or rediss://")
     .default("redis://127.0.0.1:6379"),
-  /** `host:port,host:port,…` of a Redis Cluster's nodes: when set, it is used instead of REDIS_URL. */
+  /** A Redis Cluster's nodes (`host:port` or `redis[s]://…` URLs, comma-separated): used instead of REDIS_URL. */
   REDIS_CLUSTER_NODES: z
     .string()
     .optional()
