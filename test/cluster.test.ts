@@ -1,10 +1,9 @@
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { cacheKeys, counterKeys, writeFact } from "@gatehouse/decision-cache";
 import { bullPrefix, factKey, queueName } from "@gatehouse/enrichment-sdk";
 import { ENRICHMENTS } from "@gatehouse/enrichments";
@@ -28,6 +27,7 @@ import {
 } from "../packages/enrich-email-domain/src/testing/stub-dns-server.js";
 import { readAudit } from "./support/audit-records.js";
 import { FAIL_CLOSED_SIGNUP_POLICY } from "./support/built-apps.js";
+import { runBuiltCli } from "./support/built-cli.js";
 import { body, emailFact, send, testEnv, testIngress, UNKNOWN_IP } from "./support/ingress-harness.js";
 import { type RedisCluster, startRedisCluster } from "./support/redis-cluster.js";
 import { startTcpProxy } from "./support/tcp-proxy.js";
@@ -485,16 +485,6 @@ describe("on a Redis Cluster over TLS (REDIS_CLUSTER_NODES as rediss:// URLs)", 
   }, 60_000);
   afterAll(() => secured?.stop());
 
-  /** The built CLI in its own process: Node reads NODE_EXTRA_CA_CERTS, the test's authority, at start only. */
-  const gatehouse = (args: string[], env: Record<string, string>) =>
-    promisify(execFile)(process.execPath, ["apps/cli/bin/gatehouse.mjs", ...args], {
-      cwd: fileURLToPath(new URL("..", import.meta.url)),
-      env: { PATH: process.env.PATH ?? "", ...env },
-    }).then(
-      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-      (error: { code: number; stdout: string; stderr: string }) => error,
-    );
-
   it("the CLI reads the audit over TLS, trusting the cluster's authority, and says why when it does not", async () => {
     const keys = cacheKeys(`t${randomUUID().slice(0, 8)}`);
     const writer = new Cluster([{ host: "127.0.0.1", port: secured.masters[0]!.port }], {
@@ -508,14 +498,14 @@ describe("on a Redis Cluster over TLS (REDIS_CLUSTER_NODES as rediss:// URLs)", 
       REDIS_CLUSTER_NODES: `rediss://127.0.0.1:${secured.masters[1]!.port}`,
       GATEHOUSE_KEY_PREFIX: keys.prefix,
     };
-    const listed = await gatehouse(["decisions", "--json"], { ...env, NODE_EXTRA_CA_CERTS: tls.ca });
+    const listed = await runBuiltCli(["decisions", "--json"], { ...env, NODE_EXTRA_CA_CERTS: tls.ca });
     expect(listed.stderr).toBe("");
     expect(listed.code).toBe(0);
     expect(JSON.parse(listed.stdout)).toMatchObject({
       decisions: [{ interceptorId: "ic_tls", decision: "DENY" }],
     });
 
-    const untrusted = await gatehouse(["decisions", "--json"], env);
+    const untrusted = await runBuiltCli(["decisions", "--json"], env);
     expect(untrusted.code).toBe(1);
     expect(untrusted.stderr).toMatch(/certificate/);
   });
