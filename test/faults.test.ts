@@ -3,9 +3,11 @@ import { createRedis, type Redis } from "@gatehouse/redis";
 import { cleanupsAfterEach } from "@gatehouse/testing";
 import type { FastifyInstance } from "fastify";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { readAudit } from "./support/audit-records.js";
 import { FAIL_CLOSED_SIGNUP_POLICY } from "./support/built-apps.js";
 import { body, send, testEnv, testIngress } from "./support/ingress-harness.js";
 import { startRedis } from "./support/redis-server.js";
+import { startTcpProxy } from "./support/tcp-proxy.js";
 
 // Every test here breaks its own Redis; the shared one is never touched.
 
@@ -130,6 +132,61 @@ describe("Redis killed mid-run", () => {
       expect(
         await metric(app, /gatehouse_enqueues_total\{enrichment="email-domain",result="added"\} (\d+)/),
       ).toBeGreaterThan(0),
+    );
+  });
+});
+
+describe("a failover that demotes the primary under the ingress (a managed Redis' endpoint moving)", () => {
+  it("reconnects when its Redis has become a read-only replica, and answers from the new primary", async () => {
+    // A replica's first copy starts at once (Redis 7 waits 5 s by default for more replicas to share it).
+    const replication = { args: ["--repl-diskless-sync-delay", "0"] };
+    const [first, second] = [await startRedis(replication), await startRedis(replication)];
+    cleanups.push(
+      () => first.stop(),
+      () => second.stop(),
+    );
+    // The address the ingress is given: a managed Redis' endpoint, which moves to the new primary.
+    const endpoint = await startTcpProxy(first.port);
+    cleanups.push(() => endpoint.close());
+    const env = testEnv(`redis://127.0.0.1:${endpoint.port}`, { GATEHOUSE_LOCAL_FACTS_MS: "0" });
+    const app = await testIngress(env, POLICY);
+    cleanups.push(() => app.close());
+    const keys = cacheKeys(env.GATEHOUSE_KEY_PREFIX);
+    const primary = createRedis({ url: first.url }, "bullmq");
+    cleanups.push(() => primary.quit());
+    await vi.waitFor(async () => expect(await readyz(app)).toBe(200), { timeout: 5_000, interval: 50 });
+    await expectPolicyAnswers(app, primary, keys, "before.test");
+
+    // The failover: the second copies the first and takes over; the first becomes its replica, read-only,
+    // with the ingress' connections still open to it; the endpoint now leads to the second.
+    const promoted = createRedis({ url: second.url }, "bullmq");
+    cleanups.push(() => promoted.quit());
+    await promoted.replicaof("127.0.0.1", first.port);
+    await vi.waitFor(
+      async () => expect(await promoted.info("replication")).toMatch(/master_link_status:up/),
+      {
+        timeout: 5_000,
+      },
+    );
+    await promoted.replicaof("NO", "ONE");
+    await primary.replicaof("127.0.0.1", second.port);
+    endpoint.retarget(second.port);
+    await writeDomainFact(promoted, keys, "after.test");
+
+    // A write on a replica fails with READONLY: the client reconnects (to the new primary) instead of
+    // failing every request on a connection that would stay open to the old one.
+    await vi.waitFor(
+      async () => expect((await signup(app, "after.test")).answer).toEqual({ decision: "ALLOW" }),
+      { timeout: 5_000, interval: 100 },
+    );
+    // The audit records written after the reply reach the new primary too, the last one that ALLOW.
+    await vi.waitFor(
+      async () =>
+        expect((await readAudit(promoted, keys.auditStream)).at(-1)).toMatchObject({
+          decision: "ALLOW",
+          reason: "policy.default",
+        }),
+      { timeout: 5_000, interval: 100 },
     );
   });
 });

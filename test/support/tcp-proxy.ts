@@ -5,6 +5,8 @@ export interface TcpProxy {
   readonly port: number;
   /** The connections dropped so far. */
   readonly dropped: number;
+  /** Sends the connections made from now on to `port` (those open stay where they are): a DNS name moved. */
+  retarget(port: number): void;
   /** Ends every connection and stops listening. */
   close(): Promise<void>;
 }
@@ -17,6 +19,7 @@ export async function startTcpProxy(targetPort: number, options: { drop?: number
   const drop = options.drop ?? 0;
   const sockets = new Set<Socket>();
   let dropped = 0;
+  let target = targetPort;
   const track = (socket: Socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
@@ -30,7 +33,7 @@ export async function startTcpProxy(targetPort: number, options: { drop?: number
       socket.destroy();
       return;
     }
-    const upstream = connect(targetPort, "127.0.0.1");
+    const upstream = connect(target, "127.0.0.1");
     track(upstream);
     socket.pipe(upstream).pipe(socket);
     socket.once("close", () => upstream.destroy());
@@ -41,6 +44,9 @@ export async function startTcpProxy(targetPort: number, options: { drop?: number
     port: (server.address() as AddressInfo).port,
     get dropped() {
       return dropped;
+    },
+    retarget(port) {
+      target = port;
     },
     async close() {
       for (const socket of sockets) socket.destroy();

@@ -36,6 +36,15 @@ export interface RedisConnectionOptions {
 // Reconnect quickly at first, then every second at most: Redis restarts should be noticed within a second.
 const retryStrategy = (attempt: number) => Math.min(50 * 2 ** attempt, 1000);
 
+/**
+ * A failover demotes the primary to a read-only replica and moves the address the clients were given to the
+ * new primary (a managed Redis' endpoint); a connection made before stays open to the old one, where every
+ * write fails with READONLY — every request would answer its fallback until something else broke the
+ * connection. Such an error reconnects (the command itself still fails: a request answers its fallback at
+ * once, the next one reaches the new primary).
+ */
+const reconnectOnError = (error: Error) => error.message.includes("READONLY");
+
 /** A client for one Redis (`url`), or for a Redis Cluster when `clusterNodes` is given. */
 export function createRedis(
   options: RedisConnectionOptions & { clusterNodes?: undefined },
@@ -50,6 +59,7 @@ export function createRedis(options: RedisConnectionOptions, profile: RedisProfi
   const base: RedisOptions = {
     connectionName: options.name ? `gatehouse:${options.name}:${profile}` : `gatehouse:${profile}`,
     retryStrategy,
+    reconnectOnError,
   };
   const byProfile: Record<RedisProfile, RedisOptions> = {
     "request-path": {
