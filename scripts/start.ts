@@ -1,6 +1,6 @@
-// `npm start`: the whole system on this machine — an embedded Redis (unless REDIS_URL or REDIS_CLUSTER_NODES
-// is set), the ingress and one worker, with the default policy unless GATEHOUSE_POLICY is set. Ctrl-C stops
-// all of it.
+// `npm start`: the whole system on this machine — an embedded Redis (unless REDIS_URL, REDIS_CLUSTER_NODES
+// or REDIS_SENTINELS is set), the ingress and one worker, with the default policy unless GATEHOUSE_POLICY is
+// set. Ctrl-C stops all of it.
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -13,7 +13,8 @@ mkdirSync(state, { recursive: true });
 const children: ChildProcess[] = [];
 let stopping = false;
 const clusterNodes = process.env.REDIS_CLUSTER_NODES || undefined;
-const externalRedis = Boolean(process.env.REDIS_URL || clusterNodes);
+const sentinels = process.env.REDIS_SENTINELS || undefined;
+const externalRedis = Boolean(process.env.REDIS_URL || clusterNodes || sentinels);
 
 const portIsFree = (port: number) =>
   new Promise<boolean>((done) => {
@@ -122,7 +123,9 @@ const url = `http://127.0.0.1:${port}`;
 if (!(await waitFor(`${url}/readyz`, 30_000))) {
   // Up but not ready: /readyz is 503 while Redis is unreachable (the ingress itself answers fallbacks).
   const up = await waitFor(`${url}/healthz`, 1_000);
-  const target = clusterNodes ? `the Redis Cluster at ${clusterNodes}` : `Redis at ${redisUrl}`;
+  const target = clusterNodes
+    ? `the Redis Cluster at ${clusterNodes}`
+    : `Redis at ${redisUrl}${sentinels ? ` through the Sentinels at ${sentinels}` : ""}`;
   console.error(
     up
       ? `The ingress is up at ${url} but has not reached ${target} within 30 s: is it running and reachable?`
@@ -134,6 +137,7 @@ const firstSecret = secret.split(",")[0];
 // What the CLI's Redis commands need to read this Redis and these keys.
 const cliRedis = [
   clusterNodes ? `REDIS_CLUSTER_NODES=${clusterNodes}` : `REDIS_URL=${redisUrl}`,
+  ...(sentinels ? [`REDIS_SENTINELS=${sentinels}`] : []),
   ...(process.env.GATEHOUSE_KEY_PREFIX ? [`GATEHOUSE_KEY_PREFIX=${process.env.GATEHOUSE_KEY_PREFIX}`] : []),
 ].join(" ");
 const workerPort = process.env.GATEHOUSE_WORKER_PORT || "8081";
@@ -143,7 +147,7 @@ console.log(`
   Ingress:   ${url}/auth/interceptors/pre-signup   (and /pre-session-creation, /pre-user-invitation,
              /pre-m2m-token-creation, and /auth/interceptors for any trigger)
   Worker:    ${workerPort === "0" ? "health and metrics on a free port (its log says which)" : `http://127.0.0.1:${workerPort}/metrics   (and /healthz, /readyz)`}
-  Redis:     ${clusterNodes ? `Redis Cluster ${clusterNodes}` : `${redisUrl}${externalRedis ? "" : "  (embedded, data in .gatehouse/redis)"}`}
+  Redis:     ${clusterNodes ? `Redis Cluster ${clusterNodes}` : `${redisUrl}${sentinels ? ` through the Sentinels at ${sentinels}` : externalRedis ? "" : "  (embedded, data in .gatehouse/redis)"}`}
   Secret:    ${secret}${process.env.SCALEKIT_INTERCEPTOR_SECRET ? "" : "  (generated, kept in .gatehouse/secret)"}
   Policy:    ${process.env.GATEHOUSE_POLICY ?? "the shipped default policy"}
 

@@ -3,9 +3,11 @@ import { createRedis, type Redis } from "@gatehouse/redis";
 import { cleanupsAfterEach } from "@gatehouse/testing";
 import type { FastifyInstance } from "fastify";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { testEnv as cliEnv, runCliCollecting } from "../apps/cli/src/testing/run-cli.js";
 import { readAudit } from "./support/audit-records.js";
 import { FAIL_CLOSED_SIGNUP_POLICY } from "./support/built-apps.js";
 import { body, send, testEnv, testIngress } from "./support/ingress-harness.js";
+import { startRedisSentinels } from "./support/redis-sentinel.js";
 import { startRedis } from "./support/redis-server.js";
 import { startTcpProxy } from "./support/tcp-proxy.js";
 
@@ -188,6 +190,55 @@ describe("a failover that demotes the primary under the ingress (a managed Redis
         }),
       { timeout: 5_000, interval: 100 },
     );
+  });
+});
+
+describe("Redis behind Sentinels (REDIS_SENTINELS)", () => {
+  it("answers from the master the Sentinels name, and once it dies, from the replica they promote", async () => {
+    const group = await startRedisSentinels();
+    cleanups.push(() => group.stop());
+    const url = `redis://${group.name}`;
+    const env = testEnv(url, { REDIS_SENTINELS: group.sentinels.join(","), GATEHOUSE_LOCAL_FACTS_MS: "0" });
+    const app = await testIngress(env, POLICY);
+    cleanups.push(() => app.close());
+    const keys = cacheKeys(env.GATEHOUSE_KEY_PREFIX);
+    const client = createRedis({ url, sentinels: group.sentinels }, "bullmq");
+    client.on("error", () => {}); // it sees the master die too
+    cleanups.push(() => client.quit());
+    await vi.waitFor(async () => expect(await readyz(app)).toBe(200), { timeout: 5_000, interval: 50 });
+    await expectPolicyAnswers(app, client, keys, "before.test");
+    // The fact is on the replica too before the master goes.
+    expect(await client.wait(1, 2_000)).toBe(1);
+
+    await group.master.kill();
+    const killedAt = Date.now();
+    // Declared down after 1 s, the replica promoted a second or so later: the ingress asks the Sentinels
+    // again and answers from it, without a restart.
+    await vi.waitFor(
+      async () => expect((await signup(app, "before.test")).answer).toEqual({ decision: "ALLOW" }),
+      { timeout: 15_000, interval: 200 },
+    );
+    const promoted = createRedis({ url: group.replica.url }, "bullmq");
+    cleanups.push(() => promoted.quit());
+    expect(await promoted.role()).toContain("master");
+    await vi.waitFor(
+      async () =>
+        expect((await readAudit(promoted, keys.auditStream)).at(-1)).toMatchObject({
+          decision: "ALLOW",
+          reason: "policy.default",
+          at: expect.toSatisfy((at: number) => at > killedAt),
+        }),
+      { timeout: 5_000, interval: 100 },
+    );
+    // The CLI finds the master the same way.
+    const listed = await runCliCollecting(
+      ["decisions", "--decision", "ALLOW", "--limit", "1", "--json"],
+      cliEnv({ redisUrl: url, redisSentinels: [...group.sentinels], keyPrefix: keys.prefix }),
+    );
+    expect(listed.stderr).toBe("");
+    expect(JSON.parse(listed.stdout)).toMatchObject({
+      decisions: [{ decision: "ALLOW", reason: "policy.default" }],
+    });
   });
 });
 

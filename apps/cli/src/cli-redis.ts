@@ -1,23 +1,22 @@
 import {
   clusterNodeProblem,
-  clusterNodesDisplay,
   createRedis,
   isCluster,
+  nodeListDisplay,
   type RedisClient,
-  type RedisConnectionOptions,
+  type RedisTarget,
 } from "@gatehouse/redis";
 import type { CliEnv } from "./env.js";
 import { NetworkError } from "./errors/network-error.js";
 
 /**
- * The Redis a command reads (`decisions`, `explain`) or enqueues into (`warm`): `REDIS_URL`, or a cluster's
- * nodes.
+ * The Redis a command reads (`decisions`, `explain`) or enqueues into (`warm`), as the ingress finds it:
+ * `REDIS_CLUSTER_NODES` when set, the master `REDIS_SENTINELS` point to, else `REDIS_URL`.
  */
-export type RedisTarget = Pick<RedisConnectionOptions, "url" | "clusterNodes">;
-
-/** The environment's Redis: `REDIS_CLUSTER_NODES` when set, else `REDIS_URL`. */
 export function redisTarget(env: CliEnv): RedisTarget {
-  return { url: env.redisUrl, ...(env.redisClusterNodes && { clusterNodes: env.redisClusterNodes }) };
+  if (env.redisClusterNodes) return { url: env.redisUrl, clusterNodes: env.redisClusterNodes };
+  if (env.redisSentinels) return { url: env.redisUrl, sentinels: env.redisSentinels };
+  return { url: env.redisUrl };
 }
 
 /** A command against `target` failed: a `NetworkError` (exit 1) naming it, without its password. */
@@ -25,11 +24,12 @@ export function redisFailure(target: RedisTarget, error: unknown): NetworkError 
   return new NetworkError(redisDisplay(target), (error as Error).message, { cause: error });
 }
 
-/** Where the CLI reads from, for messages: the cluster's nodes, or the URL without its password. */
+/** Where the CLI reads from, for messages: the cluster's nodes, the Sentinels, or the URL — never a password. */
 function redisDisplay(target: RedisTarget): string {
-  return target.clusterNodes
-    ? `Redis Cluster ${clusterNodesDisplay(target.clusterNodes)}`
-    : redisDisplayUrl(target.url);
+  if (target.clusterNodes) return `Redis Cluster ${nodeListDisplay(target.clusterNodes)}`;
+  if (target.sentinels)
+    return `${redisDisplayUrl(target.url)} through Sentinels ${nodeListDisplay(target.sentinels)}`;
+  return redisDisplayUrl(target.url);
 }
 
 /** `redis://user:password@host:6379/0` → `redis://host:6379/0`: messages never show a password. */

@@ -1,4 +1,4 @@
-import { redisEnvShape } from "@gatehouse/redis";
+import { checkRedisEnv, redisEnvShape } from "@gatehouse/redis";
 import { parseSecrets } from "@gatehouse/signature";
 import { z } from "zod";
 
@@ -32,6 +32,7 @@ const envSchema = z
         .default("redis://127.0.0.1:6379"),
     ),
     REDIS_CLUSTER_NODES: z.preprocess(blank, redisEnvShape.REDIS_CLUSTER_NODES),
+    REDIS_SENTINELS: z.preprocess(blank, redisEnvShape.REDIS_SENTINELS),
     GATEHOUSE_KEY_PREFIX: z.preprocess(
       blank,
       z
@@ -40,6 +41,7 @@ const envSchema = z
         .default("gh"),
     ),
   })
+  .superRefine(checkRedisEnv)
   .transform((env) => ({
     /** Where `send` and `sign` point by default: `GATEHOUSE_URL`, else the local ingress on `PORT` (8080). */
     defaultUrl: env.GATEHOUSE_URL ?? `http://127.0.0.1:${env.PORT}`,
@@ -59,6 +61,8 @@ const envSchema = z
     redisUrl: env.REDIS_URL,
     /** `REDIS_CLUSTER_NODES`: a Redis Cluster's nodes (`host:port` or URLs), used instead of `REDIS_URL` when set. */
     ...(env.REDIS_CLUSTER_NODES && { redisClusterNodes: env.REDIS_CLUSTER_NODES }),
+    /** `REDIS_SENTINELS`: Sentinels to ask for the master `REDIS_URL`'s host names. */
+    ...(env.REDIS_SENTINELS && { redisSentinels: env.REDIS_SENTINELS }),
     /** `GATEHOUSE_KEY_PREFIX` (gh): the namespace of the ingress's keys. */
     keyPrefix: env.GATEHOUSE_KEY_PREFIX,
   }));

@@ -7,7 +7,7 @@ import {
   teamFactIdSchema,
   teamFactSchemas,
 } from "@gatehouse/decision-cache";
-import { closeClient, createRedis, type RedisConnectionOptions, whenReady } from "@gatehouse/redis";
+import { closeClient, createRedis, type RedisTarget, whenReady } from "@gatehouse/redis";
 import { type Logger, labelledCounter, type Registry } from "@gatehouse/telemetry";
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import { z } from "zod";
@@ -19,7 +19,7 @@ export interface AdminRoutesOptions {
    * The deployment's Redis or Redis Cluster. The admin routes open their own connection: bulk writes get a
    * longer timeout than the request path's.
    */
-  redis: Pick<RedisConnectionOptions, "url" | "clusterNodes">;
+  redis: RedisTarget;
   keys: CacheKeys;
   registry: Registry;
   log: Logger;

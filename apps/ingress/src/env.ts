@@ -1,4 +1,4 @@
-import { redisEnvShape } from "@gatehouse/redis";
+import { checkRedisEnv, redisEnvShape } from "@gatehouse/redis";
 import { z } from "zod";
 
 const int = (fallback: number, min: number, max: number) =>
@@ -88,7 +88,8 @@ export const ingressEnvSchema = z
   .refine((env) => env.GATEHOUSE_REDIS_TIMEOUT_MS < env.GATEHOUSE_DEADLINE_MS, {
     path: ["GATEHOUSE_REDIS_TIMEOUT_MS"],
     message: "must be shorter than GATEHOUSE_DEADLINE_MS",
-  });
+  })
+  .superRefine(checkRedisEnv);
 
 export type IngressEnv = z.infer<typeof ingressEnvSchema>;
 

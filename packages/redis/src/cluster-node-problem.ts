@@ -1,5 +1,5 @@
 import { Redis } from "ioredis";
-import { clusterConnection } from "./cluster-nodes.js";
+import { nodeListConnection } from "./node-list.js";
 
 /**
  * What keeps a cluster client from the first node it was given, said plainly. ioredis reports a failed fetch
@@ -12,7 +12,7 @@ export async function clusterNodeProblem(
   entries: readonly string[],
   timeoutMs = 1_000,
 ): Promise<string | undefined> {
-  const { nodes, username, password, tls } = clusterConnection(entries);
+  const { nodes, username, password, tls } = nodeListConnection(entries);
   const node = nodes[0];
   if (!node) return undefined;
   const probe = new Redis({

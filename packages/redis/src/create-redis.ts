@@ -1,5 +1,5 @@
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
-import { clusterConnection } from "./cluster-nodes.js";
+import { nodeListConnection } from "./node-list.js";
 
 /**
  * How a connection is used decides how it fails:
@@ -20,13 +20,22 @@ export type RedisProfile = "request-path" | "background" | "subscriber" | "bullm
 export type RedisClient = Redis | Cluster;
 
 export interface RedisConnectionOptions {
-  /** `redis://[user:password@]host:port[/db]` or `rediss://…` for TLS. Ignored when `clusterNodes` is set. */
+  /**
+   * `redis://[user:password@]host:port[/db]` or `rediss://…` for TLS. Ignored when `clusterNodes` is set; with
+   * `sentinels`, its host is the master group's name.
+   */
   url: string;
   /**
    * Some nodes of a Redis Cluster (`REDIS_CLUSTER_NODES`: `host:port`, or URLs carrying the credentials and
-   * TLS every node takes, see cluster-nodes.ts); the rest are discovered.
+   * TLS every node takes, see node-list.ts); the rest are discovered.
    */
   clusterNodes?: readonly string[];
+  /**
+   * Redis Sentinels watching the Redis to use (`REDIS_SENTINELS`, entries as `clusterNodes`'): `url` then
+   * names the master group by its host (`redis://:password@mymaster/0`) and gives the credentials, TLS
+   * and database of the Redis they point to.
+   */
+  sentinels?: readonly string[];
   /** Request-path command timeout. Default: 250 ms. */
   commandTimeoutMs?: number;
   /** Shown in `CLIENT LIST`, which helps when a Redis is shared. */
@@ -75,12 +84,14 @@ export function createRedis(options: RedisConnectionOptions, profile: RedisProfi
     subscriber: { maxRetriesPerRequest: null, autoResubscribe: true },
     bullmq: { maxRetriesPerRequest: null, enableReadyCheck: false },
   };
+  if (options.sentinels)
+    return new Redis({ ...sentinelOptions(options.url, options.sentinels), ...base, ...byProfile[profile] });
   if (!options.clusterNodes) return new Redis(options.url, { ...base, ...byProfile[profile] });
 
   // On a cluster, commands to keys of different slots cannot share a pipeline: a background batch's commands,
   // sent together, are auto-pipelined per node, so a batch still costs one round trip to each node it touches.
   // The request path's reads go out as they are issued, as on one Redis.
-  const { nodes, username, password, tls } = clusterConnection(options.clusterNodes);
+  const { nodes, username, password, tls } = nodeListConnection(options.clusterNodes);
   const cluster: ClusterOptions = {
     clusterRetryStrategy: retryStrategy,
     enableAutoPipelining: profile === "background",
@@ -101,6 +112,29 @@ export function createRedis(options: RedisConnectionOptions, profile: RedisProfi
     }),
   };
   return new Cluster([...nodes], cluster);
+}
+
+/**
+ * A Redis found through its Sentinels: the master of the group `url`'s host names, with `url`'s credentials,
+ * TLS and database; the Sentinels with their own entries'. ioredis asks them for the master at every
+ * (re)connection and, told by them of a failover (its failover detector), reconnects to the new one at once.
+ */
+function sentinelOptions(url: string, entries: readonly string[]): RedisOptions {
+  const master = new URL(url);
+  const sentinels = nodeListConnection(entries, 26379);
+  const db = Number(master.pathname.slice(1) || 0);
+  return {
+    name: decodeURIComponent(master.hostname),
+    ...(master.username && { username: decodeURIComponent(master.username) }),
+    ...(master.password && { password: decodeURIComponent(master.password) }),
+    ...(db > 0 && { db }),
+    ...(master.protocol === "rediss:" && { tls: {}, enableTLSForSentinelMode: true }),
+    sentinels: [...sentinels.nodes],
+    ...(sentinels.username && { sentinelUsername: sentinels.username }),
+    ...(sentinels.password && { sentinelPassword: sentinels.password }),
+    ...(sentinels.tls && { sentinelTLS: {} }),
+    failoverDetector: true,
+  };
 }
 
 export function isCluster(client: RedisClient): client is Cluster {

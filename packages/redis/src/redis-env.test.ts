@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { clusterConnection, clusterNodesDisplay, parseClusterNodes } from "./cluster-nodes.js";
-import { redisEnvShape, redisTarget } from "./redis-env.js";
+import { nodeListConnection, nodeListDisplay, parseNodeList } from "./node-list.js";
+import { checkRedisEnv, redisEnvShape, redisTarget } from "./redis-env.js";
 
-const schema = z.object(redisEnvShape);
+const schema = z.object(redisEnvShape).superRefine(checkRedisEnv);
 
 describe("REDIS_URL and REDIS_CLUSTER_NODES", () => {
   it("defaults to a local Redis, and takes a cluster's nodes instead when they are given", () => {
@@ -17,10 +17,10 @@ describe("REDIS_URL and REDIS_CLUSTER_NODES", () => {
   });
 
   it("takes URLs whose credentials and TLS every node shares", () => {
-    const entries = parseClusterNodes(
+    const entries = parseNodeList(
       "rediss://default:s%40cret@clustercfg.example.com:6380, rediss://default:s%40cret@[::1],10.0.0.9:7000",
     );
-    expect(clusterConnection(entries)).toEqual({
+    expect(nodeListConnection(entries)).toEqual({
       nodes: [
         { host: "clustercfg.example.com", port: 6380 },
         { host: "::1", port: 6379 },
@@ -30,15 +30,15 @@ describe("REDIS_URL and REDIS_CLUSTER_NODES", () => {
       password: "s@cret",
       tls: true,
     });
-    expect(clusterNodesDisplay(entries)).toBe(
+    expect(nodeListDisplay(entries)).toBe(
       "rediss://clustercfg.example.com:6380,rediss://[::1],10.0.0.9:7000",
     );
-    expect(clusterConnection(["redis://:pw@a:7000"])).toEqual({
+    expect(nodeListConnection(["redis://:pw@a:7000"])).toEqual({
       nodes: [{ host: "a", port: 7000 }],
       password: "pw",
       tls: false,
     });
-    expect(clusterConnection(["a:7000", "[::1]:7001"])).toEqual({
+    expect(nodeListConnection(["a:7000", "[::1]:7001"])).toEqual({
       nodes: [
         { host: "a", port: 7000 },
         { host: "::1", port: 7001 },
@@ -62,11 +62,32 @@ describe("REDIS_URL and REDIS_CLUSTER_NODES", () => {
       ["redis://:secret@a:7000,redis://:other@b:7000", /differ in scheme or credentials/],
       [" , ", /names no node/],
     ] as const) {
-      expect(() => parseClusterNodes(value)).toThrow(message);
+      expect(() => parseNodeList(value)).toThrow(message);
       const result = schema.safeParse({ REDIS_CLUSTER_NODES: value });
       expect(result.success).toBe(false);
       expect(result.error?.issues[0]?.path).toEqual(["REDIS_CLUSTER_NODES"]);
       expect(JSON.stringify(result.error?.issues)).not.toMatch(/secret|other/);
     }
+  });
+
+  it("takes Sentinels, REDIS_URL then naming the master group, and not with a cluster", () => {
+    const env = schema.parse({
+      REDIS_URL: "rediss://:pw@mymaster/2",
+      REDIS_SENTINELS: "10.0.0.1:26379, redis://:sentinel-pw@10.0.0.2:26379",
+    });
+    expect(redisTarget(env)).toEqual({
+      url: "rediss://:pw@mymaster/2",
+      sentinels: ["10.0.0.1:26379", "redis://:sentinel-pw@10.0.0.2:26379"],
+    });
+    const both = schema.safeParse({ REDIS_SENTINELS: "a:26379", REDIS_CLUSTER_NODES: "b:7000" });
+    expect(both.success).toBe(false);
+    expect(both.error?.issues).toEqual([
+      expect.objectContaining({ path: ["REDIS_SENTINELS"], message: expect.stringMatching(/either/) }),
+    ]);
+    const bad = schema.safeParse({ REDIS_SENTINELS: "a" });
+    expect(bad.error?.issues[0]).toMatchObject({
+      path: ["REDIS_SENTINELS"],
+      message: '"a" is not host:port or a redis:// URL',
+    });
   });
 });

@@ -235,3 +235,30 @@ describe("closeClient", () => {
     },
   );
 });
+
+describe("createRedis with Sentinels", () => {
+  it("asks them for the master REDIS_URL's host names, with its credentials, TLS and database, and theirs", () => {
+    const redis = createRedis(
+      { url: "rediss://app:p%40ss@mymaster/3", sentinels: ["redis://:s3ntinel@10.0.0.1", "10.0.0.2:26380"] },
+      "request-path",
+    );
+    redis.on("error", () => {});
+    redis.disconnect();
+    expect(redis.options).toMatchObject({
+      name: "mymaster",
+      username: "app",
+      password: "p@ss",
+      db: 3,
+      tls: {},
+      enableTLSForSentinelMode: true,
+      sentinels: [
+        { host: "10.0.0.1", port: 26379 },
+        { host: "10.0.0.2", port: 26380 },
+      ],
+      sentinelPassword: "s3ntinel",
+      failoverDetector: true,
+      enableOfflineQueue: false,
+    });
+    expect(redis.options).not.toHaveProperty("sentinelTLS");
+  });
+});

@@ -1,5 +1,8 @@
-/** How to reach a Redis Cluster: some of its nodes, and the credentials and TLS every node takes. */
-export interface ClusterConnection {
+/**
+ * Some Redis servers of one deployment — a cluster's nodes (`REDIS_CLUSTER_NODES`) or its Sentinels
+ * (`REDIS_SENTINELS`) — and the credentials and TLS every one of them takes.
+ */
+export interface NodeListConnection {
   readonly nodes: readonly { readonly host: string; readonly port: number }[];
   readonly username?: string;
   readonly password?: string;
@@ -7,23 +10,24 @@ export interface ClusterConnection {
 }
 
 /**
- * Parses `REDIS_CLUSTER_NODES`: comma-separated entries, each `host:port` or a URL
- * `redis[s]://[user:password@]host[:port]` (a managed cluster's AUTH, and TLS with `rediss://`). What a URL
- * says besides its node is every node's — the rest are discovered from the slot map — so the URLs given
- * must agree on it. Returns the entries, trimmed; an error names the entry at fault, without its password.
+ * Parses a list of nodes (`REDIS_CLUSTER_NODES`, `REDIS_SENTINELS`): comma-separated entries, each
+ * `host:port` or a URL `redis[s]://[user:password@]host[:port]` (AUTH, and TLS with `rediss://`). What a URL
+ * says besides its node is every node's — a cluster's other nodes are discovered from its slot map — so the
+ * URLs given must agree on it. Returns the entries, trimmed; an error names the entry at fault, without its
+ * password.
  */
-export function parseClusterNodes(value: string): string[] {
+export function parseNodeList(value: string): string[] {
   const entries = value
     .split(",")
     .map((entry) => entry.trim())
     .filter((entry) => entry !== "");
   if (entries.length === 0) throw new Error("names no node");
-  clusterConnection(entries);
+  nodeListConnection(entries);
   return entries;
 }
 
-/** The nodes, credentials and TLS that entries checked by `parseClusterNodes` name. */
-export function clusterConnection(entries: readonly string[]): ClusterConnection {
+/** The nodes, credentials and TLS that entries checked by `parseNodeList` name; a URL without a port has `defaultPort`. */
+export function nodeListConnection(entries: readonly string[], defaultPort = 6379): NodeListConnection {
   let shared: { tls: boolean; username: string; password: string; entry: string } | undefined;
   const nodes = entries.map((entry) => {
     if (!URL_SCHEME.test(entry)) return hostAndPort(entry);
@@ -48,11 +52,14 @@ export function clusterConnection(entries: readonly string[]): ClusterConnection
         shared.password !== settings.password)
     ) {
       throw new Error(
-        `"${withoutCredentials(entry)}" and "${withoutCredentials(shared.entry)}" differ in scheme or credentials: every node of a cluster takes the same`,
+        `"${withoutCredentials(entry)}" and "${withoutCredentials(shared.entry)}" differ in scheme or credentials: every node takes the same`,
       );
     }
     shared ??= settings;
-    return { host: url.hostname.replace(/^\[|\]$/g, ""), port: url.port === "" ? 6379 : Number(url.port) };
+    return {
+      host: url.hostname.replace(/^\[|\]$/g, ""),
+      port: url.port === "" ? defaultPort : Number(url.port),
+    };
   });
   return {
     nodes,
@@ -63,7 +70,7 @@ export function clusterConnection(entries: readonly string[]): ClusterConnection
 }
 
 /** The entries without their credentials, for messages and banners. */
-export function clusterNodesDisplay(entries: readonly string[]): string {
+export function nodeListDisplay(entries: readonly string[]): string {
   return entries.map(withoutCredentials).join(",");
 }
 
