@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { cacheKeys, counterKeys, writeFact } from "@gatehouse/decision-cache";
+import { cacheKeys, counterKeys, DecisionCache, writeFact } from "@gatehouse/decision-cache";
 import { bullPrefix, factKey, queueName } from "@gatehouse/enrichment-sdk";
 import { ENRICHMENTS } from "@gatehouse/enrichments";
 import { DEFAULT_POLICY, type Policy, policySchema } from "@gatehouse/policy";
@@ -125,6 +125,34 @@ describe("on a Redis Cluster", () => {
     expect(await getMany(background, keys)).toEqual(
       keys.map((_, index) => (index % 3 === 0 ? null : `v${index}`)),
     );
+  });
+
+  it("reads from full nodes (maxmemory) without claiming or counting, as on one Redis", async () => {
+    const keys = cacheKeys(`m${randomUUID().slice(0, 8)}`);
+    const background = createRedis({ url: "", clusterNodes: cluster.nodes }, "request-path");
+    cleanups.push(() => background.quit());
+    await whenReady(background);
+    const cache = new DecisionCache(background, keys);
+    const fact = keys.fact("email-domain", 1, "held.test");
+    const counter = counterKeys(keys, "PRE_SIGNUP:ip:60", "198.51.100.7", 60, Date.now());
+    await redis.set(fact, "held");
+    await redis.set(counter.current, "4");
+    const masters = cluster.masters.map((master) => createRedis({ url: master.url }, "bullmq"));
+    cleanups.push(async () => {
+      for (const master of masters) await master.config("SET", "maxmemory", "0");
+      await Promise.all(masters.map((master) => master.quit()));
+    });
+
+    for (const master of masters) await master.config("SET", "maxmemory", "1");
+    expect(await cache.read("ic_full", [fact], [counter])).toEqual({
+      kind: "fresh",
+      values: ["held"],
+      counts: [[5, 0]],
+      claimed: false,
+    });
+    for (const master of masters) await master.config("SET", "maxmemory", "0");
+    expect(await redis.get(counter.current)).toBe("4");
+    expect(await redis.exists(keys.idempotency("ic_full"))).toBe(0);
   });
 
   it("answers from cached facts spread over the nodes, and audits each decision once", async () => {

@@ -1,9 +1,10 @@
-import { cacheKeys, writeFact } from "@gatehouse/decision-cache";
+import { cacheKeys, counterKeys, DecisionCache, writeFact } from "@gatehouse/decision-cache";
 import { createRedis, type Redis } from "@gatehouse/redis";
-import { cleanupsAfterEach } from "@gatehouse/testing";
+import { capturedLog, cleanupsAfterEach } from "@gatehouse/testing";
 import type { FastifyInstance } from "fastify";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { testEnv as cliEnv, runCliCollecting } from "../apps/cli/src/testing/run-cli.js";
+import { buildApp } from "../apps/ingress/src/app.js";
 import { readAudit } from "./support/audit-records.js";
 import { FAIL_CLOSED_SIGNUP_POLICY } from "./support/built-apps.js";
 import { body, send, testEnv, testIngress } from "./support/ingress-harness.js";
@@ -49,6 +50,15 @@ const readyz = async (app: FastifyInstance) => (await app.inject("/readyz")).sta
 const signup = (app: FastifyInstance, domain: string) =>
   send(app, "/pre-signup", body("PRE_SIGNUP_NEW_USER", { user_email: `someone@${domain}` }));
 
+/** An email-domain fact for `domain`, disposable: the policy denies it with its message. */
+const disposable = (domain: string) => ({
+  domain,
+  registrable: domain,
+  disposable: true,
+  freeMail: false,
+  mx: "present",
+});
+
 async function writeDomainFact(client: Redis, keys: ReturnType<typeof cacheKeys>, domain: string) {
   const fact = { domain, registrable: domain, disposable: false, freeMail: false, mx: "present" };
   await writeFact(client, keys, keys.fact("email-domain", 1, domain), fact, 60);
@@ -64,7 +74,7 @@ async function expectAnnouncementsArrive(
   keys: ReturnType<typeof cacheKeys>,
   domain: string,
 ) {
-  const fact = { domain, registrable: domain, disposable: true, freeMail: false, mx: "present" };
+  const fact = disposable(domain);
   const pending = signup(app, domain);
   await new Promise((resolve) => setTimeout(resolve, 50));
   await writeFact(client, keys, keys.fact("email-domain", 1, domain), fact, 60);
@@ -239,6 +249,55 @@ describe("Redis behind Sentinels (REDIS_SENTINELS)", () => {
     expect(JSON.parse(listed.stdout)).toMatchObject({
       decisions: [{ decision: "ALLOW", reason: "policy.default" }],
     });
+  });
+});
+
+describe("a full Redis (maxmemory reached, noeviction)", () => {
+  it("the read takes no write but still reads: the id unclaimed, counts as they would be, facts as held", async () => {
+    const server = await startRedis();
+    cleanups.push(() => server.stop());
+    const redis = createRedis({ url: server.url }, "bullmq");
+    cleanups.push(() => redis.quit());
+    const keys = cacheKeys("full");
+    const cache = new DecisionCache(redis, keys);
+    const fact = keys.fact("email-domain", 1, "held.test");
+    const counter = counterKeys(keys, "PRE_SIGNUP:ip:60", "198.51.100.7", 60, Date.now());
+    await redis.set(fact, "held");
+    await redis.set(counter.current, "4");
+
+    await redis.config("SET", "maxmemory", "1");
+    const read = await cache.read("ic_full", [fact], [counter]);
+    expect(read).toEqual({ kind: "fresh", values: ["held"], counts: [[5, 0]], claimed: false });
+    await redis.config("SET", "maxmemory", "0");
+    expect(await redis.exists(keys.idempotency("ic_full"))).toBe(0);
+    expect(await redis.get(counter.current)).toBe("4");
+    // Room again: claimed and counted as always.
+    expect(await cache.read("ic_room", [fact], [counter])).toEqual({
+      kind: "fresh",
+      values: ["held"],
+      counts: [[5, 0]],
+      claimed: true,
+    });
+  });
+
+  it("the ingress answers from the facts Redis holds, not with its fallback, and says Redis is full", async () => {
+    const server = await startRedis();
+    cleanups.push(() => server.stop());
+    const env = testEnv(server.url, { GATEHOUSE_LOCAL_FACTS_MS: "0" });
+    const { log, lines } = capturedLog("ingress", "warn");
+    const app = await buildApp({ env, policy: POLICY, log });
+    cleanups.push(() => app.close());
+    const client = createRedis({ url: server.url }, "bullmq");
+    cleanups.push(() => client.quit());
+    const keys = cacheKeys(env.GATEHOUSE_KEY_PREFIX);
+    await writeFact(client, keys, keys.fact("email-domain", 1, "trash.test"), disposable("trash.test"), 60);
+    await vi.waitFor(async () => expect(await readyz(app)).toBe(200), { timeout: 5_000, interval: 50 });
+
+    await client.config("SET", "maxmemory", "1");
+    cleanups.push(() => client.config("SET", "maxmemory", "0"));
+    const sent = await signup(app, "trash.test");
+    expect(sent.answer).toEqual({ decision: "DENY", error: { message: "No disposable addresses." } });
+    expect(lines.join("\n")).toContain("Redis is full (maxmemory)");
   });
 });
 

@@ -60,7 +60,7 @@ export interface DecisionEngine {
   readonly maxWaiting: number;
   readonly metrics: IngressMetrics;
   readonly log: Logger;
-  /** A request whose Redis read failed: a warning, at most one a second (reads fail by the thousand). */
+  /** A request whose Redis read failed, or took no write (a full Redis): a warning, at most one a second. */
   readonly warnReadFailed: LogLine;
 }
 
@@ -376,7 +376,13 @@ async function lookUpAndEvaluate(
     }
     return bare(policy.policy.fallback, "idempotency.pending");
   }
-  progress.claimed = true;
+  progress.claimed = read.claimed;
+  if (!read.claimed) {
+    engine.warnReadFailed(
+      { interceptorId },
+      "Redis is full (maxmemory): deciding from what it holds, without claiming the id or counting",
+    );
+  }
 
   const facts = work.remembered.facts;
   const missing: PlannedFact[] = [];

@@ -37,16 +37,23 @@ describe("DecisionCache.read", () => {
     await redis.set(d, "D-value");
 
     const read = await cache.read("ic_1", [a, b, c, d], []);
-    expect(read).toEqual({ kind: "fresh", values: [null, "B-value", null, "D-value"], counts: [] });
+    expect(read).toEqual({
+      kind: "fresh",
+      values: [null, "B-value", null, "D-value"],
+      counts: [],
+      claimed: true,
+    });
     expect(await cache.read("ic_2", [d, b], [])).toEqual({
       kind: "fresh",
       values: ["D-value", "B-value"],
       counts: [],
+      claimed: true,
     });
     expect(await cache.read("ic_3", [], [])).toEqual({
       kind: "fresh",
       values: [],
       counts: [],
+      claimed: true,
     });
   });
 
@@ -134,11 +141,11 @@ describe("velocity counters in the read", () => {
     await redis.set(fact, "X");
 
     const first = await cache.read("ic_a", [fact], [counter]);
-    expect(first).toEqual({ kind: "fresh", values: ["X"], counts: [[1, 10]] });
+    expect(first).toEqual({ kind: "fresh", values: ["X"], counts: [[1, 10]], claimed: true });
     expect((await cache.read("ic_b", [], [counter])).kind).toBe("fresh");
     expect(await cache.read("ic_a", [fact], [counter])).toMatchObject({ kind: "repeat" });
     const third = await cache.read("ic_c", [], [counter]);
-    expect(third).toEqual({ kind: "fresh", values: [], counts: [[3, 10]] });
+    expect(third).toEqual({ kind: "fresh", values: [], counts: [[3, 10]], claimed: true });
 
     // The window's key expires on its own, after two window lengths.
     const ttl = await redis.pttl(counter.current);
@@ -164,6 +171,7 @@ describe("velocity counters in the read", () => {
         [2, 0],
         [2, 0],
       ],
+      claimed: true,
     });
     expect(await redis.get(b.current)).toBe("1");
   });

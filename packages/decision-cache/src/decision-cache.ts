@@ -6,9 +6,10 @@ import type { CounterKeys } from "./velocity-counter.js";
 export type CacheRead =
   /**
    * First sight of this interceptor id: the raw values, in the order asked (null for a miss), and each
-   * counter's [this window, previous window] counts, this request included.
+   * counter's [this window, previous window] counts, this request included. `claimed` false: Redis is full
+   * (maxmemory) and took no write — the id is not claimed and the counts were not stored.
    */
-  | { kind: "fresh"; values: (string | null)[]; counts: [number, number][] }
+  | { kind: "fresh"; values: (string | null)[]; counts: [number, number][]; claimed: boolean }
   /** A repeat: the first request's answer JSON, or null while that one is still being answered. */
   | { kind: "repeat"; answer: string | null };
 
@@ -17,7 +18,7 @@ export interface DecisionCacheOptions {
   idempotencyTtlMs?: number;
 }
 
-type ReadReply = [0 | 1, ...(string | number | null)[]];
+type ReadReply = [0 | 1 | 2, ...(string | number | null)[]];
 type WithReadCommand = RedisClient & {
   gatehouseCount(current: string, previous: string, ttlMs: number): Promise<[number, number]>;
   gatehouseRead(numberOfKeys: number, ...args: (string | number)[]): Promise<ReadReply>;
@@ -64,12 +65,12 @@ export class DecisionCache {
       keys.length,
       ...counters.map((counter) => counter.ttlMs),
     );
-    if (reply[0] !== 1) return { kind: "repeat", answer: (reply[1] as string | null) ?? null };
+    if (reply[0] === 0) return { kind: "repeat", answer: (reply[1] as string | null) ?? null };
     const values = reply.slice(1, 1 + keys.length) as (string | null)[];
     const counts: [number, number][] = [];
     for (let at = 1 + keys.length; at < reply.length; at += 2)
       counts.push([reply[at] as number, reply[at + 1] as number]);
-    return { kind: "fresh", values, counts };
+    return { kind: "fresh", values, counts, claimed: reply[0] === 1 };
   }
 
   /**
@@ -85,11 +86,18 @@ export class DecisionCache {
   ): Promise<CacheRead> {
     const redis = this.#redis;
     const [claimed, values, counts] = await Promise.all([
-      redis.set(this.keys.idempotency(interceptorId), "", "PX", this.idempotencyTtlMs, "NX"),
+      redis
+        .set(this.keys.idempotency(interceptorId), "", "PX", this.idempotencyTtlMs, "NX")
+        // Its node full (maxmemory): decided from what the cluster holds, unclaimed (see READ_SCRIPT).
+        .catch((error: Error) => {
+          if (error.message.startsWith("OOM")) return "full" as const;
+          throw error;
+        }),
       Promise.all(keys.map((key) => redis.get(key))),
       Promise.all(counters.map((c) => redis.gatehouseCount(c.current, c.previous, c.ttlMs))),
     ]);
-    if (claimed === "OK") return { kind: "fresh", values, counts };
+    if (claimed === "OK" || claimed === "full")
+      return { kind: "fresh", values, counts, claimed: claimed === "OK" };
     await Promise.all(counters.map((c) => redis.decr(c.current)));
     return { kind: "repeat", answer: await this.storedAnswer(interceptorId) };
   }
