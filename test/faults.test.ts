@@ -116,6 +116,30 @@ async function metric(app: FastifyInstance, pattern: RegExp): Promise<number> {
   return match ? Number(match[1]) : 0;
 }
 
+/**
+ * Two Redis servers and the one address the ingress is given, leading to the first (a managed Redis'
+ * endpoint, a DNS name): the ingress (every request reads Redis), ready, and a client to each server.
+ */
+async function twoRedisBehindOneAddress(options: { args?: string[] } = {}) {
+  const [first, second] = [await startRedis(options), await startRedis(options)];
+  cleanups.push(
+    () => first.stop(),
+    () => second.stop(),
+  );
+  const endpoint = await startTcpProxy(first.port);
+  cleanups.push(() => endpoint.close());
+  const env = testEnv(`redis://127.0.0.1:${endpoint.port}`, { GATEHOUSE_LOCAL_FACTS_MS: "0" });
+  const app = await testIngress(env, POLICY);
+  cleanups.push(() => app.close());
+  const clients = [first, second].map((server) => createRedis({ url: server.url }, "bullmq")) as [
+    Redis,
+    Redis,
+  ];
+  cleanups.push(...clients.map((client) => () => client.quit()));
+  await vi.waitFor(async () => expect(await readyz(app)).toBe(200), { timeout: 5_000, interval: 50 });
+  return { first, second, endpoint, app, keys: cacheKeys(env.GATEHOUSE_KEY_PREFIX), clients };
+}
+
 describe("Redis killed mid-run", () => {
   it("answers with the fallback before the deadline, says 503 on /readyz, and recovers after a restart", async () => {
     const deadlineMs = 500;
@@ -151,28 +175,14 @@ describe("Redis killed mid-run", () => {
 describe("a failover that demotes the primary under the ingress (a managed Redis' endpoint moving)", () => {
   it("reconnects when its Redis has become a read-only replica, and answers from the new primary", async () => {
     // A replica's first copy starts at once (Redis 7 waits 5 s by default for more replicas to share it).
-    const replication = { args: ["--repl-diskless-sync-delay", "0"] };
-    const [first, second] = [await startRedis(replication), await startRedis(replication)];
-    cleanups.push(
-      () => first.stop(),
-      () => second.stop(),
-    );
-    // The address the ingress is given: a managed Redis' endpoint, which moves to the new primary.
-    const endpoint = await startTcpProxy(first.port);
-    cleanups.push(() => endpoint.close());
-    const env = testEnv(`redis://127.0.0.1:${endpoint.port}`, { GATEHOUSE_LOCAL_FACTS_MS: "0" });
-    const app = await testIngress(env, POLICY);
-    cleanups.push(() => app.close());
-    const keys = cacheKeys(env.GATEHOUSE_KEY_PREFIX);
-    const primary = createRedis({ url: first.url }, "bullmq");
-    cleanups.push(() => primary.quit());
-    await vi.waitFor(async () => expect(await readyz(app)).toBe(200), { timeout: 5_000, interval: 50 });
+    const { first, second, endpoint, app, keys, clients } = await twoRedisBehindOneAddress({
+      args: ["--repl-diskless-sync-delay", "0"],
+    });
+    const [primary, promoted] = clients;
     await expectPolicyAnswers(app, primary, keys, "before.test");
 
     // The failover: the second copies the first and takes over; the first becomes its replica, read-only,
     // with the ingress' connections still open to it; the endpoint now leads to the second.
-    const promoted = createRedis({ url: second.url }, "bullmq");
-    cleanups.push(() => promoted.quit());
     await promoted.replicaof("127.0.0.1", first.port);
     await vi.waitFor(
       async () => expect(await promoted.info("replication")).toMatch(/master_link_status:up/),
@@ -199,6 +209,27 @@ describe("a failover that demotes the primary under the ingress (a managed Redis
           reason: "policy.default",
         }),
       { timeout: 5_000, interval: 100 },
+    );
+  });
+});
+
+describe("a Redis that vanishes without closing its connections (a black hole)", () => {
+  it("gives up on the silent connections and reaches the Redis its address now leads to", async () => {
+    const { second, endpoint, app, keys, clients } = await twoRedisBehindOneAddress();
+    const [before, after] = clients;
+    await expectPolicyAnswers(app, before, keys, "before.test");
+
+    // The first Redis' host is gone without a word; its address now leads to the second.
+    await writeDomainFact(after, keys, "after.test");
+    endpoint.blackHole();
+    endpoint.retarget(second.port);
+    const sent = await signup(app, "after.test");
+    expect(sent.answer).toEqual({ decision: "DENY" });
+    // Each command times out on the silent connection; the client destroys it after a few seconds of silence
+    // and reconnects (TCP alone would take up to ~15 minutes to give up).
+    await vi.waitFor(
+      async () => expect((await signup(app, "after.test")).answer).toEqual({ decision: "ALLOW" }),
+      { timeout: 10_000, interval: 200 },
     );
   });
 });

@@ -7,6 +7,11 @@ export interface TcpProxy {
   readonly dropped: number;
   /** Sends the connections made from now on to `port` (those open stay where they are): a DNS name moved. */
   retarget(port: number): void;
+  /**
+   * The connections open now carry nothing more either way, and stay open: a host that vanished without a
+   * word (no FIN, no RST), as a failed VM's or a moved address' does.
+   */
+  blackHole(): void;
   /** Ends every connection and stops listening. */
   close(): Promise<void>;
 }
@@ -18,6 +23,7 @@ export interface TcpProxy {
 export async function startTcpProxy(targetPort: number, options: { drop?: number } = {}): Promise<TcpProxy> {
   const drop = options.drop ?? 0;
   const sockets = new Set<Socket>();
+  const open = new Set<{ holed: boolean }>();
   let dropped = 0;
   let target = targetPort;
   const track = (socket: Socket) => {
@@ -35,8 +41,14 @@ export async function startTcpProxy(targetPort: number, options: { drop?: number
     }
     const upstream = connect(target, "127.0.0.1");
     track(upstream);
-    socket.pipe(upstream).pipe(socket);
-    socket.once("close", () => upstream.destroy());
+    const pair = { holed: false };
+    open.add(pair);
+    socket.on("data", (chunk) => pair.holed || upstream.write(chunk));
+    upstream.on("data", (chunk) => pair.holed || socket.write(chunk));
+    socket.once("close", () => {
+      open.delete(pair);
+      upstream.destroy();
+    });
     upstream.once("close", () => socket.destroy());
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -47,6 +59,9 @@ export async function startTcpProxy(targetPort: number, options: { drop?: number
     },
     retarget(port) {
       target = port;
+    },
+    blackHole() {
+      for (const pair of open) pair.holed = true;
     },
     async close() {
       for (const socket of sockets) socket.destroy();

@@ -46,6 +46,15 @@ export interface RedisConnectionOptions {
 const retryStrategy = (attempt: number) => Math.min(50 * 2 ** attempt, 1000);
 
 /**
+ * How long a connection may stay silent while commands await their replies before it is given up and made
+ * again: four command timeouts, at least 2 s. A host that vanished without closing its connections (a VM
+ * gone, an address moved to a new primary) leaves them open, and TCP alone takes up to ~15 minutes to give
+ * up: every command would time out meanwhile. Not for the subscriber (silent between announcements, waiting
+ * for nothing) nor BullMQ's blocking commands.
+ */
+const silentFor = (commandTimeoutMs: number) => Math.max(2_000, 4 * commandTimeoutMs);
+
+/**
  * A failover demotes the primary to a read-only replica and moves the address the clients were given to the
  * new primary (a managed Redis' endpoint); a connection made before stays open to the old one, where every
  * write fails with READONLY — every request would answer its fallback until something else broke the
@@ -70,16 +79,20 @@ export function createRedis(options: RedisConnectionOptions, profile: RedisProfi
     retryStrategy,
     reconnectOnError,
   };
+  const requestTimeout = options.commandTimeoutMs ?? 250;
+  const backgroundTimeout = options.commandTimeoutMs ?? 2_000;
   const byProfile: Record<RedisProfile, RedisOptions> = {
     "request-path": {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      commandTimeout: options.commandTimeoutMs ?? 250,
+      commandTimeout: requestTimeout,
+      socketTimeout: silentFor(requestTimeout),
     },
     background: {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      commandTimeout: options.commandTimeoutMs ?? 2_000,
+      commandTimeout: backgroundTimeout,
+      socketTimeout: silentFor(backgroundTimeout),
     },
     subscriber: { maxRetriesPerRequest: null, autoResubscribe: true },
     bullmq: { maxRetriesPerRequest: null, enableReadyCheck: false },
