@@ -231,6 +231,12 @@ describe("a Redis that vanishes without closing its connections (a black hole)",
       async () => expect((await signup(app, "after.test")).answer).toEqual({ decision: "ALLOW" }),
       { timeout: 10_000, interval: 200 },
     );
+    // The subscriber's silent connection too (its PING unanswered): a waiting miss is woken again by the
+    // announcement of a fact written on the second.
+    await vi.waitFor(() => expectAnnouncementsArrive(app, after, keys, `announced-${Date.now()}.test`), {
+      timeout: 10_000,
+      interval: 200,
+    });
   });
 });
 

@@ -7,6 +7,13 @@ export interface FactAnnouncementsOptions {
   recentMs?: number;
   /** The process' copies of facts: kept current by the announcements. */
   local?: LocalFacts;
+  /**
+   * How often the subscriber connection is asked for a PING while subscribed. Default: 2 s. A connection
+   * whose host vanished without closing it hears nothing and says nothing: its unanswered PING is what lets
+   * the client's socket timeout (the subscriber profile's) give it up, so announcements are heard again
+   * after a reconnection instead of being missed in silence.
+   */
+  heartbeatMs?: number;
 }
 
 type Waiter = { keys: ReadonlySet<string>; found: Map<string, string>; done: () => void };
@@ -23,6 +30,7 @@ export class FactAnnouncements {
   #subscribed = false;
   readonly #recent = new Map<string, { value: string; at: number }>();
   readonly #sweeper: NodeJS.Timeout;
+  readonly #heartbeat: NodeJS.Timeout;
   readonly #recentMs: number;
   readonly #local: LocalFacts | undefined;
 
@@ -45,6 +53,9 @@ export class FactAnnouncements {
     // ioredis resubscribes after "ready"; our own SUBSCRIBE is answered after its, so then we hear again.
     subscriber.on("ready", () => void this.start().catch(() => {}));
     this.#sweeper = setInterval(() => this.#sweep(), this.#recentMs).unref();
+    this.#heartbeat = setInterval(() => {
+      if (this.#subscribed) subscriber.ping().catch(() => {});
+    }, options.heartbeatMs ?? 2_000).unref();
   }
 
   /** Requests waiting for an announcement right now. */
@@ -110,6 +121,7 @@ export class FactAnnouncements {
 
   close(): void {
     clearInterval(this.#sweeper);
+    clearInterval(this.#heartbeat);
     for (const set of [...this.#waiters.values()]) for (const waiter of [...set]) waiter.done();
   }
 

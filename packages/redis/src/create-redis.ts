@@ -49,10 +49,11 @@ const retryStrategy = (attempt: number) => Math.min(50 * 2 ** attempt, 1000);
  * How long a connection may stay silent while commands await their replies before it is given up and made
  * again: four command timeouts, at least 2 s. A host that vanished without closing its connections (a VM
  * gone, an address moved to a new primary) leaves them open, and TCP alone takes up to ~15 minutes to give
- * up: every command would time out meanwhile. Not for the subscriber (silent between announcements, waiting
- * for nothing) nor BullMQ's blocking commands.
+ * up: every command would time out meanwhile. Not for BullMQ's blocking commands.
  */
 const silentFor = (commandTimeoutMs: number) => Math.max(2_000, 4 * commandTimeoutMs);
+/** The subscriber's: two of the heartbeats its user sends (see FactAnnouncements). */
+const SUBSCRIBER_SILENCE_MS = 4_000;
 
 /**
  * A failover demotes the primary to a read-only replica and moves the address the clients were given to the
@@ -94,7 +95,8 @@ export function createRedis(options: RedisConnectionOptions, profile: RedisProfi
       commandTimeout: backgroundTimeout,
       socketTimeout: silentFor(backgroundTimeout),
     },
-    subscriber: { maxRetriesPerRequest: null, autoResubscribe: true },
+    // Silent between announcements (nothing awaited, no timer); its user PINGs it (fact-announcements.ts).
+    subscriber: { maxRetriesPerRequest: null, autoResubscribe: true, socketTimeout: SUBSCRIBER_SILENCE_MS },
     bullmq: { maxRetriesPerRequest: null, enableReadyCheck: false },
   };
   if (options.sentinels)
