@@ -11,7 +11,7 @@ import {
 } from "@gatehouse/enrichment-sdk";
 import { ENRICHMENTS } from "@gatehouse/enrichments";
 import { DEFAULT_POLICY, type Policy, policySchema } from "@gatehouse/policy";
-import { createRedis, type Redis } from "@gatehouse/redis";
+import { createRedis, type Redis, whenReady } from "@gatehouse/redis";
 import { createLogger } from "@gatehouse/telemetry";
 import { cleanupsAfterEach } from "@gatehouse/testing";
 import { parseWorkerEnv } from "@gatehouse/worker/src/env.js";
@@ -26,6 +26,8 @@ import {
 } from "../packages/enrich-email-domain/src/testing/stub-dns-server.js";
 import { readAudit } from "./support/audit-records.js";
 import { body, send, testEnv, testIngress } from "./support/ingress-harness.js";
+import { startRedis } from "./support/redis-server.js";
+import { startTcpProxy } from "./support/tcp-proxy.js";
 
 const redisUrl = inject("redisUrl");
 const log = createLogger({ name: "worker-test", level: "silent" });
@@ -348,4 +350,41 @@ describe("failures and shutdown", () => {
     const fact = decodeFact((await redis.get(keys.fact("email-domain", 1, slowDomain))) ?? "")?.fact;
     expect(fact).toMatchObject({ domain: slowDomain, disposable: false, mx: "unknown" });
   });
+});
+
+describe("a Redis that vanishes without closing the worker's connections (a black hole)", () => {
+  it("gives them up after their silence and takes the jobs of the Redis its address now leads to", async () => {
+    const [first, second] = [await startRedis(), await startRedis()];
+    cleanups.push(
+      () => first.stop(),
+      () => second.stop(),
+    );
+    const endpoint = await startTcpProxy(first.port);
+    cleanups.push(() => endpoint.close());
+    const prefix = newPrefix();
+    const keys = cacheKeys(prefix);
+    await workers(prefix, {
+      REDIS_URL: `redis://127.0.0.1:${endpoint.port}`,
+      GATEHOUSE_ENRICHMENTS: "email-domain",
+    });
+    const after = createRedis({ url: second.url }, "bullmq");
+    cleanups.push(() => after.quit());
+
+    // The first Redis' host is gone without a word; its address now leads to the second, where a job waits.
+    endpoint.blackHole();
+    endpoint.retarget(second.port);
+    const enqueuer = new Enqueuer({ connection: after, keyPrefix: prefix });
+    cleanups.push(() => enqueuer.close());
+    await whenReady(after);
+    expect(await enqueuer.enqueue(ENRICHMENTS["email-domain"], { domain: plainDomain })).toBe("added");
+    // Its blocked connection is given up 15 s after its last byte (BullMQ blocks 10 s at most), not after
+    // TCP's ~15 minutes; the job is then taken and its fact written on the second.
+    await vi.waitFor(
+      async () => {
+        const raw = await after.get(factKey(keys, ENRICHMENTS["email-domain"], { domain: plainDomain }));
+        expect(decodeFact(raw ?? "")?.fact).toMatchObject({ domain: plainDomain, mx: "present" });
+      },
+      { timeout: 30_000, interval: 250 },
+    );
+  }, 40_000);
 });

@@ -49,11 +49,13 @@ const retryStrategy = (attempt: number) => Math.min(50 * 2 ** attempt, 1000);
  * How long a connection may stay silent while commands await their replies before it is given up and made
  * again: four command timeouts, at least 2 s. A host that vanished without closing its connections (a VM
  * gone, an address moved to a new primary) leaves them open, and TCP alone takes up to ~15 minutes to give
- * up: every command would time out meanwhile. Not for BullMQ's blocking commands.
+ * up: every command would time out meanwhile.
  */
 const silentFor = (commandTimeoutMs: number) => Math.max(2_000, 4 * commandTimeoutMs);
 /** The subscriber's: two of the heartbeats its user sends (see FactAnnouncements). */
 const SUBSCRIBER_SILENCE_MS = 4_000;
+/** BullMQ's connections': its longest blocking command (10 s) and 5 s more. */
+const BULLMQ_SILENCE_MS = 15_000;
 
 /**
  * A failover demotes the primary to a read-only replica and moves the address the clients were given to the
@@ -97,7 +99,9 @@ export function createRedis(options: RedisConnectionOptions, profile: RedisProfi
     },
     // Silent between announcements (nothing awaited, no timer); its user PINGs it (fact-announcements.ts).
     subscriber: { maxRetriesPerRequest: null, autoResubscribe: true, socketTimeout: SUBSCRIBER_SILENCE_MS },
-    bullmq: { maxRetriesPerRequest: null, enableReadyCheck: false },
+    // BullMQ blocks a worker's connection for 10 s at most (its maximumBlockTimeout): silence past that is a
+    // connection to give up, as for the others.
+    bullmq: { maxRetriesPerRequest: null, enableReadyCheck: false, socketTimeout: BULLMQ_SILENCE_MS },
   };
   if (options.sentinels)
     return new Redis({ ...sentinelOptions(options.url, options.sentinels), ...base, ...byProfile[profile] });
