@@ -66,7 +66,10 @@ const BULLMQ_SILENCE_MS = 15_000;
  */
 const reconnectOnError = (error: Error) => error.message.includes("READONLY");
 
-/** A client for one Redis (`url`), or for a Redis Cluster when `clusterNodes` is given. */
+/**
+ * A client for one Redis (`url`), a Redis Cluster (`clusterNodes`), or the master some Sentinels name
+ * (`sentinels`).
+ */
 export function createRedis(
   options: RedisConnectionOptions & { clusterNodes?: undefined },
   profile: RedisProfile,

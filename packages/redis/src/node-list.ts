@@ -26,7 +26,10 @@ export function parseNodeList(value: string): string[] {
   return entries;
 }
 
-/** The nodes, credentials and TLS that entries checked by `parseNodeList` name; a URL without a port has `defaultPort`. */
+/**
+ * The nodes, credentials and TLS that entries checked by `parseNodeList` name; a URL without a port has
+ * `defaultPort`.
+ */
 export function nodeListConnection(entries: readonly string[], defaultPort = 6379): NodeListConnection {
   let shared: { tls: boolean; username: string; password: string; entry: string } | undefined;
   const nodes = entries.map((entry) => {
