@@ -57,7 +57,8 @@ lookup, warm: Redis unreachable), 2 usage error or invalid policy file, 3 policy
 failed or a case is invalid, 4 explain: no audit record with that id; lookup: a fact is not cached.
 
 decisions, explain and lookup read $REDIS_URL (default redis://127.0.0.1:6379) under
-$GATEHOUSE_KEY_PREFIX (default gh).
+$GATEHOUSE_KEY_PREFIX (default gh); with $REDIS_CLUSTER_NODES a Redis Cluster, with $REDIS_SENTINELS the
+master they name ($REDIS_URL's host), as the ingress does.
 decisions: --reason signature matches every signature.* reason; --since 15m, 2h or 1d (at most 7d);
   --limit (default 20, at most 10000) stops the scan at that many matches; --count reads every decision
   since --since (or the whole stream) and counts them; --follow (-f) prints each new one (--json: a JSON
