@@ -418,6 +418,75 @@ describe("on a Redis Cluster", () => {
     expect(denied.answer.error?.message).toMatch(/disposable/);
   });
 
+  it("hears announcements again when the node holding its subscription hangs: its PING goes unanswered", async () => {
+    const { app, keys } = await ingress(WAIT_FOR_MX_POLICY);
+    const clients = cluster.masters.map((master) => createRedis({ url: master.url }, "bullmq"));
+    cleanups.push(async () => {
+      for (const client of clients) client.disconnect();
+    });
+    // The one connection subscribed (sub=1) to the announcements, once ioredis settled on a node (it may
+    // move the subscription while it first refreshes its slot map: a second old at least).
+    let holding = -1;
+    await vi.waitFor(async () => {
+      const lists = await Promise.all(clients.map((client) => client.client("LIST") as Promise<string>));
+      const subscribed = lists.map((list) =>
+        list
+          .split("\n")
+          .some(
+            (line) =>
+              line.includes("name=ioredis-cluster(subscriber):gatehouse:ingress:") &&
+              / sub=1 /.test(line) &&
+              Number(/ age=(\d+) /.exec(line)?.[1]) >= 1,
+          ),
+      );
+      expect(subscribed.filter(Boolean)).toHaveLength(1);
+      holding = subscribed.indexOf(true);
+    });
+    const hung = cluster.masters[holding] as (typeof cluster.masters)[number];
+    // Which master owns a key, asked of one that will still answer.
+    const answering = clients[(holding + 1) % clients.length] as RedisClient;
+    const ranges = (await answering.cluster("SLOTS")) as unknown as [number, number, [string, number]][];
+    const clientFor = async (key: string) => {
+      const slot = (await answering.cluster("KEYSLOT", key)) as number;
+      const port = ranges.find(([from, to]) => slot >= from && slot <= to)?.[2][1];
+      return {
+        port,
+        client: clients[cluster.masters.findIndex((master) => master.port === port)] as RedisClient,
+      };
+    };
+    hung.pause();
+    cleanups.push(async () => hung.resume());
+
+    /** A miss for a new domain, its fact written and announced on a node that answers, while it waits. */
+    const wokenByAnnouncement = async () => {
+      let domain: string;
+      let key: string;
+      do {
+        domain = `hang${randomUUID().slice(0, 8)}.example`;
+        key = factKey(keys, ENRICHMENTS["email-domain"], { domain });
+      } while ((await clientFor(key)).port === hung.port);
+      let id: string;
+      do id = `ic_${randomUUID()}`;
+      while ((await clientFor(keys.idempotency(id))).port === hung.port);
+      const misses = async () =>
+        Number(
+          /gatehouse_cache_lookups_total\{enrichment="email-domain",result="miss"\} (\d+)/.exec(
+            (await app.inject("/metrics")).body,
+          )?.[1] ?? 0,
+        );
+      const missesBefore = await misses();
+      const pending = send(app, "/pre-signup", body("PRE_SIGNUP_NEW_USER", { user_email: `a@${domain}` }), {
+        id,
+      });
+      // Written once the request has missed and waits for it.
+      await vi.waitFor(async () => expect(await misses()).toBeGreaterThan(missesBefore), { interval: 10 });
+      await writeFact((await clientFor(key)).client, keys, key, emailFact(domain, false), 60);
+      // Woken: the policy's "checked" ALLOW; the announcement missed: the miss policy's DENY after 1 s.
+      expect((await pending).answer).toEqual({ decision: "ALLOW" });
+    };
+    await vi.waitFor(wokenByAnnouncement, { timeout: 20_000, interval: 200 });
+  });
+
   it("answers with the trigger's fallback, within the deadline, when the node owning the request's fact dies, and reads it again once it is back", async () => {
     const { app, keys } = await ingress(FAIL_CLOSED_SIGNUP_POLICY);
     const domain = `down${suffix}.example`;

@@ -1,4 +1,4 @@
-import type { RedisClient } from "@gatehouse/redis";
+import { isCluster, type Redis, type RedisClient } from "@gatehouse/redis";
 import type { CacheKeys } from "./keys.js";
 import type { LocalFacts } from "./local-facts.js";
 
@@ -8,10 +8,10 @@ export interface FactAnnouncementsOptions {
   /** The process' copies of facts: kept current by the announcements. */
   local?: LocalFacts;
   /**
-   * How often the subscriber connection is asked for a PING while subscribed. Default: 2 s. A connection
-   * whose host vanished without closing it hears nothing and says nothing: its unanswered PING is what lets
-   * the client's socket timeout (the subscriber profile's) give it up, so announcements are heard again
-   * after a reconnection instead of being missed in silence.
+   * How often the connection holding the subscription is asked for a PING while subscribed; unanswered
+   * within two of these, it is closed and made again. Default: 2 s. A connection whose host vanished
+   * without closing it (or a node that hangs) hears nothing and says nothing: announcements would be missed
+   * in silence while it looked subscribed.
    */
   heartbeatMs?: number;
 }
@@ -31,6 +31,7 @@ export class FactAnnouncements {
   readonly #recent = new Map<string, { value: string; at: number }>();
   readonly #sweeper: NodeJS.Timeout;
   readonly #heartbeat: NodeJS.Timeout;
+  #beating = false;
   readonly #recentMs: number;
   readonly #local: LocalFacts | undefined;
 
@@ -53,9 +54,8 @@ export class FactAnnouncements {
     // ioredis resubscribes after "ready"; our own SUBSCRIBE is answered after its, so then we hear again.
     subscriber.on("ready", () => void this.start().catch(() => {}));
     this.#sweeper = setInterval(() => this.#sweep(), this.#recentMs).unref();
-    this.#heartbeat = setInterval(() => {
-      if (this.#subscribed) subscriber.ping().catch(() => {});
-    }, options.heartbeatMs ?? 2_000).unref();
+    const heartbeatMs = options.heartbeatMs ?? 2_000;
+    this.#heartbeat = setInterval(() => this.#beat(2 * heartbeatMs), heartbeatMs).unref();
   }
 
   /** Requests waiting for an announcement right now. */
@@ -125,6 +125,29 @@ export class FactAnnouncements {
     for (const set of [...this.#waiters.values()]) for (const waiter of [...set]) waiter.done();
   }
 
+  /**
+   * PINGs the connection that holds the subscription (one PING at a time); no answer within `silenceMs` and
+   * it is closed: one Redis' client reconnects and resubscribes (closing it says "not subscribed" meanwhile),
+   * a cluster's subscriber connection ends and ioredis subscribes again on a node it picks (if that one hangs
+   * too, a later beat closes it in turn).
+   */
+  #beat(silenceMs: number): void {
+    const connection = subscriptionConnection(this.subscriber);
+    // Not ready is no exception: a cluster's new subscriber connection to a node that hangs never becomes
+    // ready, and its queued PING goes unanswered like any other.
+    if (!this.#subscribed || this.#beating || !connection) return;
+    this.#beating = true;
+    const cluster = isCluster(this.subscriber);
+    const silent = setTimeout(() => connection.disconnect(!cluster), silenceMs).unref();
+    connection
+      .ping()
+      .catch(() => {})
+      .finally(() => {
+        clearTimeout(silent);
+        this.#beating = false;
+      });
+  }
+
   #announce(message: string): void {
     const newline = message.indexOf("\n");
     if (newline <= 0) return;
@@ -145,4 +168,15 @@ export class FactAnnouncements {
     const cutoff = Date.now() - this.#recentMs;
     for (const [key, entry] of this.#recent) if (entry.at < cutoff) this.#recent.delete(key);
   }
+}
+
+/**
+ * The connection that holds the subscription: one Redis' client itself; on a cluster the connection ioredis
+ * keeps for subscriptions on one node (`subscriber.getInstance()`, not in its types), undefined if none yet.
+ */
+function subscriptionConnection(client: RedisClient): Redis | undefined {
+  if (!isCluster(client)) return client;
+  return (
+    client as unknown as { subscriber?: { getInstance(): Redis | undefined } }
+  ).subscriber?.getInstance();
 }

@@ -52,8 +52,6 @@ const retryStrategy = (attempt: number) => Math.min(50 * 2 ** attempt, 1000);
  * up: every command would time out meanwhile.
  */
 const silentFor = (commandTimeoutMs: number) => Math.max(2_000, 4 * commandTimeoutMs);
-/** The subscriber's: two of the heartbeats its user sends (see FactAnnouncements). */
-const SUBSCRIBER_SILENCE_MS = 4_000;
 /** BullMQ's connections': its longest blocking command (10 s) and 5 s more. */
 const BULLMQ_SILENCE_MS = 15_000;
 
@@ -100,8 +98,8 @@ export function createRedis(options: RedisConnectionOptions, profile: RedisProfi
       commandTimeout: backgroundTimeout,
       socketTimeout: silentFor(backgroundTimeout),
     },
-    // Silent between announcements (nothing awaited, no timer); its user PINGs it (fact-announcements.ts).
-    subscriber: { maxRetriesPerRequest: null, autoResubscribe: true, socketTimeout: SUBSCRIBER_SILENCE_MS },
+    // Silent between announcements: its user PINGs it and closes it when unanswered (fact-announcements.ts).
+    subscriber: { maxRetriesPerRequest: null, autoResubscribe: true },
     // BullMQ blocks a worker's connection for 10 s at most (its maximumBlockTimeout): silence past that is a
     // connection to give up, as for the others.
     bullmq: { maxRetriesPerRequest: null, enableReadyCheck: false, socketTimeout: BULLMQ_SILENCE_MS },
