@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
-import { type RedisServer, startRedis } from "./redis-server.js";
+import { freePort, type RedisServer, startRedis } from "./redis-server.js";
 import type { TlsFiles } from "./tls-files.js";
 
 const run = promisify(execFile);
@@ -27,10 +27,14 @@ export async function startRedisCluster(
   const { password, tls } = options;
   const auth = password === undefined ? [] : ["--requirepass", password, "--masterauth", password];
   const masters = await Promise.all(
-    [0, 1, 2].map(() =>
+    [0, 1, 2].map(async () =>
       startRedis({
-        // A node down leaves the others serving their own slots (the tests stop nodes on purpose).
+        // A node down leaves the others serving their own slots (the tests stop nodes on purpose). The bus
+        // port is chosen free like the node's own: by default it is the node's + 10,000, a port nobody
+        // checked, which another test's server (or the ingress of end-to-end) could take meanwhile.
         args: [
+          "--cluster-port",
+          String(await freePort()),
           "--cluster-enabled",
           "yes",
           "--cluster-node-timeout",
