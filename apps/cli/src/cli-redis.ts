@@ -27,21 +27,9 @@ export function redisFailure(target: RedisTarget, error: unknown): NetworkError 
 /** Where the CLI reads from, for messages: the cluster's nodes, the Sentinels, or the URL — never a password. */
 function redisDisplay(target: RedisTarget): string {
   if (target.clusterNodes) return `Redis Cluster ${nodeListDisplay(target.clusterNodes)}`;
-  if (target.sentinels)
-    return `${redisDisplayUrl(target.url)} through Sentinels ${nodeListDisplay(target.sentinels)}`;
-  return redisDisplayUrl(target.url);
-}
-
-/** `redis://user:password@host:6379/0` → `redis://host:6379/0`: messages never show a password. */
-function redisDisplayUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    parsed.username = "";
-    parsed.password = "";
-    return parsed.toString();
-  } catch {
-    return "REDIS_URL";
-  }
+  // `redis://user:password@host:6379/0` → `redis://host:6379/0`, as the nodes' entries are shown.
+  const url = nodeListDisplay([target.url]);
+  return target.sentinels ? `${url} through Sentinels ${nodeListDisplay(target.sentinels)}` : url;
 }
 
 /**
