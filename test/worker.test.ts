@@ -13,7 +13,7 @@ import { ENRICHMENTS } from "@gatehouse/enrichments";
 import { DEFAULT_POLICY, type Policy, policySchema } from "@gatehouse/policy";
 import { createRedis, type Redis, whenReady } from "@gatehouse/redis";
 import { createLogger } from "@gatehouse/telemetry";
-import { cleanupsAfterEach } from "@gatehouse/testing";
+import { capturedLog, cleanupsAfterEach } from "@gatehouse/testing";
 import { parseWorkerEnv } from "@gatehouse/worker/src/env.js";
 import { type RunningWorkers, startWorkers } from "@gatehouse/worker/src/start-workers.js";
 import { Queue, type Worker } from "bullmq";
@@ -63,7 +63,11 @@ async function ingress(prefix: string, policy: Policy = DEFAULT_POLICY): Promise
   return app;
 }
 
-async function workers(prefix: string, settings: Record<string, string> = {}): Promise<RunningWorkers> {
+async function workers(
+  prefix: string,
+  settings: Record<string, string> = {},
+  logger = log,
+): Promise<RunningWorkers> {
   const source = {
     REDIS_URL: redisUrl,
     GATEHOUSE_KEY_PREFIX: prefix,
@@ -74,7 +78,7 @@ async function workers(prefix: string, settings: Record<string, string> = {}): P
     GATEHOUSE_MX_TIMEOUT_MS: String(MX_TIMEOUT_MS),
     ...settings,
   };
-  const running = await startWorkers(parseWorkerEnv(source), log);
+  const running = await startWorkers(parseWorkerEnv(source), logger);
   cleanups.push(() => running.close());
   return running;
 }
@@ -387,4 +391,46 @@ describe("a Redis that vanishes without closing the worker's connections (a blac
       { timeout: 30_000, interval: 250 },
     );
   }, 40_000);
+});
+
+describe("a full Redis (maxmemory reached, noeviction)", () => {
+  it("the worker says so, takes no job meanwhile, and takes those that waited once Redis has room", async () => {
+    const server = await startRedis();
+    cleanups.push(() => server.stop());
+    const client = createRedis({ url: server.url }, "bullmq");
+    cleanups.push(() => client.quit());
+    await whenReady(client);
+    const prefix = newPrefix();
+    const keys = cacheKeys(prefix);
+    const enqueuer = new Enqueuer({ connection: client, keyPrefix: prefix });
+    cleanups.push(() => enqueuer.close());
+    const domains = [`a${suffix}.example`, `b${suffix}.example`, `c${suffix}.example`];
+    for (const domain of domains)
+      expect(await enqueuer.enqueue(ENRICHMENTS["email-domain"], { domain })).toBe("added");
+    const factOf = (domain: string) => client.get(factKey(keys, ENRICHMENTS["email-domain"], { domain }));
+
+    await client.config("SET", "maxmemory", "1");
+    cleanups.push(() => client.config("SET", "maxmemory", "0"));
+    const { log: logger, lines } = capturedLog("worker", "error");
+    await workers(prefix, { REDIS_URL: server.url, GATEHOUSE_ENRICHMENTS: "email-domain" }, logger);
+    await vi.waitFor(() => expect(lines.join("\n")).toContain("Redis is full (maxmemory)"), {
+      timeout: 5_000,
+      interval: 50,
+    });
+    const queue = new Queue(queueName(ENRICHMENTS["email-domain"]), {
+      connection: client,
+      prefix: bullPrefix(prefix),
+    });
+    cleanups.push(() => queue.close());
+    expect(await queue.getJobCounts("wait", "active")).toEqual({ wait: 3, active: 0 });
+
+    await client.config("SET", "maxmemory", "0");
+    await vi.waitFor(
+      async () => {
+        for (const domain of domains)
+          expect(decodeFact((await factOf(domain)) ?? "")?.fact).toMatchObject({ domain });
+      },
+      { timeout: 10_000, interval: 100 },
+    );
+  }, 20_000);
 });

@@ -14,6 +14,8 @@ import { bullPrefix, jobName, queueName } from "./queue-names.js";
 import { runWithTimeout } from "./run-with-timeout.js";
 import { DEFAULTS } from "./settings.js";
 
+const REDIS_FULL = "Redis is full (maxmemory): no job is taken until it has room; jobs wait, none is lost";
+
 export interface EnrichmentWorkerOptions {
   enrichment: AnyEnrichment;
   handler: EnrichmentHandler<unknown, unknown>;
@@ -143,9 +145,11 @@ export function startEnrichmentWorker(options: EnrichmentWorkerOptions): Worker 
   // While Redis is away BullMQ reports every reconnection attempt of each of its connections: one line per
   // kind of error every 5 s, saying how many it stands for.
   const logError = throttledLogPerKey(lineAt(log, "error"), 5_000);
-  worker.on("error", (error: Error & { code?: string }) =>
-    logError(error.code ?? error.name)({ err: error }, "worker error"),
-  );
+  worker.on("error", (error: Error & { code?: string }) => {
+    // A full Redis (maxmemory, noeviction) refuses to hand out jobs: BullMQ tries again every 5 s.
+    if (error.message.startsWith("OOM")) logError("OOM")({ err: error }, REDIS_FULL);
+    else logError(error.code ?? error.name)({ err: error }, "worker error");
+  });
   worker.on("failed", (job, error) =>
     log.warn({ jobId: job?.id, attempt: job?.attemptsMade, reason: error.message }, "enrichment job failed"),
   );
