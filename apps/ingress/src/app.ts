@@ -117,7 +117,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     maxWaiting: env.GATEHOUSE_MAX_WAITING,
     metrics,
     log,
-    warnReadFailed: throttledLog(lineAt(log, "warn"), 1_000),
+    warnRedisTrouble: throttledLog(lineAt(log, "warn"), 1_000),
   };
 
   // How long the start waits for Redis, at most: one bound for every client (started by the first to wait).

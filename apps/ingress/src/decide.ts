@@ -60,8 +60,8 @@ export interface DecisionEngine {
   readonly maxWaiting: number;
   readonly metrics: IngressMetrics;
   readonly log: Logger;
-  /** A request whose Redis read failed, or took no write (a full Redis): a warning, at most one a second. */
-  readonly warnReadFailed: LogLine;
+  /** Redis failed a request's read, or took none of its writes (a full Redis): one warning a second at most. */
+  readonly warnRedisTrouble: LogLine;
 }
 
 /**
@@ -331,7 +331,7 @@ function decideFromRedis(engine: DecisionEngine, work: ReadWork, done: (decided:
   lookUpAndEvaluate(engine, work, progress).then(finish, (error: unknown) => {
     if (answered) return;
     finish(bare(policy.policy.fallback, "cache.unavailable"));
-    engine.warnReadFailed(
+    engine.warnRedisTrouble(
       { interceptorId, err: error },
       "decision cache unavailable; answered with the fallback",
     );
@@ -378,7 +378,7 @@ async function lookUpAndEvaluate(
   }
   progress.claimed = read.claimed;
   if (!read.claimed) {
-    engine.warnReadFailed(
+    engine.warnRedisTrouble(
       { interceptorId },
       "Redis is full (maxmemory): deciding from what it holds, without claiming the id or counting",
     );
