@@ -104,8 +104,15 @@ export function createRedis(options: RedisConnectionOptions, profile: RedisProfi
     // connection to give up, as for the others.
     bullmq: { maxRetriesPerRequest: null, enableReadyCheck: false, socketTimeout: BULLMQ_SILENCE_MS },
   };
-  if (options.sentinels)
-    return new Redis({ ...sentinelOptions(options.url, options.sentinels), ...base, ...byProfile[profile] });
+  if (options.sentinels) {
+    const client = new Redis({
+      ...sentinelOptions(options.url, options.sentinels),
+      ...base,
+      ...byProfile[profile],
+    });
+    client.on("ready", () => quietFailoverDetector(client));
+    return client;
+  }
   if (!options.clusterNodes) return new Redis(options.url, { ...base, ...byProfile[profile] });
 
   // On a cluster, commands to keys of different slots cannot share a pipeline: a background batch's commands,
@@ -155,6 +162,22 @@ function sentinelOptions(url: string, entries: readonly string[]): RedisOptions 
     ...(sentinels.tls && { sentinelTLS: {} }),
     failoverDetector: true,
   };
+}
+
+/**
+ * ioredis' failover detector holds connections of its own to the Sentinels, made as the client connects,
+ * with no error listener: each error of theirs went to stderr as "[ioredis] Unhandled error event", outside
+ * the logs — a Sentinel down (once a minute, as they reconnect), or a TLS handshake cut short when the
+ * process closes the client within moments of opening it (a CLI command, one in four runs). They reconnect
+ * by themselves, and the client's own connection reports the Sentinels it cannot ask, so their errors are
+ * dropped. Reached through the connector's `failoverDetector` (not in ioredis' types); without it, nothing.
+ */
+function quietFailoverDetector(client: Redis): void {
+  const { connector } = client as unknown as {
+    connector?: { failoverDetector?: { sentinels?: readonly { client: Redis }[] } };
+  };
+  for (const sentinel of connector?.failoverDetector?.sentinels ?? [])
+    if (sentinel.client.listenerCount("error") === 0) sentinel.client.on("error", () => {});
 }
 
 export function isCluster(client: RedisClient): client is Cluster {
