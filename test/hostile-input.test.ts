@@ -1,6 +1,8 @@
 // Issue 5: every hostile or malformed request gets HTTP 200 and a DENY (413 with a DENY body over the body
 // limit), nothing else, and the ingress keeps answering afterwards. Through `app.inject`, and through a real
 // socket where only exact bytes make the case (duplicated header lines, Node's own HTTP limits).
+import { Agent, get } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
 import { cacheKeys, writeFact } from "@gatehouse/decision-cache";
 import { buildApp } from "@gatehouse/ingress/src/app.js";
 import { createRedis, type Redis } from "@gatehouse/redis";
@@ -16,6 +18,7 @@ import {
   NO_WAIT_POLICY,
   rawHttp,
   rawPost,
+  trickleHttp,
   UNREADABLE,
   UNVERIFIED,
 } from "./support/hostile-harness.js";
@@ -88,6 +91,17 @@ async function expectStillAnswersOverHttp() {
   expect(response.status).toBe(200);
   expect(await response.json()).toEqual({ decision: "ALLOW" });
   expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+}
+
+/** GET /healthz through a keep-alive agent: the status and the local port of the connection it used. */
+function getOverAgent(agent: Agent): Promise<{ status: number; localPort: number | undefined }> {
+  return new Promise((resolve, reject) => {
+    get({ host: "127.0.0.1", port, path: "/healthz", agent }, (response) => {
+      const localPort = response.socket.localPort;
+      response.resume();
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, localPort }));
+    }).on("error", reject);
+  });
 }
 
 const m2mBody = () => JSON.stringify(body("PRE_M2M_TOKEN_CREATION"));
@@ -440,6 +454,40 @@ describe("raw HTTP on a real socket", () => {
     const unsigned = await rawHttp(port, rawPost(path, [], payload));
     expect([unsigned.status, JSON.parse(unsigned.body)]).toEqual([200, UNVERIFIED]);
   });
+
+  it("a request that does not arrive within 10 s (slowloris, or none at all) gets 408 and a DENY, and its connection is closed; a kept-alive one is not", async () => {
+    const before = await decisionsFor("request.timeout");
+    const payload = m2mBody();
+    const request = rawPost(`/auth/interceptors${M2M}`, lines(headersFor(payload)), payload);
+    const head = request.length - payload.length;
+    const trickle = (start: Buffer, drip?: string) =>
+      trickleHttp(port, start, { ...(drip && { drip, everyMs: 500 }), timeoutMs: 25_000 });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const [body, headers, nothing, keptAlive] = await Promise.all([
+      // The headers, then the body a byte every half second: it never ends in time.
+      trickle(request.subarray(0, head + 1), payload.slice(1)),
+      // A request line and headers that never end.
+      trickle(request.subarray(0, 40), "x-padding-header-name"),
+      // A connection that sends nothing.
+      trickle(Buffer.alloc(0)),
+      // Between requests a kept-alive connection is idle, not late: the second request, 12 s after the
+      // first, goes over the same connection.
+      (async () => {
+        const first = await getOverAgent(agent);
+        await sleep(12_000);
+        return [first, await getOverAgent(agent)];
+      })(),
+    ]);
+    agent.destroy();
+    for (const trickled of [body, headers, nothing]) {
+      expect([trickled.status, JSON.parse(trickled.body)]).toEqual([408, UNREADABLE]);
+      // Node looks for late requests every second.
+      expect(trickled.closedAfterMs).toBeGreaterThanOrEqual(9_900);
+      expect(trickled.closedAfterMs).toBeLessThan(12_500);
+    }
+    expect(await decisionsFor("request.timeout")).toBe(before + 3);
+    expect(keptAlive[1]).toEqual({ status: 200, localPort: keptAlive[0]!.localPort });
+  }, 30_000);
 
   it("answers a body over the limit with 413 and a DENY: declared up front, or chunked", async () => {
     const path = `/auth/interceptors${SIGNUP}`;

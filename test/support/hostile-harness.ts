@@ -135,23 +135,69 @@ export function rawHttp(port: number, bytes: Buffer | string, timeoutMs = 5_000)
     socket.on("error", () => {});
     socket.on("close", () => {
       clearTimeout(timer);
-      const text = Buffer.concat(chunks).toString("latin1");
-      const end = text.indexOf("\r\n\r\n");
-      const match = /^HTTP\/1\.1 (\d{3}) /.exec(text);
-      if (end === -1 || !match) return reject(new Error(`no HTTP response: ${JSON.stringify(text)}`));
-      const headers: Record<string, string> = {};
-      for (const line of text.slice(0, end).split("\r\n").slice(1)) {
-        const colon = line.indexOf(":");
-        headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+      try {
+        resolve(parseResponse(Buffer.concat(chunks)));
+      } catch (error) {
+        reject(error);
       }
-      resolve({
-        status: Number(match[1]),
-        headers,
-        body: Buffer.from(text.slice(end + 4), "latin1").toString("utf8"),
-      });
     });
     socket.write(bytes);
   });
+}
+
+/**
+ * Writes `start` to a listening server on 127.0.0.1, then one more byte of `drip` (if any) every `everyMs`, as
+ * a slow client (slowloris) does, until the server closes the connection; resolves with its response and how
+ * long it kept the connection. Gives up (rejects) after `timeoutMs`.
+ */
+export function trickleHttp(
+  port: number,
+  start: Buffer | string,
+  options: { drip?: string; everyMs?: number; timeoutMs: number },
+): Promise<RawResponse & { closedAfterMs: number }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1");
+    const startedAt = Date.now();
+    const chunks: Buffer[] = [];
+    let sent = 0;
+    const { drip = "", everyMs = 1_000 } = options;
+    const dripping = setInterval(() => {
+      if (drip !== "" && socket.writable) socket.write(drip[sent++ % drip.length]!);
+    }, everyMs);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`the connection was still open after ${options.timeoutMs} ms`));
+    }, options.timeoutMs);
+    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      clearInterval(dripping);
+      clearTimeout(timer);
+      try {
+        resolve({ ...parseResponse(Buffer.concat(chunks)), closedAfterMs: Date.now() - startedAt });
+      } catch (error) {
+        reject(error);
+      }
+    });
+    if (start.length > 0) socket.write(start);
+  });
+}
+
+function parseResponse(bytes: Buffer): RawResponse {
+  const text = bytes.toString("latin1");
+  const end = text.indexOf("\r\n\r\n");
+  const match = /^HTTP\/1\.1 (\d{3}) /.exec(text);
+  if (end === -1 || !match) throw new Error(`no HTTP response: ${JSON.stringify(text)}`);
+  const headers: Record<string, string> = {};
+  for (const line of text.slice(0, end).split("\r\n").slice(1)) {
+    const colon = line.indexOf(":");
+    headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  return {
+    status: Number(match[1]),
+    headers,
+    body: Buffer.from(text.slice(end + 4), "latin1").toString("utf8"),
+  };
 }
 
 /** An HTTP/1.1 POST with exactly these header lines (duplicates allowed) and body, closing the connection. */

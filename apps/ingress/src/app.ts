@@ -40,6 +40,16 @@ export interface BuildAppOptions {
   policy?: Policy;
 }
 
+/**
+ * A request must arrive, headers and body, within this long; otherwise it is answered 408 with a DENY and its
+ * connection closed (client-errors.ts) — so is a connection opened that sends nothing. Scalekit gave up on it
+ * long before (it waits 3-5 s); without a limit (Fastify's default) a client trickling a byte now and then
+ * held a connection open for ever (slowloris). Node looks for such connections every second. A connection
+ * kept alive between requests is not one: it stays open for Fastify's keep-alive timeout (72 s, longer than
+ * the 60 s after which common load balancers drop an idle connection — they, not the ingress, close it).
+ */
+const REQUEST_ARRIVAL_MS = 10_000;
+
 /** The ingress as a Fastify instance, separate from listening, so tests use `inject` and the real server alike. */
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { env } = options;
@@ -134,6 +144,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     bodyLimit: env.GATEHOUSE_BODY_LIMIT_BYTES,
     return503OnClosing: false,
     clientErrorHandler: clientErrorHandler(metrics, log),
+    requestTimeout: REQUEST_ARRIVAL_MS,
+    http: { headersTimeout: REQUEST_ARRIVAL_MS, connectionsCheckingInterval: 1_000 },
   });
   // The routes without an error handler of their own (the interceptor and admin routes have theirs): a
   // client's mistake is said back, a failure here is logged and not described to the caller.
