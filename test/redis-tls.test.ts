@@ -125,8 +125,9 @@ describe("behind Sentinels that require TLS and a password (REDIS_SENTINELS=redi
         NODE_EXTRA_CA_CERTS: tls.ca,
       };
       // ioredis' failover detector opens its own TLS connections to the Sentinels as the client connects; one
-      // cut short by the command's quick exit printed "[ioredis] Unhandled error event" in one run of four.
-      for (let run = 0; run < 8; run++) {
+      // cut short by the command's quick exit printed "[ioredis] Unhandled error event" in one run of four
+      // (test/faults.test.ts checks their error listener itself).
+      for (let run = 0; run < 4; run++) {
         const listed = await runBuiltCli(["decisions", "--json"], env);
         expect(listed.stderr).toBe("");
         expect(listed.code).toBe(0);
@@ -140,7 +141,7 @@ describe("behind Sentinels that require TLS and a password (REDIS_SENTINELS=redi
         REDIS_SENTINELS: group.sentinels[0]!.replace(password, "not-the-password"),
       });
       expect(wrong.code).toBe(1);
-      expect(wrong.stderr).toMatch(/WRONGPASS|NOAUTH|password/i);
+      expect(wrong.stderr).toContain("All sentinels are unreachable. Last error: WRONGPASS");
       expect(wrong.stderr).not.toContain("not-the-password");
     } finally {
       master.disconnect();

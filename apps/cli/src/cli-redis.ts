@@ -62,7 +62,11 @@ export async function connectRedis(target: RedisTarget, timeoutMs = 3_000): Prom
   } catch (error) {
     redis.disconnect();
     const problem = target.clusterNodes && (await clusterNodeProblem(target.clusterNodes));
-    throw redisFailure(target, problem ? new Error(`${(error as Error).message} (${problem})`) : error);
+    if (problem) throw redisFailure(target, new Error(`${(error as Error).message} (${problem})`));
+    // ioredis' "All sentinels are unreachable. Retrying from scratch after 10ms. Last error: …": the CLI
+    // does not retry.
+    const message = (error as Error).message.replace(/ Retrying from scratch after \d+ms\./, "");
+    throw redisFailure(target, message === (error as Error).message ? error : new Error(message));
   } finally {
     clearTimeout(timer);
   }
