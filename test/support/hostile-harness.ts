@@ -147,14 +147,14 @@ export function rawHttp(port: number, bytes: Buffer | string, timeoutMs = 5_000)
 
 /**
  * Writes `start` to a listening server on 127.0.0.1, then one more byte of `drip` (if any) every `everyMs`, as
- * a slow client (slowloris) does, until the server closes the connection; resolves with its response and how
- * long it kept the connection. Gives up (rejects) after `timeoutMs`.
+ * a slow client (slowloris) does, until the server closes the connection; resolves with its response (if it
+ * wrote one) and how long it kept the connection. Gives up (rejects) after `timeoutMs`.
  */
 export function trickleHttp(
   port: number,
   start: Buffer | string,
   options: { drip?: string; everyMs?: number; timeoutMs: number },
-): Promise<RawResponse & { closedAfterMs: number }> {
+): Promise<{ response: RawResponse | undefined; closedAfterMs: number }> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, "127.0.0.1");
     const startedAt = Date.now();
@@ -173,8 +173,10 @@ export function trickleHttp(
     socket.on("close", () => {
       clearInterval(dripping);
       clearTimeout(timer);
+      const closedAfterMs = Date.now() - startedAt;
+      if (chunks.length === 0) return resolve({ response: undefined, closedAfterMs });
       try {
-        resolve({ ...parseResponse(Buffer.concat(chunks)), closedAfterMs: Date.now() - startedAt });
+        resolve({ response: parseResponse(Buffer.concat(chunks)), closedAfterMs });
       } catch (error) {
         reject(error);
       }

@@ -41,12 +41,12 @@ export interface BuildAppOptions {
 }
 
 /**
- * A request must arrive, headers and body, within this long; otherwise it is answered 408 with a DENY and its
- * connection closed (client-errors.ts) — so is a connection opened that sends nothing. Scalekit gave up on it
- * long before (it waits 3-5 s); without a limit (Fastify's default) a client trickling a byte now and then
- * held a connection open for ever (slowloris). Node looks for such connections every second. A connection
- * kept alive between requests is not one: it stays open for Fastify's keep-alive timeout (72 s, longer than
- * the 60 s after which common load balancers drop an idle connection — they, not the ingress, close it).
+ * A request must arrive, headers and body, within this long; otherwise it is answered 408 with a DENY and
+ * its connection closed (client-errors.ts), and a connection that sends nothing is closed. Scalekit gave up
+ * on it long before (it waits 3-5 s); without a limit (Fastify's default) a client trickling a byte now and
+ * then held a connection open for ever (slowloris). Node looks for such connections every second. A
+ * connection kept alive between requests is not one: it stays open for Fastify's keep-alive timeout (72 s,
+ * longer than the 60 s after which common load balancers drop an idle connection — they close it first).
  */
 const REQUEST_ARRIVAL_MS = 10_000;
 
