@@ -494,6 +494,22 @@ describe("raw HTTP on a real socket", () => {
     expect(keptAlive[1]).toEqual({ status: 200, localPort: keptAlive[0]!.localPort });
   }, 30_000);
 
+  it("closes a kept-alive connection idle for GATEHOUSE_KEEP_ALIVE_MS", async () => {
+    const short = await testIngress(testEnv(redisUrl, { GATEHOUSE_KEEP_ALIVE_MS: "1000" }), NO_WAIT_POLICY);
+    try {
+      await short.listen({ port: 0, host: "127.0.0.1" });
+      const shortPort = (short.server.address() as { port: number }).port;
+      const keptAlive = await trickleHttp(shortPort, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", {
+        timeoutMs: 5_000,
+      });
+      expect(keptAlive.response?.status).toBe(200);
+      expect(keptAlive.closedAfterMs).toBeGreaterThanOrEqual(950);
+      expect(keptAlive.closedAfterMs).toBeLessThan(2_500);
+    } finally {
+      await short.close();
+    }
+  });
+
   it("answers a body over the limit with 413 and a DENY: declared up front, or chunked", async () => {
     const path = `/auth/interceptors${SIGNUP}`;
     const big = JSON.stringify({ ...body("PRE_SIGNUP_NEW_USER"), padding: "x".repeat(70_000) });

@@ -45,8 +45,7 @@ export interface BuildAppOptions {
  * its connection closed (client-errors.ts), and a connection that sends nothing is closed. Scalekit gave up
  * on it long before (it waits 3-5 s); without a limit (Fastify's default) a client trickling a byte now and
  * then held a connection open for ever (slowloris). Node looks for such connections every second. A
- * connection kept alive between requests is not one: it stays open for Fastify's keep-alive timeout (72 s,
- * longer than the 60 s after which common load balancers drop an idle connection — they close it first).
+ * connection kept alive between requests is not one: it stays open for GATEHOUSE_KEEP_ALIVE_MS.
  */
 const REQUEST_ARRIVAL_MS = 10_000;
 
@@ -145,6 +144,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     return503OnClosing: false,
     clientErrorHandler: clientErrorHandler(metrics, log),
     requestTimeout: REQUEST_ARRIVAL_MS,
+    keepAliveTimeout: env.GATEHOUSE_KEEP_ALIVE_MS,
     http: { headersTimeout: REQUEST_ARRIVAL_MS, connectionsCheckingInterval: 1_000 },
   });
   // The routes without an error handler of their own (the interceptor and admin routes have theirs): a

@@ -27,6 +27,12 @@ export const ingressEnvSchema = z
     GATEHOUSE_DEADLINE_MS: int(1_500, 50, 10_000),
     /** Larger bodies get HTTP 413. */
     GATEHOUSE_BODY_LIMIT_BYTES: int(65_536, 1_024, 10_485_760),
+    /**
+     * A connection kept alive between requests is closed after this many ms idle. Keep it above the idle
+     * timeout of whatever forwards Scalekit's requests (a load balancer, a proxy): the one that closes an idle
+     * connection must be the proxy, or it may send a request on a connection the ingress is closing.
+     */
+    GATEHOUSE_KEEP_ALIVE_MS: int(72_000, 1_000, 7_200_000),
     /** Replay window of the signature timestamp, past and future. */
     GATEHOUSE_SIGNATURE_TOLERANCE_SECONDS: int(300, 1, 3_600),
     /** A request-path Redis command that takes longer fails, and the trigger's fallback answers. */
