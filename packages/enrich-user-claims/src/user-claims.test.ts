@@ -2,7 +2,7 @@ import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { interceptorRequestSchema, requestFixture } from "@gatehouse/contracts";
-import { EnrichmentError } from "@gatehouse/enrichment-sdk";
+import { EnrichmentError, RateLimitedError } from "@gatehouse/enrichment-sdk";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type UserClaimsInput, userClaims } from "./user-claims.js";
 
@@ -100,7 +100,7 @@ describe("userClaims.run", () => {
     expect(await (await handler()).run(input, live())).toEqual({ claims: {} });
   });
 
-  it.each([500, 502, 503, 401, 429])("throws a retryable EnrichmentError on HTTP %i", async (status) => {
+  it.each([500, 502, 503, 401])("throws a retryable EnrichmentError on HTTP %i", async (status) => {
     respond = json(status, { claims: { never: "cached" } });
     const error = await failure((await handler()).run(input, live()));
     expect(error).toMatchObject({
@@ -110,6 +110,23 @@ describe("userClaims.run", () => {
       context: { status },
     });
   });
+
+  it.each([
+    [429, { "retry-after": "7" }, 7_000],
+    [429, {}, 1_000],
+    [503, { "retry-after": "2" }, 2_000],
+  ] as const)(
+    "asks for a pause on HTTP %i %j: RateLimitedError of %i ms",
+    async (status, headers, pauseMs) => {
+      respond = (res) => {
+        res.writeHead(status, headers);
+        res.end();
+      };
+      const error = await failure((await handler()).run(input, live()));
+      expect(error).toBeInstanceOf(RateLimitedError);
+      expect(error).toMatchObject({ code: "claims.rate_limited", retryable: true, retryAfterMs: pauseMs });
+    },
+  );
 
   it.each([
     ["not JSON", "<html>oops</html>"],

@@ -1,4 +1,4 @@
-import { defineEnrichment, EnrichmentError } from "@gatehouse/enrichment-sdk";
+import { defineEnrichment, EnrichmentError, RateLimitedError, retryAfterMs } from "@gatehouse/enrichment-sdk";
 import { z } from "zod";
 
 const input = z.object({
@@ -22,7 +22,8 @@ const settings = z.object({
 /**
  * The claims a team wants in a user's tokens, fetched from the team's own service and cached per user and
  * organization, so PRE_SESSION_CREATION answers from the cache. A 404 means "no claims" (a fact); a 5xx,
- * a timeout or a body that is not `{claims: {...}}` is a failure, retried and never cached.
+ * a timeout or a body that is not `{claims: {...}}` is a failure, retried and never cached; a 429 (or a 503
+ * with `Retry-After`) pauses every worker's calls for the time it asks, without using up the job's attempts.
  */
 export const userClaims = defineEnrichment({
   name: "user-claims",
@@ -65,6 +66,15 @@ export const userClaims = defineEnrichment({
           }),
         });
         if (response.status === 404) return { claims: {} };
+        // "Too many requests", or unavailable for a time it names: the queue waits as long (at most a minute).
+        const retryAfter = response.headers.get("retry-after");
+        if (response.status === 429 || (response.status === 503 && retryAfter !== null)) {
+          throw new RateLimitedError(
+            "claims.rate_limited",
+            `claims service answered ${response.status}: it asks for a pause`,
+            retryAfterMs(retryAfter),
+          );
+        }
         if (!response.ok) {
           throw new EnrichmentError(
             "claims.http_status",

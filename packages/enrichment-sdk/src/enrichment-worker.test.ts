@@ -13,7 +13,7 @@ import {
   type StartingHandler,
 } from "./define-enrichment.js";
 import { startEnrichmentWorker } from "./enrichment-worker.js";
-import { EnrichmentError } from "./errors/enrichment-error.js";
+import { EnrichmentError, RateLimitedError } from "./errors/enrichment-error.js";
 import { factKey } from "./fact-key.js";
 import { bullPrefix, queueName } from "./queue-names.js";
 
@@ -252,5 +252,49 @@ describe("startEnrichmentWorker with a handler that starts", () => {
     expect(await job.getState()).toBe("waiting");
     expect(events).toEqual(["start"]);
     expect(lines.join("")).toContain("enrichment handler did not start: this worker takes no jobs");
+  });
+});
+
+describe("startEnrichmentWorker when the provider asks for a pause (RateLimitedError)", () => {
+  it("pauses every worker of the queue for the time asked, and runs the job again without using an attempt", async () => {
+    const runs: { id: string; at: number }[] = [];
+    const busyOnce = new Set(["busy-1"]);
+    const handler: EnrichmentHandler<unknown, unknown> = {
+      async run(input) {
+        const { id } = input as { id: string };
+        runs.push({ id, at: Date.now() });
+        if (busyOnce.delete(id)) throw new RateLimitedError("test.busy", "slow down", 700);
+        return { id, score: 1 };
+      },
+    };
+    const { log: logger, lines } = capturedLog("enrichment-worker-test", "warn");
+    const { queue, keys } = await start(handler, logger);
+    // A second worker on the same queue, in another "process" (its own connections).
+    const connection = createRedis({ url: redisUrl }, "bullmq");
+    const cache = createRedis({ url: redisUrl }, "bullmq");
+    cleanups.push(() => Promise.allSettled([connection.quit(), cache.quit()]));
+    const other = startEnrichmentWorker({
+      enrichment: checked,
+      handler,
+      connection,
+      cache,
+      keys,
+      log: logger,
+    });
+    cleanups.push(() => other.close());
+
+    // One attempt only: had the pause used it, the job would fail.
+    const busy = await queue.add("enrich.test-checked.v2", { id: "busy-1" }, { attempts: 1 });
+    await vi.waitFor(() => expect(runs).toHaveLength(1), { timeout: 5_000, interval: 5 });
+    const pausedAt = runs[0]!.at;
+    const next = await queue.add("enrich.test-checked.v2", { id: "next-1" }, { attempts: 1 });
+
+    for (const job of [busy, next])
+      expect(await (await settled(queue, job.id!)).getState()).toBe("completed");
+    const later = runs.slice(1);
+    expect(later.map((run) => run.id).sort()).toEqual(["busy-1", "next-1"]);
+    // Neither worker took a job before the pause was over.
+    for (const run of later) expect(run.at - pausedAt).toBeGreaterThanOrEqual(650);
+    expect(lines.join("")).toContain("provider asked for a pause");
   });
 });

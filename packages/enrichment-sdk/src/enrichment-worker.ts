@@ -8,11 +8,14 @@ import {
   isStartingHandler,
   type StartedHandler,
 } from "./define-enrichment.js";
-import { EnrichmentError, InvalidJobError } from "./errors/enrichment-error.js";
+import { EnrichmentError, InvalidJobError, RateLimitedError } from "./errors/enrichment-error.js";
 import { factKey } from "./fact-key.js";
 import { bullPrefix, jobName, queueName } from "./queue-names.js";
 import { runWithTimeout } from "./run-with-timeout.js";
 import { DEFAULTS } from "./settings.js";
+
+/** The longest pause a provider may ask of a queue at once (RateLimitedError). */
+const MAX_PROVIDER_PAUSE_MS = 60_000;
 
 const REDIS_FULL = "Redis is full (maxmemory): no job is taken until it has room; jobs wait, none is lost";
 
@@ -126,6 +129,14 @@ export function startEnrichmentWorker(options: EnrichmentWorkerOptions): Worker 
         await writeFact(options.cache, keys, factKey(keys, enrichment, input.data), checked.data, ttl);
         return { subject: enrichment.subject(input.data) };
       } catch (error) {
+        if (error instanceof RateLimitedError) {
+          const pauseMs = Math.min(Math.max(error.retryAfterMs, 0), MAX_PROVIDER_PAUSE_MS);
+          logPaused(error.code)({ code: error.code, pauseMs }, "provider asked for a pause: the queue waits");
+          // Every worker of the queue (the limiter's key in Redis); the job back to wait, its attempt unused.
+          // Worker.rateLimit is deprecated for BullMQ 6's Queue.rateLimit, the same SET.
+          await worker.rateLimit(pauseMs);
+          throw Worker.RateLimitError();
+        }
         if (error instanceof EnrichmentError && !error.retryable) throw new UnrecoverableError(error.message);
         throw error;
       }
@@ -138,8 +149,11 @@ export function startEnrichmentWorker(options: EnrichmentWorkerOptions): Worker 
     lockDuration: options.lockDurationMs ?? 30_000,
     stalledInterval: options.lockDurationMs ?? 30_000,
     autorun: !isStartingHandler(handler),
+    // Without a limiter BullMQ ignores a pause asked for by one worker (RateLimitedError) in the others.
+    limiter: { max: Number.MAX_SAFE_INTEGER, duration: 1_000 },
   });
   const log = options.log.child({ enrichment: enrichment.name });
+  const logPaused = throttledLogPerKey(lineAt(log, "warn"), 5_000);
   if (isStartingHandler(handler))
     worker.startAfter(() => handler.start({ redis: options.cache, keys, log }), log);
   // While Redis is away BullMQ reports every reconnection attempt of each of its connections: one line per

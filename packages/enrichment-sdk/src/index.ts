@@ -19,9 +19,15 @@ export {
   type WorkerState,
   workerState,
 } from "./enrichment-worker.js";
-export { EnrichmentError, EnrichmentTimeoutError, InvalidJobError } from "./errors/enrichment-error.js";
+export {
+  EnrichmentError,
+  EnrichmentTimeoutError,
+  InvalidJobError,
+  RateLimitedError,
+} from "./errors/enrichment-error.js";
 export { factKey } from "./fact-key.js";
 export { bullPrefix, deduplicationId, jobName, queueName } from "./queue-names.js";
+export { retryAfterMs } from "./retry-after.js";
 export { commaList, unsetIfEmpty } from "./setting-values.js";
 export { DEFAULTS } from "./settings.js";
 export { type JobView, type SubjectJob, subjectJob } from "./subject-job.js";

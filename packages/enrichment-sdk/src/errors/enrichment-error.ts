@@ -32,3 +32,18 @@ export class InvalidJobError extends EnrichmentError {
     );
   }
 }
+
+/**
+ * The provider asked for a pause (HTTP 429 Too Many Requests, or a quota): every worker of the enrichment's
+ * queue takes no job for `retryAfterMs` (at most a minute), and this job goes back to wait without using one
+ * of its attempts. `retryAfterMs(response.headers.get("retry-after"))` reads an HTTP answer's wish.
+ */
+export class RateLimitedError extends EnrichmentError {
+  constructor(
+    code: string,
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(code, message, true, { retryAfterMs });
+  }
+}
