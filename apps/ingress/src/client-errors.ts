@@ -16,7 +16,8 @@ function refusal(code: string | undefined): { status: number; reason: string } {
  * Fastify's `clientErrorHandler`: a request Node's HTTP layer refuses before any route sees it (headers over
  * its 16 KB limit, a request line or header it cannot parse, a request that did not arrive in time) still
  * gets an interceptor answer — a DENY body, with the HTTP status that says why — and is counted like every
- * other answer; a connection that never sent a byte is closed without one. The connection is closed after it, as Node does. Logged once a second per reason at most.
+ * other answer. The connection is closed after it, as Node does; one that never sent a byte is closed without
+ * an answer. Logged once a second per reason at most.
  */
 export function clientErrorHandler(metrics: IngressMetrics, log: Logger) {
   const infoRefused = throttledLogPerKey(lineAt(log, "info"), 1_000);

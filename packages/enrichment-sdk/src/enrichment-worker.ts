@@ -17,7 +17,8 @@ import { DEFAULTS } from "./settings.js";
 /** The longest pause a provider may ask of a queue at once (RateLimitedError). */
 const MAX_PROVIDER_PAUSE_MS = 60_000;
 
-const REDIS_FULL = "Redis is full (maxmemory): no job is taken until it has room; jobs wait, none is lost";
+const REDIS_FULL =
+  "Redis is full (maxmemory): no job is taken until it has room; the waiting ones keep their place";
 
 export interface EnrichmentWorkerOptions {
   enrichment: AnyEnrichment;
