@@ -6,6 +6,7 @@ import {
   Enqueuer,
   enrichmentsTakingJobs,
   jobName,
+  RateLimitedError,
   startEnrichmentWorker,
 } from "@gatehouse/enrichment-sdk";
 import { ENRICHMENTS, type EnrichmentName } from "@gatehouse/enrichments";
@@ -178,7 +179,8 @@ describe("the worker's port: health, readiness and metrics of the real workers",
 });
 
 describe("a worker that takes no jobs, and retries", () => {
-  // `fail-*` throws (retried once, then failed); anything else succeeds.
+  // `fail-*` throws (retried once, then failed); `busy-*` asks for a pause once; anything else succeeds.
+  const busyOnce = new Set(["busy-1"]);
   const flaky = defineEnrichment({
     name: "test-observed",
     version: 1,
@@ -192,6 +194,7 @@ describe("a worker that takes no jobs, and retries", () => {
       async run({ id }) {
         await sleep(5);
         if (id.startsWith("fail")) throw new Error("provider unavailable");
+        if (busyOnce.delete(id)) throw new RateLimitedError("test.busy", "slow down", 50);
         return { id };
       },
     }),
@@ -208,7 +211,7 @@ describe("a worker that takes no jobs, and retries", () => {
     }),
   });
 
-  it("/healthz is 503 naming the stopped worker; retried and failed attempts are told apart", async () => {
+  it("/healthz is 503 naming the stopped worker; retried, failed and paused attempts are told apart", async () => {
     const redisUrl = inject("redisUrl");
     const prefix = `t${randomUUID().slice(0, 8)}`;
     const keys = cacheKeys(prefix);
@@ -260,11 +263,15 @@ describe("a worker that takes no jobs, and retries", () => {
     await whenReady(cache);
     expect(await enqueuer.enqueue(flaky, { id: "fail-1" })).toBe("added");
     expect(await enqueuer.enqueue(flaky, { id: "ok-1" })).toBe("added");
-    await vi.waitFor(async () => expect(await metric(app, jobs("test-observed", "failed"))).toBe(1), {
-      timeout: 5_000,
-      interval: 25,
-    });
+    expect(await enqueuer.enqueue(flaky, { id: "busy-1" })).toBe("added");
+    await vi.waitFor(
+      async () => {
+        expect(await metric(app, jobs("test-observed", "failed"))).toBe(1);
+        expect(await metric(app, jobs("test-observed", "completed"))).toBe(2);
+      },
+      { timeout: 5_000, interval: 25 },
+    );
     expect(await metric(app, jobs("test-observed", "retried"))).toBe(1);
-    expect(await metric(app, jobs("test-observed", "completed"))).toBe(1);
+    expect(await metric(app, jobs("test-observed", "paused"))).toBe(1);
   });
 });

@@ -1,4 +1,4 @@
-import { workerState } from "@gatehouse/enrichment-sdk";
+import { onProviderPause, workerState } from "@gatehouse/enrichment-sdk";
 import { Counter, Gauge, Histogram, type Registry } from "@gatehouse/telemetry";
 import type { Job } from "bullmq";
 import { JOB_STATES, type RunningWorkers } from "./start-workers.js";
@@ -14,7 +14,7 @@ const COUNTS_TIMEOUT_MS = 1_000;
 export function observeWorkers(registry: Registry, running: RunningWorkers): void {
   const jobs = new Counter({
     name: "gatehouse_enrichment_jobs_total",
-    help: "Enrichment job attempts by outcome: completed; retried (failed, to be run again after a backoff); failed (no attempt left, or not worth retrying)",
+    help: "Enrichment job attempts by outcome: completed; retried (failed, to be run again after a backoff); failed (no attempt left, or not worth retrying); paused (the provider asked for a pause: the queue waits, the job keeps its attempts)",
     labelNames: ["enrichment", "result"] as const,
     registers: [registry],
   });
@@ -35,6 +35,7 @@ export function observeWorkers(registry: Registry, running: RunningWorkers): voi
     worker.on("failed", (job: Job | undefined) =>
       jobs.inc({ enrichment, result: job && !job.finishedOn ? "retried" : "failed" }),
     );
+    onProviderPause(worker, () => jobs.inc({ enrichment, result: "paused" }));
   }
 
   new Gauge({

@@ -1,3 +1,4 @@
+import type { EventEmitter } from "node:events";
 import { type CacheKeys, writeFact } from "@gatehouse/decision-cache";
 import type { RedisClient } from "@gatehouse/redis";
 import { inSpan, type Logger, lineAt, throttledLogPerKey } from "@gatehouse/telemetry";
@@ -16,6 +17,13 @@ import { DEFAULTS } from "./settings.js";
 
 /** The longest pause a provider may ask of a queue at once (RateLimitedError). */
 const MAX_PROVIDER_PAUSE_MS = 60_000;
+
+const PROVIDER_PAUSE = "gatehouse:provider-pause";
+
+/** Calls `listener` each time a job of this worker meets a provider asking for a pause (RateLimitedError). */
+export function onProviderPause(worker: Worker, listener: (pauseMs: number) => void): void {
+  (worker as unknown as EventEmitter).on(PROVIDER_PAUSE, listener);
+}
 
 const REDIS_FULL =
   "Redis is full (maxmemory): no job is taken until it has room; the waiting ones keep their place";
@@ -133,6 +141,7 @@ export function startEnrichmentWorker(options: EnrichmentWorkerOptions): Worker 
         if (error instanceof RateLimitedError) {
           const pauseMs = Math.min(Math.max(error.retryAfterMs, 0), MAX_PROVIDER_PAUSE_MS);
           logPaused(error.code)({ code: error.code, pauseMs }, "provider asked for a pause: the queue waits");
+          (worker as unknown as EventEmitter).emit(PROVIDER_PAUSE, pauseMs);
           // Every worker of the queue (the limiter's key in Redis); the job back to wait, its attempt unused.
           // Worker.rateLimit is deprecated for BullMQ 6's Queue.rateLimit, the same SET.
           await worker.rateLimit(pauseMs);

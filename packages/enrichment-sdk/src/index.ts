@@ -15,6 +15,7 @@ export { type EnqueueResult, Enqueuer, type EnqueuerOptions } from "./enqueuer.j
 export {
   type EnrichmentWorkerOptions,
   enrichmentsTakingJobs,
+  onProviderPause,
   startEnrichmentWorker,
   type WorkerState,
   workerState,
