@@ -138,7 +138,7 @@ describe("npm run gen:enrichment", () => {
       "packages/enrich-sample-",
     ]);
     expect(JSON.parse(tests)).toMatchObject({
-      numPassedTests: SUBJECTS.length * 5,
+      numPassedTests: SUBJECTS.length * 6,
       numFailedTests: 0,
     });
 

@@ -15,7 +15,9 @@ export interface EmailDomainHandlerOptions {
   readonly resolveMx?: ResolveMx;
 }
 
-export type EmailDomainHandler = Required<EnrichmentHandler<EmailDomainInput, EmailDomainFact>>;
+export type EmailDomainHandler = Required<
+  Pick<EnrichmentHandler<EmailDomainInput, EmailDomainFact>, "run" | "warm">
+>;
 
 /** The worker side of the email-domain enrichment: list checks in memory, one MX lookup per domain. */
 export function createEmailDomainHandler(options: EmailDomainHandlerOptions): EmailDomainHandler {

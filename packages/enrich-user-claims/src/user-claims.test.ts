@@ -156,6 +156,18 @@ describe("userClaims.run", () => {
     server.closeAllConnections();
   });
 
+  it("caps the calls a second when GATEHOUSE_CLAIMS_MAX_PER_SECOND is set, and not otherwise", async () => {
+    expect(
+      (await handler({ GATEHOUSE_CLAIMS_URL: url, GATEHOUSE_CLAIMS_MAX_PER_SECOND: "50" })).rateLimit,
+    ).toEqual({
+      max: 50,
+      perMs: 1_000,
+    });
+    expect((await handler()).rateLimit).toBeUndefined();
+    expect(userClaims.settings.safeParse({ GATEHOUSE_CLAIMS_MAX_PER_SECOND: "0" }).success).toBe(false);
+    expect(userClaims.settings.safeParse({ GATEHOUSE_CLAIMS_MAX_PER_SECOND: "lots" }).success).toBe(false);
+  });
+
   it("rejects an invalid URL or an empty token in its settings", () => {
     expect(userClaims.settings.safeParse({ GATEHOUSE_CLAIMS_URL: "not a url" }).success).toBe(false);
     expect(

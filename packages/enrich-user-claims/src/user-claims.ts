@@ -17,6 +17,8 @@ const settings = z.object({
   GATEHOUSE_CLAIMS_URL: z.url().optional(),
   /** Sent as `Authorization: Bearer <token>` when set. */
   GATEHOUSE_CLAIMS_TOKEN: z.string().min(1).optional(),
+  /** At most this many calls a second to the claims service, from all the workers together. Unset: no cap. */
+  GATEHOUSE_CLAIMS_MAX_PER_SECOND: z.coerce.number().int().min(1).max(100_000).optional(),
 });
 
 /**
@@ -48,6 +50,9 @@ export const userClaims = defineEnrichment({
   settings,
   setup(config) {
     return {
+      ...(config.GATEHOUSE_CLAIMS_MAX_PER_SECOND && {
+        rateLimit: { max: config.GATEHOUSE_CLAIMS_MAX_PER_SECOND, perMs: 1_000 },
+      }),
       async run(claimsInput, { signal }) {
         if (!config.GATEHOUSE_CLAIMS_URL) return { claims: {} };
         const response = await fetch(config.GATEHOUSE_CLAIMS_URL, {

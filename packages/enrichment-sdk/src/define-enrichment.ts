@@ -33,12 +33,17 @@ export interface EnrichmentHandler<Input, Fact> {
   run(input: Input, context: RunContext): Promise<Fact>;
   /** Facts known without I/O (e.g. every domain on a shipped list), written in bulk when a worker starts. */
   warm?(): Iterable<{ input: Input; fact: Fact }>;
+  /**
+   * At most `max` runs started every `perMs`, by all the workers of the enrichment together (a provider's
+   * quota, from the settings). Unset: as many as the workers' concurrency allows.
+   */
+  readonly rateLimit?: { readonly max: number; readonly perMs: number };
 }
 
 /**
  * A handler with work that needs the worker's Redis: e.g. a refresh schedule shared by every worker. A
- * separate interface, not an optional member of EnrichmentHandler, so that `Required<EnrichmentHandler>`
- * still means "run and warm".
+ * separate interface, not an optional member of EnrichmentHandler: a handler that must start says so in its
+ * type.
  */
 export interface StartingHandler<Input, Fact> extends EnrichmentHandler<Input, Fact> {
   /**

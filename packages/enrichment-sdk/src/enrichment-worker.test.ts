@@ -298,3 +298,24 @@ describe("startEnrichmentWorker when the provider asks for a pause (RateLimitedE
     expect(lines.join("")).toContain("provider asked for a pause");
   });
 });
+
+describe("startEnrichmentWorker with a handler's rate limit", () => {
+  it("starts at most `max` runs every `perMs`", async () => {
+    const starts: number[] = [];
+    const handler: EnrichmentHandler<unknown, unknown> = {
+      rateLimit: { max: 2, perMs: 400 },
+      async run(input) {
+        starts.push(Date.now());
+        return { id: (input as { id: string }).id, score: 1 };
+      },
+    };
+    const { queue } = await start(handler);
+    const added = await queue.addBulk(
+      Array.from({ length: 6 }, (_, n) => ({ name: "enrich.test-checked.v2", data: { id: `limited-${n}` } })),
+    );
+    for (const job of added) expect(await (await settled(queue, job.id!)).getState()).toBe("completed");
+    // Two runs a window: the last two start in the third window, 800 ms after the first at least.
+    expect(starts).toHaveLength(6);
+    expect(starts[5]! - starts[0]!).toBeGreaterThanOrEqual(750);
+  });
+});

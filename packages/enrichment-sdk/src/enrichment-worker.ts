@@ -159,8 +159,11 @@ export function startEnrichmentWorker(options: EnrichmentWorkerOptions): Worker 
     lockDuration: options.lockDurationMs ?? 30_000,
     stalledInterval: options.lockDurationMs ?? 30_000,
     autorun: !isStartingHandler(handler),
-    // Without a limiter BullMQ ignores a pause asked for by one worker (RateLimitedError) in the others.
-    limiter: { max: Number.MAX_SAFE_INTEGER, duration: 1_000 },
+    // The handler's rate limit; without one, a limit never reached — with no limiter at all, BullMQ would
+    // ignore in the other workers a pause one of them was asked for (RateLimitedError).
+    limiter: handler.rateLimit
+      ? { max: handler.rateLimit.max, duration: handler.rateLimit.perMs }
+      : { max: Number.MAX_SAFE_INTEGER, duration: 1_000 },
   });
   const log = options.log.child({ enrichment: enrichment.name });
   const logPaused = throttledLogPerKey(lineAt(log, "warn"), 5_000);
