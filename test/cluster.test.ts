@@ -339,6 +339,24 @@ describe("on a Redis Cluster", () => {
         job: {},
       }),
     ]);
+    // `gatehouse status` reads every master, and the workers and queue of the enrichment.
+    const status = await runCliCollecting(
+      ["status", "--json"],
+      cliEnv({ redisClusterNodes: [...cluster.nodes], keyPrefix: keys.prefix }),
+    );
+    expect(status.stderr).toBe("");
+    expect(status.code).toBe(0);
+    const report = JSON.parse(status.stdout);
+    expect(report.redis.map((node: { address: string }) => node.address).sort()).toEqual(
+      [...cluster.nodes].sort(),
+    );
+    expect(report.enrichments).toContainEqual(
+      expect.objectContaining({
+        enrichment: "email-domain",
+        running: true,
+        jobs: expect.objectContaining({ waiting: 0 }),
+      }),
+    );
   });
 
   it("counts velocity once per interceptor id, whatever node the counters live on", async () => {

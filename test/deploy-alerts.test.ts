@@ -1,8 +1,9 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { JOB_STATES } from "@gatehouse/enrichment-sdk";
 import { ENRICHMENT_NAMES } from "@gatehouse/enrichments";
 import { createRegistry } from "@gatehouse/telemetry";
-import { JOB_STATES, type RunningWorkers } from "@gatehouse/worker/src/start-workers.js";
+import type { RunningWorkers } from "@gatehouse/worker/src/start-workers.js";
 import { observeWorkers } from "@gatehouse/worker/src/worker-metrics.js";
 import { parser } from "@prometheus-io/lezer-promql";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";

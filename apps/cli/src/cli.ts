@@ -11,9 +11,17 @@ import { lookupCommand } from "./lookup-command.js";
 import { policyCommand } from "./policy-command.js";
 import { sendCommand } from "./send-command.js";
 import { signCommand } from "./sign-command.js";
+import { statusCommand } from "./status-command.js";
 import { warmCommand } from "./warm-command.js";
 
-export { EXIT_NETWORK, EXIT_NOT_FOUND, EXIT_OK, EXIT_POLICY_FAILED, EXIT_USAGE } from "./exit-codes.js";
+export {
+  EXIT_ATTENTION,
+  EXIT_NETWORK,
+  EXIT_NOT_FOUND,
+  EXIT_OK,
+  EXIT_POLICY_FAILED,
+  EXIT_USAGE,
+} from "./exit-codes.js";
 
 const commands: Record<string, (args: string[], env: CliEnv, io: CliIo) => Promise<number>> = {
   decisions: decisionsCommand,
@@ -23,6 +31,7 @@ const commands: Record<string, (args: string[], env: CliEnv, io: CliIo) => Promi
   lookup: lookupCommand,
   send: sendCommand,
   sign: signCommand,
+  status: statusCommand,
   warm: warmCommand,
 };
 
@@ -37,7 +46,7 @@ export async function runCli(argv: readonly string[], env: CliEnv, io: CliIo): P
     const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
     if (command === undefined)
       throw new UsageError(
-        `unknown command "${name}": expected send, sign, policy, decisions, explain, facts, lookup, warm or help`,
+        `unknown command "${name}": expected send, sign, policy, decisions, explain, facts, lookup, warm, status or help`,
       );
     return await command(args, env, io);
   } catch (error) {

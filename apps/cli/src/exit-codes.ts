@@ -10,3 +10,5 @@ export const EXIT_USAGE = 2;
 export const EXIT_POLICY_FAILED = 3;
 /** `explain`: no audit record with that interceptor id in what the audit stream keeps. */
 export const EXIT_NOT_FOUND = 4;
+/** `status`: something needs attention (listed in its output). */
+export const EXIT_ATTENTION = 5;

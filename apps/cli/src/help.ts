@@ -28,6 +28,9 @@ Usage:
   gatehouse warm <file…> [--enrichment <name>] [--refresh] [--wait <s>] [--dry-run] [--json]
                                      ask the workers for the facts of the emails and IPs in .txt or
                                      .csv files before traffic comes (reads $REDIS_URL)
+  gatehouse status [--json]          what Redis says of the deployment: each Redis' memory and eviction
+                                     policy, each enrichment's workers and queue, the newest decision;
+                                     lists what needs attention (reads $REDIS_URL)
   gatehouse help                     this text
 
 Triggers: ${TRIGGER_SLUGS.join(", ")}
@@ -53,10 +56,11 @@ Every request carries "gatehouse_test": true (signed with the body), which keeps
 production audit stream.
 
 Exit codes: 0 an answer was received (whatever the decision), 1 no answer (network; decisions, explain,
-lookup, warm: Redis unreachable), 2 usage error or invalid policy file, 3 policy test: an expectation
-failed or a case is invalid, 4 explain: no audit record with that id; lookup: a fact is not cached.
+lookup, warm, status: Redis unreachable), 2 usage error or invalid policy file, 3 policy test: an expectation
+failed or a case is invalid, 4 explain: no audit record with that id; lookup: a fact is not cached,
+5 status: something needs attention.
 
-decisions, explain and lookup read $REDIS_URL (default redis://127.0.0.1:6379) under
+decisions, explain, lookup, warm and status read $REDIS_URL (default redis://127.0.0.1:6379) under
 $GATEHOUSE_KEY_PREFIX (default gh); with $REDIS_CLUSTER_NODES a Redis Cluster, with $REDIS_SENTINELS the
 master they name ($REDIS_URL's host), as the ingress does.
 decisions: --reason signature matches every signature.* reason; --since 15m, 2h or 1d (at most 7d);

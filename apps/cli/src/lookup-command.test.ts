@@ -1,27 +1,19 @@
-import { randomUUID } from "node:crypto";
 import { cacheKeys, writeFact } from "@gatehouse/decision-cache";
 import { bullPrefix, Enqueuer, jobName, queueName } from "@gatehouse/enrichment-sdk";
 import { ENRICHMENTS } from "@gatehouse/enrichments";
 import { testRedis } from "@gatehouse/testing";
 import { Queue, Worker } from "bullmq";
-import { afterEach, describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { EXIT_NETWORK, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE } from "./cli.js";
 import { runCliCollecting, testEnv } from "./testing/run-cli.js";
+import { testPrefixes } from "./testing/test-prefixes.js";
 
 const redis = testRedis("request-path");
-const prefixes: string[] = [];
+const newPrefix = testPrefixes(redis, "l");
 const emailDomain = ENRICHMENTS["email-domain"];
 
-afterEach(async () => {
-  for (const prefix of prefixes.splice(0)) {
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length > 0) await redis.del(...keys);
-  }
-});
-
 function setup() {
-  const prefix = `l${randomUUID().slice(0, 8)}`;
-  prefixes.push(prefix);
+  const prefix = newPrefix();
   const env = testEnv({ redisUrl: inject("redisUrl"), keyPrefix: prefix });
   const keys = cacheKeys(prefix);
   const lookup = (...args: string[]) => runCliCollecting(["lookup", ...args], env);

@@ -1,5 +1,4 @@
 import { spawn } from "node:child_process";
-import { randomUUID } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,24 +8,17 @@ import { bullPrefix, queueName } from "@gatehouse/enrichment-sdk";
 import { ENRICHMENT_NAMES, ENRICHMENTS } from "@gatehouse/enrichments";
 import { testRedis } from "@gatehouse/testing";
 import { Queue } from "bullmq";
-import { afterEach, describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { EXIT_NETWORK, EXIT_OK, EXIT_USAGE } from "./cli.js";
 import { runCliCollecting, testEnv } from "./testing/run-cli.js";
+import { testPrefixes } from "./testing/test-prefixes.js";
 
 const redis = testRedis("request-path");
+const newPrefix = testPrefixes(redis, "w");
 const dir = mkdtempSync(join(tmpdir(), "warm-command-"));
-const prefixes: string[] = [];
-
-afterEach(async () => {
-  for (const prefix of prefixes.splice(0)) {
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length > 0) await redis.del(...keys);
-  }
-});
 
 function setup() {
-  const prefix = `w${randomUUID().slice(0, 8)}`;
-  prefixes.push(prefix);
+  const prefix = newPrefix();
   const env = testEnv({ redisUrl: inject("redisUrl"), keyPrefix: prefix });
   const file = (name: string, text: string) => {
     const path = join(dir, `${prefix}-${name}`);

@@ -2,6 +2,8 @@ import { announcePresence, cacheKeys } from "@gatehouse/decision-cache";
 import {
   bullPrefix,
   enrichmentsTakingJobs,
+  type JobCounts,
+  jobCounts,
   queueName,
   startEnrichmentWorker,
   warmCache,
@@ -18,10 +20,6 @@ import {
 import type { Logger } from "@gatehouse/telemetry";
 import { Queue, type Worker } from "bullmq";
 import type { WorkerEnv } from "./env.js";
-
-/** The job states a queue's backlog is read in: what waits, what runs, what waits out a retry's backoff. */
-export const JOB_STATES = ["waiting", "prioritized", "active", "delayed", "failed"] as const;
-export type JobCounts = Record<(typeof JOB_STATES)[number], number>;
 
 export interface RunningWorkers {
   /** One BullMQ worker per enabled enrichment. */
@@ -85,9 +83,7 @@ export async function startWorkers(env: WorkerEnv, log: Logger): Promise<Running
     jobCounts: (timeoutMs) =>
       answerWithin(cache, timeoutMs, async () => {
         // Every queue at once: one round trip for all of them, not one after another.
-        const read = [...queues].map(
-          async ([name, queue]) => [name, (await queue.getJobCounts(...JOB_STATES)) as JobCounts] as const,
-        );
+        const read = [...queues].map(async ([name, queue]) => [name, await jobCounts(queue)] as const);
         return new Map(await Promise.all(read));
       }),
     async close() {

@@ -1,7 +1,7 @@
-import { onProviderPause, workerState } from "@gatehouse/enrichment-sdk";
+import { JOB_STATES, onProviderPause, workerState } from "@gatehouse/enrichment-sdk";
 import { Counter, Gauge, Histogram, type Registry } from "@gatehouse/telemetry";
 import type { Job } from "bullmq";
-import { JOB_STATES, type RunningWorkers } from "./start-workers.js";
+import type { RunningWorkers } from "./start-workers.js";
 
 /** A scrape waits this long for the queues' counts; past it the backlog gauges are left out. */
 const COUNTS_TIMEOUT_MS = 1_000;

@@ -27,6 +27,7 @@ export {
   RateLimitedError,
 } from "./errors/enrichment-error.js";
 export { factKey } from "./fact-key.js";
+export { enrichmentJobCounts, JOB_STATES, type JobCounts, jobCounts } from "./queue-counts.js";
 export { bullPrefix, deduplicationId, jobName, queueName } from "./queue-names.js";
 export { retryAfterMs } from "./retry-after.js";
 export { commaList, unsetIfEmpty } from "./setting-values.js";
