@@ -157,6 +157,8 @@ console.log(`
 
   Watch the decisions as they are made (gatehouse send's are test requests):
     ${cliRedis} npx gatehouse decisions --follow --test
+  See the workers, their queues and what needs attention:
+    ${cliRedis} npx gatehouse status
 
   Ctrl-C stops everything.
 `);
