@@ -1,7 +1,7 @@
 import { cacheKeys } from "@gatehouse/decision-cache";
 import { Enqueuer } from "@gatehouse/enrichment-sdk";
 import { ENRICHMENT_NAMES, ENRICHMENTS } from "@gatehouse/enrichments";
-import { whenReady } from "@gatehouse/redis";
+import { createRedis, whenReady } from "@gatehouse/redis";
 import { testRedis } from "@gatehouse/testing";
 import { describe, expect, inject, it } from "vitest";
 import { EXIT_ATTENTION, EXIT_OK, EXIT_USAGE } from "./cli.js";
@@ -36,6 +36,9 @@ describe("gatehouse status", () => {
     );
     for (const name of ENRICHMENT_NAMES)
       expect(run.stdout).toMatch(new RegExp(`\\n {2}${name} +none has run +0 +0 +0 +0\\n`));
+    expect(run.stdout).toContain(
+      "\nIngress    0 connections listening for the workers' facts (one per ingress process)\n",
+    );
     expect(run.stdout).toContain("  production  0 batches of records, no decision yet\n");
     expect(run.stdout.endsWith("Nothing needs attention.\n")).toBe(true);
   });
@@ -55,10 +58,14 @@ describe("gatehouse status", () => {
       await enqueuer.close();
     }
     await writeAuditBatches(redis, keys, [[auditRecord("ic_1")], [auditRecord("ic_2")]]);
+    // An ingress process listens for the workers' announcements.
+    const ingress = createRedis({ url: inject("redisUrl") }, "subscriber");
+    await ingress.subscribe(keys.announceChannel);
 
-    const run = await status();
+    const [run, json] = await Promise.all([status(), status("--json")]).finally(() => ingress.quit());
     expect(run.stderr).toBe("");
     expect(run.code).toBe(EXIT_ATTENTION);
+    expect(run.stdout).toContain("\nIngress    1 connection listening for the workers' facts");
     expect(run.stdout).toMatch(/\n {2}email-domain +GONE +2 +0 +0 +0\n/);
     expect(run.stdout).toMatch(/\n {2}ip-reputation +running +0 +0 +0 +0\n/);
     expect(run.stdout).toMatch(
@@ -68,9 +75,9 @@ describe("gatehouse status", () => {
       "Needs attention:\n  - email-domain: no worker runs it (some did this week): its facts are not computed\n",
     );
 
-    const json = await status("--json");
     expect(json.code).toBe(EXIT_ATTENTION);
     const parsed = JSON.parse(json.stdout);
+    expect(parsed.listening).toBe(1);
     expect(parsed.enrichments).toContainEqual({
       enrichment: "email-domain",
       running: false,

@@ -40,6 +40,8 @@ interface AuditStatus {
 
 interface Status {
   redis: RedisNode[];
+  /** Connections subscribed to the workers' fact announcements: one per ingress process. */
+  listening: number;
   enrichments: EnrichmentStatus[];
   audit: AuditStatus[];
   /** What needs attention; the exit code is EXIT_ATTENTION when there is any. */
@@ -48,8 +50,9 @@ interface Status {
 
 /**
  * `gatehouse status [--json]`: what the deployment's Redis says of it — each Redis (version, role, memory
- * against maxmemory, eviction policy), each registered enrichment (whether its workers run, its queue by
- * state) and the audit streams (how much they hold, the newest decision). What needs attention is listed
+ * against maxmemory, eviction policy), how many ingress processes listen for the workers' facts, each
+ * registered enrichment (whether its workers run, its queue by state) and the audit streams (how much they
+ * hold, the newest decision). What needs attention is listed
  * last: an eviction policy other than noeviction, a Redis over 90% of its maxmemory, an enrichment whose
  * workers ran this week and run no more. Exit 0 nothing to attend to, 5 something is, 1 Redis unreachable.
  */
@@ -73,8 +76,13 @@ export async function statusCommand(args: string[], env: CliEnv, io: CliIo): Pro
   let status: Status;
   try {
     const nodes: Redis[] = isCluster(redis) ? redis.nodes("master") : [redis];
-    const [redisNodes, enrichmentStatuses, audit] = await Promise.all([
+    // A cluster's subscribers are spread over its nodes, replicas too: each counts its own.
+    const subscribed: Redis[] = isCluster(redis) ? redis.nodes("all") : [redis];
+    const [redisNodes, listening, enrichmentStatuses, audit] = await Promise.all([
       Promise.all(nodes.map(nodeStatus)),
+      Promise.all(subscribed.map((node) => subscribers(node, keys.announceChannel))).then((counts) =>
+        counts.reduce((sum, count) => sum + count, 0),
+      ),
       Promise.all(
         enrichments.map(async (enrichment): Promise<EnrichmentStatus> => {
           const [running, ran, jobs] = await Promise.all([
@@ -90,7 +98,7 @@ export async function statusCommand(args: string[], env: CliEnv, io: CliIo): Pro
         auditStatus(redis, keys.testAuditStream, "test"),
       ]),
     ]);
-    status = { redis: redisNodes, enrichments: enrichmentStatuses, audit, problems: [] };
+    status = { redis: redisNodes, listening, enrichments: enrichmentStatuses, audit, problems: [] };
   } catch (error) {
     throw redisFailure(target, error);
   } finally {
@@ -111,6 +119,12 @@ async function nodeStatus(node: Redis): Promise<RedisNode> {
     maxBytes: Number(info.get("maxmemory") ?? 0),
     policy: info.get("maxmemory_policy") ?? "?",
   };
+}
+
+/** How many connections to `node` are subscribed to `channel`. */
+async function subscribers(node: Redis, channel: string): Promise<number> {
+  const [, count] = (await node.pubsub("NUMSUB", channel)) as [string, number];
+  return Number(count);
 }
 
 /** INFO's `field:value` lines. */
@@ -169,7 +183,12 @@ function formatStatus(status: Status, now = Date.now()): string {
       ),
     ),
   );
-  lines.push("", "Enrichments");
+  lines.push(
+    "",
+    `Ingress    ${status.listening} ${status.listening === 1 ? "connection" : "connections"} listening for the workers' facts (one per ingress process)`,
+    "",
+    "Enrichments",
+  );
   const workers = (enrichment: EnrichmentStatus) =>
     enrichment.running ? "running" : enrichment.ranThisWeek ? "GONE" : "none has run";
   lines.push(
