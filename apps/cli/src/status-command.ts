@@ -7,7 +7,7 @@ import { enrichmentsNamed } from "./enrichment-flag.js";
 import type { CliEnv } from "./env.js";
 import { UsageError } from "./errors/usage-error.js";
 import { EXIT_ATTENTION, EXIT_OK } from "./exit-codes.js";
-import { relativeTime, table } from "./print.js";
+import { plural, relativeTime, table } from "./print.js";
 
 /** A Redis this full (of its maxmemory) needs attention before it refuses writes. */
 const FULL_SHARE = 0.9;
@@ -185,7 +185,7 @@ function formatStatus(status: Status, now = Date.now()): string {
   );
   lines.push(
     "",
-    `Ingress    ${status.listening} ${status.listening === 1 ? "connection" : "connections"} listening for the workers' facts (one per ingress process)`,
+    `Ingress    ${plural(status.listening, "connection")} listening for the workers' facts (one per ingress process)`,
     "",
     "Enrichments",
   );
