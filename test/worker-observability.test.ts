@@ -25,6 +25,7 @@ import {
   type StubDnsServer,
   startStubDnsServer,
 } from "../packages/enrich-email-domain/src/testing/stub-dns-server.js";
+import { trickleHttp } from "./support/hostile-harness.js";
 import { startRedis } from "./support/redis-server.js";
 
 const log = createLogger({ name: "worker-observability-test", level: "silent" });
@@ -274,4 +275,23 @@ describe("a worker that takes no jobs, and retries", () => {
     expect(await metric(app, jobs("test-observed", "retried"))).toBe(1);
     expect(await metric(app, jobs("test-observed", "paused"))).toBe(1);
   });
+});
+
+describe("the worker's port under a slow client", () => {
+  it("closes a request that has not arrived 10 s after it began (slowloris)", async () => {
+    const app = workerHttp(() => undefined, createRegistry());
+    cleanups.push(() => app.close());
+    await app.listen({ port: 0, host: "127.0.0.1" });
+    const port = (app.server.address() as { port: number }).port;
+    const trickled = await trickleHttp(port, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n", {
+      drip: "x-padding: yes\r\n",
+      everyMs: 500,
+      timeoutMs: 25_000,
+    });
+    expect(trickled.response?.status).toBe(408);
+    expect(trickled.closedAfterMs).toBeGreaterThanOrEqual(9_900);
+    expect(trickled.closedAfterMs).toBeLessThan(12_500);
+    // And it answers on.
+    expect((await app.inject("/healthz")).json()).toEqual({ status: "starting" });
+  }, 30_000);
 });

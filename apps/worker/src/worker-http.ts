@@ -6,6 +6,9 @@ import type { RunningWorkers } from "./start-workers.js";
 /** /readyz waits this long for Redis' PING. */
 const REDIS_TIMEOUT_MS = 500;
 
+/** How long a request has to arrive, headers and body. */
+const REQUEST_ARRIVAL_MS = 10_000;
+
 /**
  * The worker's HTTP port, for its orchestrator and its metrics scraper. It listens from the process' start;
  * `running()` is undefined until the workers have started (warming the cache, waiting for Redis).
@@ -17,7 +20,13 @@ const REDIS_TIMEOUT_MS = 500;
  * The health bodies name each enrichment's worker state.
  */
 export function workerHttp(running: () => RunningWorkers | undefined, registry: Registry): FastifyInstance {
-  const app = Fastify({ logger: false });
+  // A request must arrive within 10 s, as on the ingress (apps/ingress/src/app.ts): without a limit, Fastify's
+  // default, a client trickling bytes held a connection for ever.
+  const app = Fastify({
+    logger: false,
+    requestTimeout: REQUEST_ARRIVAL_MS,
+    http: { headersTimeout: REQUEST_ARRIVAL_MS, connectionsCheckingInterval: 1_000 },
+  });
   const states = (workers: RunningWorkers): Record<string, WorkerState> =>
     Object.fromEntries([...workers.workers].map(([name, worker]) => [name, workerState(worker)]));
 
