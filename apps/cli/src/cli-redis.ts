@@ -3,6 +3,7 @@ import {
   createRedis,
   isCluster,
   nodeListDisplay,
+  redisTarget as processRedisTarget,
   type RedisClient,
   type RedisTarget,
 } from "@gatehouse/redis";
@@ -14,9 +15,11 @@ import { NetworkError } from "./errors/network-error.js";
  * `REDIS_CLUSTER_NODES` when set, the master `REDIS_SENTINELS` point to, else `REDIS_URL`.
  */
 export function redisTarget(env: CliEnv): RedisTarget {
-  if (env.redisClusterNodes) return { url: env.redisUrl, clusterNodes: env.redisClusterNodes };
-  if (env.redisSentinels) return { url: env.redisUrl, sentinels: env.redisSentinels };
-  return { url: env.redisUrl };
+  return processRedisTarget({
+    REDIS_URL: env.redisUrl,
+    REDIS_CLUSTER_NODES: env.redisClusterNodes,
+    REDIS_SENTINELS: env.redisSentinels,
+  });
 }
 
 /** A command against `target` failed: a `NetworkError` (exit 1) naming it, without its password. */

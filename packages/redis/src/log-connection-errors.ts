@@ -30,13 +30,13 @@ export function logConnectionErrors(
 ): void {
   const { everyMs = 5_000, clusterNodes } = options;
   const warn = throttledLog((fields, message) => log.warn(fields, message), everyMs);
-  const warnCause = throttledLog((fields, message) => log.warn(fields, message), everyMs);
+  // One probe per `everyMs` at most, so its line is as rare.
   let probedAt = Number.NEGATIVE_INFINITY;
   const probe = (nodes: readonly string[]) => {
     if (Date.now() - probedAt < everyMs) return;
     probedAt = Date.now();
     void clusterNodeProblem(nodes).then((cause) => {
-      if (cause) warnCause({ cause }, "redis cluster node unreachable");
+      if (cause) log.warn({ cause }, "redis cluster node unreachable");
     });
   };
   for (const client of clients) {
